@@ -1,0 +1,18 @@
+"""libmfs: machine-learning models from scratch (C11 + CUDA), as scikit-learn
+style estimators with a numpy reference for each.
+
+>>> import mfs
+>>> mfs.LinearRegression().backend
+'c'
+"""
+from ._native import (DeviceError, MfsError, ModelFormatError, cuda_device_count,
+                      get_num_threads, memory_stats, reset_peak_memory, set_num_threads)
+from ._native import lib as _lib, ffi as _ffi
+from ._base import load, from_bytes
+from .linear_model import LinearRegression, Ridge
+
+__version__ = _ffi.string(_lib.mfs_version()).decode()
+
+__all__ = ["LinearRegression", "Ridge", "load", "from_bytes", "set_num_threads",
+           "get_num_threads", "cuda_device_count", "memory_stats", "reset_peak_memory",
+           "DeviceError", "MfsError", "ModelFormatError", "__version__"]

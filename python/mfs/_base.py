@@ -1,0 +1,128 @@
+"""What every libmfs estimator shares: the backend switch, input validation,
+fitted arrays -> attributes, pickling through model bytes, save/load."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _native
+
+BACKENDS = ("c", "cuda", "python")
+
+
+class MfsEstimator(BaseEstimator):
+    """Base class. Subclasses set ``_kind`` (the C model id), ``_reference``
+    (the numpy reference module), ``_attributes`` (C array name -> attribute)
+    and implement ``_params()`` (the C params dict)."""
+
+    _kind = None
+    _reference = None
+    _attributes = {}
+
+    # ---- backend -----------------------------------------------------------
+    def _check_backend(self):
+        if not isinstance(self.backend, str) or self.backend not in BACKENDS:
+            raise ValueError(f"{type(self).__name__}: backend must be one of {BACKENDS}, "
+                             f"got {self.backend!r}")
+        return self.backend
+
+    # ---- validation --------------------------------------------------------
+    def _validate_X(self, X, reset):
+        return validate_data(self, X, dtype=np.float32, order="C", reset=reset,
+                             ensure_min_samples=1)
+
+    # ---- fitting -----------------------------------------------------------
+    def _fit_backend(self, X, y=None, inputs=None):
+        """Fit on validated float32 X (and y); set fitted attributes."""
+        backend = self._check_backend()
+        params = self._params(X)
+        if backend == "python":
+            state = self._reference.fit(X, y, **params, **(inputs or {}))
+            self._native = None
+            self._state = {k: np.asarray(v) for k, v in state.items()}
+        else:
+            model = _native.NativeModel.create(self._kind, params, backend)
+            for name, value in (inputs or {}).items():
+                model.set_array(name, np.ascontiguousarray(value, dtype=np.float32))
+            model.fit(X, y)
+            self._native = model
+            self._state = model.arrays()
+        self._set_attributes()
+        return self
+
+    def _set_attributes(self):
+        for name, attr in self._attributes.items():
+            if name in self._state:
+                value = self._state[name]
+                setattr(self, attr, value[()] if value.ndim == 0 else value)
+
+    def _run(self, method, X):
+        """Apply `method` ("predict", "transform", ...) with the fitted backend."""
+        check_is_fitted(self, "_state")
+        if self._native is not None:
+            return getattr(self._native, method)(X)
+        return getattr(self._reference, method)(self._state, X, **self._params(None))
+
+    # ---- persistence -------------------------------------------------------
+    def _model_bytes(self):
+        check_is_fitted(self, "_state")
+        if self._native is None:
+            raise TypeError(f"{type(self).__name__}: save() needs backend 'c' or 'cuda'; "
+                            "the python reference keeps its state in numpy arrays "
+                            "(pickle the estimator instead)")
+        return self._native.to_bytes()
+
+    def save(self, path):
+        """Write the fitted model to a libmfs model file (readable from C)."""
+        path = str(path)
+        with open(path, "wb") as f:
+            f.write(self._model_bytes())
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        native = state.pop("_native", None)
+        if native is not None:
+            state["_native_bytes"] = native.to_bytes()
+            state.pop("_state", None)
+        return state
+
+    def __setstate__(self, state):
+        data = state.pop("_native_bytes", None)
+        self.__dict__.update(state)
+        if data is not None:
+            self._native = _native.NativeModel.from_bytes(data, self.backend)
+            self._state = self._native.arrays()
+        elif "_state" in state:
+            self._native = None
+
+
+_ESTIMATORS = {}
+
+
+def register(cls):
+    _ESTIMATORS[cls._kind] = _ESTIMATORS.get(cls._kind, []) + [cls]
+    return cls
+
+
+def load(path, backend="c"):
+    """Load a libmfs model file as a fitted estimator (on ``backend``)."""
+    with open(str(path), "rb") as f:
+        data = f.read()
+    return from_bytes(data, backend)
+
+
+def from_bytes(data, backend="c"):
+    if backend not in ("c", "cuda"):
+        raise ValueError(f"mfs.load: backend must be 'c' or 'cuda', got {backend!r}")
+    model = _native.NativeModel.from_bytes(data, backend)
+    kind = model.kind
+    classes = _ESTIMATORS.get(kind)
+    if not classes:
+        raise _native.ModelFormatError(f"mfs.load: no estimator for model kind {kind!r}")
+    cls = classes[0]
+    for c in classes:
+        if c._accepts(model.params()):
+            cls = c
+    est = cls._from_native(model, backend)
+    return est

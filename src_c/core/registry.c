@@ -1,0 +1,24 @@
+/* The one place model kinds are registered. Adding a model: one line here and
+ * the count below, or the static_assert fails the build. */
+#include <assert.h>
+#include "internal.h"
+
+extern const mfs_model_vtable mfs__linear_regression_vtable;
+extern const mfs_model_vtable mfs__kmeans_vtable;
+extern const mfs_model_vtable mfs__pca_vtable;
+
+static const mfs_model_vtable *const registry[] = {
+    &mfs__linear_regression_vtable,
+    &mfs__kmeans_vtable,
+    &mfs__pca_vtable,
+};
+
+enum { MFS_MODEL_COUNT = 3 };
+static_assert(sizeof registry / sizeof registry[0] == MFS_MODEL_COUNT,
+              "a model kind is missing from the registry");
+
+const mfs_model_vtable *mfs__vtable(mfs_model_kind kind) {
+    for (size_t i = 0; i < MFS_MODEL_COUNT; i++)
+        if (registry[i]->kind == kind) return registry[i];
+    return NULL;
+}

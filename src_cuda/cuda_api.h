@@ -1,0 +1,69 @@
+/* Plain-C entry points of the CUDA half of libmfs. Model files in src_c call
+ * these; in a CPU-only build src_cuda/stubs.c answers each with MFS_E_DEVICE,
+ * so no model file needs an #ifdef. Arguments are HOST pointers unless the name
+ * says dev_: each wrapper copies in, computes on the GPU, copies out. Device
+ * memory is charged to `mem` (the model's counter, may be NULL) and globally. */
+#ifndef MFS_CUDA_API_H
+#define MFS_CUDA_API_H
+#include <stdint.h>
+#include <stddef.h>
+#include "mfs/core.h"
+#include "../src_c/core/internal.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Number of usable devices (0 without a driver or GPU; never fails). */
+int32_t mfs__cuda_device_count(void);
+/* MFS_OK if a GPU is usable, else MFS_E_DEVICE with "<fn>: ..." message. */
+mfs_status mfs__cuda_require(const char *fn);
+
+/* Device buffers, counted. */
+mfs_status mfs__cuda_alloc(void **dev, size_t bytes, mfs_mem_counter *mem);
+void mfs__cuda_release(void *dev, size_t bytes, mfs_mem_counter *mem);
+mfs_status mfs__cuda_upload(void *dev, const void *host, size_t bytes);
+mfs_status mfs__cuda_download(void *host, const void *dev, size_t bytes);
+
+/* C = alpha op(A) op(B) + beta C with host arrays (same contract as mfs_sgemm). */
+mfs_status mfs_sgemm_cuda(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                          float alpha, const float *A, int64_t lda, const float *B,
+                          int64_t ldb, float beta, float *C, int64_t ldc);
+
+/* Centered Gram matrix: mean (d) of X (n, d) and G = (X - mean)^T (X - mean)
+ * (d, d), for linear regression and PCA. mean may be NULL (no centering). */
+mfs_status mfs__centered_gram_cuda(const float *X, int64_t n, int64_t d,
+                                   const double *mean, float *G, mfs_mem_counter *mem);
+
+/* Normal equations of centered least squares, for Linear Regression: with
+ * Xc = X - xmean and Yc = Y - ymean (X (n, d), Y (n, t)), XtX = Xc^T Xc (d, d)
+ * and XtY = Xc^T Yc (d, t). xmean/ymean may be NULL (no centering). */
+mfs_status mfs__linreg_normal_cuda(const float *X, const float *Y, int64_t n, int64_t d,
+                                   int64_t t, const double *xmean, const double *ymean,
+                                   float *XtX, float *XtY, mfs_mem_counter *mem);
+
+/* Lloyd iterations of K-Means from `centers` (k, d) (updated in place) over X
+ * (n, d): at most max_iter iterations, stop when the squared shift of the
+ * centers sums to <= tol (absolute, as scikit-learn's scaled tol). Empty
+ * clusters are refilled with the points farthest from their center, as the CPU
+ * does. labels (n), *inertia, *n_iter out. */
+mfs_status mfs__kmeans_lloyd_cuda(const float *X, int64_t n, int64_t d, int64_t k,
+                                  int32_t max_iter, double tol, float *centers,
+                                  int32_t *labels, double *inertia, int32_t *n_iter,
+                                  mfs_mem_counter *mem);
+/* labels (n) of the nearest center and, if dist is non-NULL, the (n, k)
+ * euclidean distances to every center. */
+mfs_status mfs__kmeans_assign_cuda(const float *X, int64_t n, int64_t d,
+                                   const float *centers, int64_t k, int32_t *labels,
+                                   float *dist, mfs_mem_counter *mem);
+
+/* PCA projection: out (n, k) = (X - mean) @ components^T for X (n, d), mean
+ * (d) (may be NULL: no centering), components (k, d). Rows go through the GPU
+ * in blocks, so n is not bounded by device memory. */
+mfs_status mfs__pca_transform_cuda(const float *X, int64_t n, int64_t d, const double *mean,
+                                   const float *components, int64_t k, float *out,
+                                   mfs_mem_counter *mem);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
