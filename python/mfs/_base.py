@@ -57,6 +57,19 @@ class MfsEstimator(BaseEstimator):
                 value = self._state[name]
                 setattr(self, attr, value[()] if value.ndim == 0 else value)
 
+    def _apply(self, method, X):
+        """Validate X against the fit and apply `method` ("predict", "transform",
+        ...). Computation is float32; float outputs come back as float32 for
+        float32 input and float64 otherwise, as scikit-learn preserves dtypes."""
+        self._check_backend()
+        check_is_fitted(self, "_state")
+        want = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        X = self._validate_X(X, reset=False)
+        out = self._run(method, X)
+        if out.dtype.kind == "f" and out.dtype != want:
+            out = out.astype(want)
+        return out
+
     def _run(self, method, X):
         """Apply `method` ("predict", "transform", ...) with the fitted backend."""
         check_is_fitted(self, "_state")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import validate_data
 
 from ._base import MfsEstimator, register
@@ -13,7 +13,7 @@ from .reference import linear_regression as _ref
 _SOLVERS = {"auto": 0, "cholesky": 1, "qr": 2}
 
 
-class _LinearBase(RegressorMixin, MfsEstimator):
+class _LinearBase(MultiOutputMixin, RegressorMixin, MfsEstimator):
     _kind = "linear_regression"
     _reference = _ref
     _attributes = {"coef": "coef_", "intercept": "intercept_", "rank": "rank_"}
@@ -39,10 +39,9 @@ class _LinearBase(RegressorMixin, MfsEstimator):
         return self._fit_backend(X, y)
 
     def predict(self, X):
-        """Predictions X @ coef_.T + intercept_, float32, (n,) or (n, n_targets)."""
-        self._check_backend()
-        X = self._validate_X(X, reset=False)
-        return self._run("predict", X)
+        """Predictions X @ coef_.T + intercept_, (n,) or (n, n_targets); float32
+        for float32 X, else float64 (computed in float32)."""
+        return self._apply("predict", X)
 
     @classmethod
     def _accepts(cls, params):

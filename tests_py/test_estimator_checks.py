@@ -1,0 +1,23 @@
+"""scikit-learn's common estimator checks over every libmfs estimator.
+Known failures are listed with their reason (never silenced)."""
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import mfs
+
+ESTIMATORS = [mfs.LinearRegression(), mfs.Ridge()]
+for name in ("KMeans", "PCA"):
+    if hasattr(mfs, name):
+        ESTIMATORS.append(getattr(mfs, name)())
+
+# Reasons, by estimator class name and check name.
+EXPECTED_FAILURES = {}
+
+
+def _expected(est):
+    return EXPECTED_FAILURES.get(type(est).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
