@@ -114,3 +114,22 @@ def test_huge_shapes_do_not_crash():
     status = lib.mfs_fit(m._h, v, _native.view(y))
     assert status == lib.MFS_E_OVERFLOW
     assert "overflow" in ffi.string(lib.mfs_last_error()).decode()
+
+
+def test_python_written_file_loads_in_c_and_back(rng, tmp_path):
+    """The reference's state written by the pure-Python writer loads in C and
+    predicts as the reference does; C's file parses in pure Python."""
+    from mfs import _modelfile
+    X = rng.normal(size=(100, 6)).astype(np.float32)
+    y = X @ rng.normal(size=6) + 2
+    ref = mfs.Ridge(alpha=0.5, backend="python").fit(X, y)
+    ref.save(tmp_path / "ref.mfs")
+    in_c = mfs.load(tmp_path / "ref.mfs")
+    assert in_c.backend == "c" and in_c.alpha == 0.5
+    # same coefficients, computed by C's SGEMM vs numpy: float32 rounding only
+    np.testing.assert_allclose(in_c.predict(X), ref.predict(X), rtol=1e-5, atol=1e-5)
+    c = mfs.Ridge(alpha=0.5).fit(X, y)
+    parsed = _modelfile.read(c._native.to_bytes())
+    assert parsed["kind"] == lib.MFS_MODEL_LINEAR_REGRESSION and parsed["n_features_in"] == 6
+    np.testing.assert_array_equal(parsed["arrays"]["coef"], c.coef_)
+    assert set(parsed["arrays"]) == {"coef", "intercept", "rank"}

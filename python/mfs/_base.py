@@ -80,11 +80,13 @@ class MfsEstimator(BaseEstimator):
     # ---- persistence -------------------------------------------------------
     def _model_bytes(self):
         check_is_fitted(self, "_state")
-        if self._native is None:
-            raise TypeError(f"{type(self).__name__}: save() needs backend 'c' or 'cuda'; "
-                            "the python reference keeps its state in numpy arrays "
-                            "(pickle the estimator instead)")
-        return self._native.to_bytes()
+        if self._native is not None:
+            return self._native.to_bytes()
+        # python backend: the same format, written by the pure-Python writer
+        from . import _modelfile
+        p = _native.params_struct(self._kind, self._params(None))
+        return _modelfile.write(_native.KINDS[self._kind], bytes(_native.ffi.buffer(p)),
+                                self.n_features_in_, self._state)
 
     def save(self, path):
         """Write the fitted model to a libmfs model file (readable from C)."""
