@@ -306,3 +306,22 @@ TEST(ModelFile, HostileFieldsWithValidChecksum) {
     EXPECT_EQ(mfs_model_load_buffer(other.data(), other.size(), MFS_DEVICE_CPU, &out), MFS_E_FORMAT);
     mfs_model_free(m);
 }
+
+// A model fitted on the GPU is stored with device = CUDA in its header; the
+// arrays are host arrays, so it must load and predict on a CPU-only machine.
+TEST(ModelFile, CudaFittedFileLoadsOnCpu) {
+    Data D = make(40, 3, 1, 0.5, 10);
+    mfs_model *m = fit(D, 0.0, 0, false);
+    auto buf = save(m);
+    uint32_t dev = MFS_DEVICE_CUDA;
+    memcpy(buf.data() + 16, &dev, 4);
+    refresh_checksum(buf);
+    mfs_model *cpu = nullptr;
+    ASSERT_EQ(mfs_model_load_buffer(buf.data(), buf.size(), MFS_DEVICE_CPU, &cpu), MFS_OK) << mfs_last_error();
+    mfs_device where;
+    mfs_model_info(cpu, nullptr, &where, nullptr, nullptr);
+    EXPECT_EQ(where, MFS_DEVICE_CPU);
+    EXPECT_EQ(predict(m, D), predict(cpu, D));
+    mfs_model_free(cpu);
+    mfs_model_free(m);
+}
