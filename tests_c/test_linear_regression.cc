@@ -224,6 +224,7 @@ TEST(ModelFile, RoundTripBufferAndPath) {
     mfs_model *m3 = nullptr;
     ASSERT_EQ(mfs_model_load(path.c_str(), MFS_DEVICE_CPU, &m3), MFS_OK);
     EXPECT_EQ(predict(m, D), predict(m3, D));
+    mfs_model_free(m3);
     EXPECT_EQ(mfs_model_load("/nonexistent/x.mfs", MFS_DEVICE_CPU, &m3), MFS_E_IO);
     EXPECT_EQ(m3, nullptr);
     EXPECT_EQ(mfs_model_save(m, "/nonexistent/dir/x.mfs"), MFS_E_IO);

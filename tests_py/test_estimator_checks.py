@@ -11,7 +11,11 @@ for name in ("KMeans", "PCA"):
         ESTIMATORS.append(getattr(mfs, name)())
 
 # Reasons, by estimator class name and check name.
-EXPECTED_FAILURES = {}
+_F32 = ("libmfs computes in float32 (~1e-7 relative rounding); this check compares "
+        "predictions at rtol=1e-7, atol=1e-9, which only float64 arithmetic meets")
+EXPECTED_FAILURES = {
+    "Ridge": {"check_sample_weight_equivalence_on_dense_data": _F32},
+}
 
 
 def _expected(est):

@@ -219,3 +219,23 @@ def test_cuda_matches_c(rng):
     g = mfs.LinearRegression(backend="cuda").fit(X, y)
     # Different summation orders of float32 Gram entries: 1e-4 relative.
     np.testing.assert_allclose(g.coef_, c.coef_, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 2.0])
+def test_sample_weight_matches_sklearn(alpha, backend, rng):
+    X = rng.normal(size=(300, 5)) + 3
+    y = X @ rng.normal(size=5) + rng.normal(size=300) + 1
+    w = rng.uniform(0, 3, size=300)
+    w[:20] = 0
+    ours = (mfs.Ridge(alpha=alpha, backend=backend) if alpha else mfs.LinearRegression(backend=backend))
+    ours.fit(X, y, sample_weight=w)
+    peer = (sklm.Ridge(alpha=alpha) if alpha else sklm.LinearRegression()).fit(X, y, sample_weight=w)
+    # float32 data, well conditioned after centering: 1e-4 relative.
+    np.testing.assert_allclose(ours.coef_, peer.coef_, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ours.intercept_, peer.intercept_, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(ours.predict(X), peer.predict(X), rtol=1e-4, atol=1e-3)
+    # the C model (and its saved file) carries the weighted intercept
+    if backend == "c":
+        np.testing.assert_allclose(mfs.from_bytes(ours._model_bytes()).predict(X), ours.predict(X))
+    with pytest.raises(ValueError):
+        ours.fit(X, y, sample_weight=-w)

@@ -183,7 +183,9 @@ MFS_API mfs_status mfs_model_array_info(const mfs_model *model, const char *name
 /** Copy a named array into out (caller-allocated; dtype and shape must match). */
 MFS_API mfs_status mfs_model_get_array(const mfs_model *model, const char *name,
                                        mfs_array *out);
-/** Give the model an input array before fit (e.g. "init" for K-Means). Copied. */
+/** Give the model an input array for fit ("init" for K-Means, "sample_weight"
+ *  for Linear Regression). Copied; kept until replaced, or removed by passing
+ *  value = NULL. */
 MFS_API mfs_status mfs_model_set_array(mfs_model *model, const char *name,
                                        const mfs_array *value);
 

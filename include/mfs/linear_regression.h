@@ -27,7 +27,8 @@ typedef struct mfs_linear_regression_params {
 /** Defaults: alpha 0, fit_intercept 1, solver AUTO. */
 MFS_API void mfs_linear_regression_params_default(mfs_linear_regression_params *params);
 /** Create an unfitted model (see mfs_model_create). Fit with y (n,) or (n, t)
- *  float32. Fitted arrays: "coef" (d,) or (t, d), "intercept" () or (t,),
+ *  float32; optional weights: mfs_model_set_array(model, "sample_weight", (n,)
+ *  float32 >= 0) before fit (CPU only for now). Fitted arrays: "coef" (d,) or (t, d), "intercept" () or (t,),
  *  "rank" () int32. predict gives (m,) or (m, t). */
 MFS_API mfs_status mfs_linear_regression_create(const mfs_linear_regression_params *params,
                                                 mfs_device device, mfs_model **out);

@@ -44,7 +44,7 @@ class MfsEstimator(BaseEstimator):
         else:
             model = _native.NativeModel.create(self._kind, params, backend)
             for name, value in (inputs or {}).items():
-                model.set_array(name, np.ascontiguousarray(value, dtype=np.float32))
+                model.set_array(name, np.asarray(value, dtype=np.float32))
             model.fit(X, y)
             self._native = model
             self._state = model.arrays()

@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import MultiOutputMixin, RegressorMixin
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import MfsEstimator, register
 from .reference import linear_regression as _ref
@@ -28,15 +28,21 @@ class _LinearBase(MultiOutputMixin, RegressorMixin, MfsEstimator):
         return {"alpha": float(self._alpha()), "fit_intercept": int(bool(self.fit_intercept)),
                 "solver": _SOLVERS[solver]}
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the linear model on X (n_samples, n_features) and y (n_samples,) or
-        (n_samples, n_targets). Returns self."""
+        (n_samples, n_targets), optionally weighting samples. Returns self."""
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", y_numeric=True,
                              multi_output=True, ensure_min_samples=1)
         y = np.ascontiguousarray(y, dtype=np.float32)
         if y.ndim == 2 and y.shape[1] == 0:
             raise ValueError(f"{type(self).__name__}: y has 0 targets")
-        return self._fit_backend(X, y)
+        inputs = None
+        if sample_weight is not None:
+            w = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
+            if not w.sum() > 0:
+                raise ValueError(f"{type(self).__name__}: sample weights sum to zero")
+            inputs = {"sample_weight": w}
+        return self._fit_backend(X, y, inputs=inputs)
 
     def predict(self, X):
         """Predictions X @ coef_.T + intercept_, (n,) or (n, n_targets); float32

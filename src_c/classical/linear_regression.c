@@ -82,8 +82,8 @@ static mfs_status eigen_solve(double *G, int64_t d, double alpha, const double *
 
 /* The precise path: Xc in double, pivoted QR (or ridge via the eigen solve). */
 static mfs_status solve_precise(const float *X, const float *Y, int64_t n, int64_t d, int64_t t,
-                                const double *xm, const double *ym, double alpha, double *w,
-                                int64_t *rank) {
+                                const double *xm, const double *ym, const float *sw, double alpha,
+                                double *w, int64_t *rank) {
     size_t nd, cells;
     if (mfs__mul_overflows((size_t)n, (size_t)(d + t), &cells) || mfs__mul_overflows(cells, sizeof(double), &nd))
         return mfs__error(MFS_E_OVERFLOW, "%s: the problem is too large for the QR solver", FIT);
@@ -91,8 +91,9 @@ static mfs_status solve_precise(const float *X, const float *Y, int64_t n, int64
     MFS_TRY(mfs__alloc((void **)&A, nd + (size_t)(2 * d * d + d * t) * sizeof(double), FIT, "the QR solver"));
     double *B = A + n * d, *G = B + n * t, *Gc = G + d * d, *c = Gc + d * d;
     for (int64_t i = 0; i < n; i++) {
-        for (int64_t j = 0; j < d; j++) A[i * d + j] = (double)X[i * d + j] - (xm ? xm[j] : 0.0);
-        for (int64_t j = 0; j < t; j++) B[i * t + j] = (double)Y[i * t + j] - (ym ? ym[j] : 0.0);
+        double r = sw ? sw[i] : 1.0;
+        for (int64_t j = 0; j < d; j++) A[i * d + j] = ((double)X[i * d + j] - (xm ? xm[j] : 0.0)) * r;
+        for (int64_t j = 0; j < t; j++) B[i * t + j] = ((double)Y[i * t + j] - (ym ? ym[j] : 0.0)) * r;
     }
     /* Gram and cross-products in double, kept for the rank-deficient / ridge case */
     memset(G, 0, (size_t)(d * d) * sizeof(double));
@@ -133,26 +134,70 @@ static mfs_status solve_precise(const float *X, const float *Y, int64_t n, int64
     return s;
 }
 
+/* The optional "sample_weight" input (n,) float32, >= 0, not all zero, as
+ * square roots: weighted least squares scales centered rows by sqrt(w). */
+static mfs_status sqrt_weights(const mfs_model *m, int64_t n, float **out) {
+    *out = NULL;
+    const mfs_tensor *w = mfs__input_find(m, "sample_weight");
+    if (!w) return MFS_OK;
+    if (w->dtype != MFS_DTYPE_FLOAT32 || w->ndim != 1 || w->shape[0] != n)
+        return mfs__error(MFS_E_SHAPE, "%s: sample_weight must be float32 of shape (%lld,), got %d-D with %lld values",
+                          FIT, (long long)n, (int)w->ndim, (long long)(w->ndim ? w->shape[0] : 1));
+    const float *v = (const float *)w->data;
+    double total = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!(v[i] >= 0))
+            return mfs__error(MFS_E_VALUE, "%s: sample_weight[%lld] = %g, weights must be >= 0", FIT, (long long)i, v[i]);
+        total += v[i];
+    }
+    if (!(total > 0)) return mfs__error(MFS_E_VALUE, "%s: sample weights sum to 0", FIT);
+    MFS_TRY(mfs__alloc((void **)out, (size_t)n * sizeof(float), FIT, "sqrt(sample_weight)"));
+    for (int64_t i = 0; i < n; i++) (*out)[i] = sqrtf(v[i]);
+    return MFS_OK;
+}
+
 static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     const mfs_linear_regression_params *p = (const mfs_linear_regression_params *)m->params;
     int64_t n = Xa->shape[0], d = Xa->shape[1], t;
     MFS_TRY(mfs__check_targets(FIT, ya, n, &t));
     const float *X = (const float *)Xa->data, *Y = (const float *)ya->data;
+    float *sw = NULL; /* sqrt(sample_weight), when given */
+    MFS_TRY(sqrt_weights(m, n, &sw));
     /* scratch: xmean (d), ymean (t), G (d,d), c (d,t), L (d,d), w (d,t) */
     double *xm = NULL;
     size_t scratch = (size_t)(2 * d + t + 2 * d * d + 2 * d * t) * sizeof(double);
-    MFS_TRY(mfs__alloc((void **)&xm, scratch, FIT, "the normal equations"));
+    mfs_status s0 = mfs__alloc((void **)&xm, scratch, FIT, "the normal equations");
+    if (s0 != MFS_OK) { mfs__free(sw); return s0; }
     double *ym = xm + d, *G = ym + t, *c = G + d * d, *L = c + d * t, *w = L + d * d, *sc = w + d * t;
     mfs_status s = MFS_OK;
     const int center = p->fit_intercept;
-    if (center) {
+    if (center && !sw) {
         mfs__col_mean(X, n, d, xm);
         mfs__col_mean(Y, n, t, ym);
     } else {
         memset(xm, 0, (size_t)(d + t) * sizeof(double));
     }
+    if (sw && m->device == MFS_DEVICE_CUDA) {
+        s = mfs__error(MFS_E_UNSUPPORTED, "%s: sample_weight is not supported on the CUDA device yet", FIT);
+        goto done;
+    }
     int64_t rank = d;
     int solved = 0;
+    if (sw) {
+        /* weighted means: sum_i w_i x_i / sum_i w_i (sw holds sqrt(w)) */
+        if (center) {
+            memset(xm, 0, (size_t)(d + t) * sizeof(double));
+            double wsum = 0;
+            for (int64_t i = 0; i < n; i++) {
+                double wi = (double)sw[i] * sw[i];
+                wsum += wi;
+                for (int64_t j = 0; j < d; j++) xm[j] += wi * X[i * d + j];
+                for (int64_t j = 0; j < t; j++) ym[j] += wi * Y[i * t + j];
+            }
+            for (int64_t j = 0; j < d; j++) xm[j] /= wsum;
+            for (int64_t j = 0; j < t; j++) ym[j] /= wsum;
+        }
+    }
     if (p->solver != MFS_LINEAR_REGRESSION_SOLVER_QR) {
         if (m->device == MFS_DEVICE_CUDA) {
             float *g32 = NULL;
@@ -165,7 +210,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
                 mfs__free(g32);
             }
         } else {
-            s = mfs__centered_cross(X, Y, n, d, t, center ? xm : NULL, center ? ym : NULL, G, c);
+            s = mfs__centered_cross(X, Y, n, d, t, center ? xm : NULL, center ? ym : NULL, sw, G, c);
         }
         if (s != MFS_OK) goto done;
         /* Equilibrate: with D = sqrt(diag G), solve (D^-1 G D^-1 + alpha D^-2) v = D^-1 c
@@ -204,7 +249,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         }
     }
     if (!solved) {
-        s = solve_precise(X, Y, n, d, t, center ? xm : NULL, center ? ym : NULL, p->alpha, w, &rank);
+        s = solve_precise(X, Y, n, d, t, center ? xm : NULL, center ? ym : NULL, sw, p->alpha, w, &rank);
         if (s != MFS_OK) goto done;
     }
     {
@@ -230,6 +275,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     }
 done:
     mfs__free(xm);
+    mfs__free(sw);
     return s;
 }
 

@@ -282,6 +282,16 @@ mfs_status mfs_model_set_array(mfs_model *m, const char *name, const mfs_array *
     static const char fn[] = "mfs_model_set_array";
     if (!m || !name) return mfs__error(MFS_E_INVALID_ARG, "%s: model or name is NULL", fn);
     if (strlen(name) >= MFS_NAME_MAX) return mfs__error(MFS_E_INVALID_ARG, "%s: name '%.40s...' is too long", fn, name);
+    if (!value) { /* remove */
+        for (int i = 0; i < m->n_inputs; i++)
+            if (strcmp(m->inputs[i].name, name) == 0) {
+                tensor_free(m, &m->inputs[i]);
+                m->inputs[i] = m->inputs[--m->n_inputs];
+                memset(&m->inputs[m->n_inputs], 0, sizeof(mfs_tensor));
+                break;
+            }
+        return MFS_OK;
+    }
     int64_t numel;
     MFS_TRY(mfs__array_numel(fn, "value", value, &numel));
     if (value->dtype == MFS_DTYPE_FLOAT32 && !mfs__all_finite((const float *)value->data, numel))

@@ -20,9 +20,11 @@ mfs_status mfs__gram(const float *X, int64_t n, int64_t d, float *G);
 
 /* Centered cross-products, blockwise (src_c/linalg/centered_gram.c):
  * G (d, d) = (X - xmean)^T (X - xmean) and, when Y (n, t) is non-NULL,
- * C (d, t) = (X - xmean)^T (Y - ymean), in double. xmean/ymean may be NULL. */
+ * C (d, t) = (X - xmean)^T (Y - ymean), in double. xmean/ymean may be NULL.
+ * sw (n), when non-NULL, scales row i by sw[i] after centering (sqrt weights). */
 mfs_status mfs__centered_cross(const float *X, const float *Y, int64_t n, int64_t d, int64_t t,
-                               const double *xmean, const double *ymean, double *G, double *C);
+                               const double *xmean, const double *ymean, const float *sw,
+                               double *G, double *C);
 
 /* Column means of X (n, d) into mean (d), accumulated in double. */
 void mfs__col_mean(const float *X, int64_t n, int64_t d, double *mean);

@@ -6,14 +6,17 @@ the float32 cutoff the C code uses); ridge solves (Xc^T Xc + alpha I) w = Xc^T y
 import numpy as np
 
 
-def fit(X, y, alpha=0.0, fit_intercept=1, solver=0):
+def fit(X, y, alpha=0.0, fit_intercept=1, solver=0, sample_weight=None):
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     Y = y.reshape(len(y), -1)
     n, d = X.shape
-    xm = X.mean(axis=0) if fit_intercept else np.zeros(d)
-    ym = Y.mean(axis=0) if fit_intercept else np.zeros(Y.shape[1])
-    Xc, Yc = X - xm, Y - ym
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    xm = w @ X / w.sum() if fit_intercept else np.zeros(d)
+    ym = w @ Y / w.sum() if fit_intercept else np.zeros(Y.shape[1])
+    # weighted least squares: rows scaled by sqrt(w) after centering
+    sw = np.sqrt(w)[:, None]
+    Xc, Yc = (X - xm) * sw, (Y - ym) * sw
     if alpha > 0:
         W = np.linalg.solve(Xc.T @ Xc + alpha * np.eye(d), Xc.T @ Yc)
         rank = d
