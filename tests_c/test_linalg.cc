@@ -10,6 +10,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern "C" {
@@ -147,6 +148,15 @@ TEST(Sgemm, SkinnyShapes) {
     check_gemm(1, 1, 9, 5, 7001, 1.0f, 0.0f, 2, 0, /*nan_c=*/true);
     check_gemm(1, 0, 2500, 16, 33, 1.0f, 2.0f, 2, 1);  // narrow kernel, M split, beta
     check_gemm(0, 0, 2500, 3, 33, 1.0f, 0.0f, 1);
+}
+
+TEST(Sgemm, ConcurrentCallersFromTwoThreads) {
+    // The GEMM keeps no static scratch: two application threads may call it at once
+    // (each runs its own OpenMP team), covering the K-split and M-split paths.
+    std::thread t1([] { check_gemm(1, 0, 30, 30, 9000, 1.0f, 0.0f, 2); });
+    std::thread t2([] { check_gemm(0, 1, 2000, 40, 50, 1.0f, 0.5f, 2); });
+    t1.join();
+    t2.join();
 }
 
 TEST(Sgemm, BadArguments) {

@@ -83,7 +83,8 @@ typedef enum mfs_method {
     MFS_METHOD_PREDICT_PROBA = 1,
     MFS_METHOD_TRANSFORM = 2,
     MFS_METHOD_INVERSE_TRANSFORM = 3,
-    MFS_METHOD_DECISION_FUNCTION = 4
+    MFS_METHOD_DECISION_FUNCTION = 4,
+    MFS_METHOD_PREDICT_LOG_PROBA = 5
 } mfs_method;
 
 /** A caller-owned view of a row-major, C-contiguous array. Borrowed for the
@@ -155,6 +156,13 @@ MFS_API mfs_status mfs_fit(mfs_model *model, const mfs_array *X, const mfs_array
 MFS_API mfs_status mfs_predict(const mfs_model *model, const mfs_array *X, mfs_array *out);
 /** Class probabilities (m, K). */
 MFS_API mfs_status mfs_predict_proba(const mfs_model *model, const mfs_array *X, mfs_array *out);
+/** Log of the class probabilities (m, K), computed in log space. */
+MFS_API mfs_status mfs_predict_log_proba(const mfs_model *model, const mfs_array *X, mfs_array *out);
+/** Decision values: (m,) for binary problems, (m, K) otherwise. */
+MFS_API mfs_status mfs_decision_function(const mfs_model *model, const mfs_array *X, mfs_array *out);
+/** Update the model with one more batch (streaming models such as naive
+ *  Bayes); the first call fits from scratch. MFS_E_UNSUPPORTED elsewhere. */
+MFS_API mfs_status mfs_partial_fit(mfs_model *model, const mfs_array *X, const mfs_array *y);
 /** Transform X (m, d) to the model's output space (distances, components). */
 MFS_API mfs_status mfs_transform(const mfs_model *model, const mfs_array *X, mfs_array *out);
 /** Map transformed data back to the input space. */

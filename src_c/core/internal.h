@@ -125,6 +125,12 @@ struct mfs_model_vtable {
     mfs_status (*check_state)(const mfs_model *m);
     /* Columns the input of inverse_transform must have (NULL: n_features_in). */
     int64_t (*inverse_input_cols)(const mfs_model *m);
+    /* Update a fitted-or-not model with one more batch (streaming models).
+     * The generic layer checks X; on the first call it also sets
+     * n_features_in, afterwards it requires the same column count. */
+    mfs_status (*partial_fit)(mfs_model *m, const mfs_array *X, const mfs_array *y);
+    mfs_status (*decision_function)(const mfs_model *m, const mfs_array *X, mfs_array *out);
+    mfs_status (*predict_log_proba)(const mfs_model *m, const mfs_array *X, mfs_array *out);
 };
 
 const mfs_model_vtable *mfs__vtable(mfs_model_kind kind);

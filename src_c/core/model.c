@@ -202,6 +202,33 @@ mfs_status mfs_predict(const mfs_model *m, const mfs_array *X, mfs_array *out) {
 mfs_status mfs_predict_proba(const mfs_model *m, const mfs_array *X, mfs_array *out) {
     return apply("mfs_predict_proba", m, MFS_METHOD_PREDICT_PROBA, m ? m->vt->predict_proba : NULL, X, out);
 }
+mfs_status mfs_predict_log_proba(const mfs_model *m, const mfs_array *X, mfs_array *out) {
+    return apply("mfs_predict_log_proba", m, MFS_METHOD_PREDICT_LOG_PROBA, m ? m->vt->predict_log_proba : NULL, X, out);
+}
+mfs_status mfs_decision_function(const mfs_model *m, const mfs_array *X, mfs_array *out) {
+    return apply("mfs_decision_function", m, MFS_METHOD_DECISION_FUNCTION, m ? m->vt->decision_function : NULL, X, out);
+}
+
+mfs_status mfs_partial_fit(mfs_model *m, const mfs_array *X, const mfs_array *y) {
+    static const char fn[] = "mfs_partial_fit";
+    if (!m) return mfs__error(MFS_E_INVALID_ARG, "%s: model is NULL", fn);
+    if (!m->vt->partial_fit) return mfs__error(MFS_E_UNSUPPORTED, "%s: %s has no partial_fit", fn, m->vt->name);
+    int64_t n, d;
+    MFS_TRY(mfs__check_matrix(fn, "X", X, 1, &n, &d));
+    if (m->fitted && d != m->n_features_in)
+        return mfs__error(MFS_E_SHAPE, "%s: X has %lld columns, the model was fitted on %lld", fn,
+                          (long long)d, (long long)m->n_features_in);
+    if (m->vt->supervised && !y) return mfs__error(MFS_E_INVALID_ARG, "%s: %s needs y, got NULL", fn, m->vt->name);
+    if (m->device == MFS_DEVICE_CUDA) MFS_TRY(mfs__cuda_require(fn));
+    SCOPE_BEGIN(m);
+    mfs_status s = m->vt->partial_fit(m, X, y);
+    SCOPE_END();
+    if (s != MFS_OK) return s; /* the model keeps its state from before the call */
+    m->fitted = 1;
+    m->n_features_in = d;
+    return MFS_OK;
+}
+
 mfs_status mfs_transform(const mfs_model *m, const mfs_array *X, mfs_array *out) {
     return apply("mfs_transform", m, MFS_METHOD_TRANSFORM, m ? m->vt->transform : NULL, X, out);
 }
@@ -216,7 +243,7 @@ mfs_status mfs_output_shape(const mfs_model *m, mfs_method method, const mfs_arr
         return mfs__error(MFS_E_INVALID_ARG, "%s: a pointer argument is NULL", fn);
     if (!m->fitted)
         return mfs__error(MFS_E_NOT_FITTED, "%s: this %s model is not fitted yet; call mfs_fit first", fn, m->vt->name);
-    if ((int)method < 0 || method > MFS_METHOD_DECISION_FUNCTION)
+    if ((int)method < 0 || method > MFS_METHOD_PREDICT_LOG_PROBA)
         return mfs__error(MFS_E_INVALID_ARG, "%s: unknown method %d", fn, (int)method);
     if (X->ndim != 2 || X->shape[0] < 0)
         return mfs__error(MFS_E_SHAPE, "%s: X must be 2-D with shape[0] >= 0", fn);
