@@ -74,7 +74,10 @@ typedef enum mfs_device {
 typedef enum mfs_model_kind {
     MFS_MODEL_LINEAR_REGRESSION = 1,
     MFS_MODEL_KMEANS = 2,
-    MFS_MODEL_PCA = 3
+    MFS_MODEL_PCA = 3,
+    MFS_MODEL_LOGISTIC_REGRESSION = 4,
+    MFS_MODEL_KNN = 5,
+    MFS_MODEL_NAIVE_BAYES = 6
 } mfs_model_kind;
 
 /** Methods whose output shape can be queried with mfs_output_shape(). */

@@ -30,4 +30,7 @@
 #include "mfs/linear_regression.h"
 #include "mfs/kmeans.h"
 #include "mfs/pca.h"
+#include "mfs/logistic_regression.h"
+#include "mfs/knn.h"
+#include "mfs/naive_bayes.h"
 #endif

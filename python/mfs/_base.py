@@ -141,3 +141,36 @@ def from_bytes(data, backend="c"):
             cls = c
     est = cls._from_native(model, backend)
     return est
+
+
+class MfsClassifier(MfsEstimator):
+    """What classifiers add: user labels of any type (strings too) <-> the int32
+    indices 0..K-1 that cross into C, as scikit-learn's ``classes_``."""
+
+    def _encode_y(self, y, classes=None):
+        """Set classes_ (sorted unique labels, or the given `classes`) and return
+        y as C-contiguous int32 indices into it."""
+        from sklearn.utils.multiclass import check_classification_targets
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        check_classification_targets(y)
+        if classes is None:
+            self.classes_, idx = np.unique(y, return_inverse=True)
+        else:
+            self.classes_ = np.unique(np.asarray(classes))
+            idx = np.searchsorted(self.classes_, y)
+            idx = np.clip(idx, 0, len(self.classes_) - 1)
+            bad = self.classes_[idx] != y
+            if np.any(bad):
+                raise ValueError(f"{type(self).__name__}: y contains labels not in classes: "
+                                 f"{np.unique(y[bad])[:5].tolist()}")
+        return np.ascontiguousarray(idx, dtype=np.int32)
+
+    def _require_classes(self, minimum=2):
+        if len(self.classes_) < minimum:
+            raise ValueError(f"{type(self).__name__}: needs samples of at least {minimum} classes "
+                             f"in the data, got {len(self.classes_)} class")
+
+    def _decode(self, idx):
+        return self.classes_[np.asarray(idx)]

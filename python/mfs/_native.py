@@ -110,6 +110,9 @@ KINDS = {
     "linear_regression": lib.MFS_MODEL_LINEAR_REGRESSION,
     "kmeans": lib.MFS_MODEL_KMEANS,
     "pca": lib.MFS_MODEL_PCA,
+    "logistic_regression": lib.MFS_MODEL_LOGISTIC_REGRESSION,
+    "knn": lib.MFS_MODEL_KNN,
+    "naive_bayes": lib.MFS_MODEL_NAIVE_BAYES,
 }
 KIND_NAMES = {v: k for k, v in KINDS.items()}
 

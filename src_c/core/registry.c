@@ -6,14 +6,20 @@
 extern const mfs_model_vtable mfs__linear_regression_vtable;
 extern const mfs_model_vtable mfs__kmeans_vtable;
 extern const mfs_model_vtable mfs__pca_vtable;
+extern const mfs_model_vtable mfs__logistic_regression_vtable;
+extern const mfs_model_vtable mfs__knn_vtable;
+extern const mfs_model_vtable mfs__naive_bayes_vtable;
 
 static const mfs_model_vtable *const registry[] = {
     &mfs__linear_regression_vtable,
     &mfs__kmeans_vtable,
     &mfs__pca_vtable,
+    &mfs__logistic_regression_vtable,
+    &mfs__knn_vtable,
+    &mfs__naive_bayes_vtable,
 };
 
-enum { MFS_MODEL_COUNT = 3 };
+enum { MFS_MODEL_COUNT = 6 };
 static_assert(sizeof registry / sizeof registry[0] == MFS_MODEL_COUNT,
               "a model kind is missing from the registry");
 
