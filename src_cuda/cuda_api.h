@@ -63,6 +63,31 @@ mfs_status mfs__pca_transform_cuda(const float *X, int64_t n, int64_t d, const d
                                    const float *components, int64_t k, float *out,
                                    mfs_mem_counter *mem);
 
+/* Naive Bayes prediction: the joint log-likelihood jll (n, K) of X (n, d) and
+ * its log-softmax over the classes (log-sum-exp with the row maximum factored
+ * out). log_proba (n, K) and labels (n, the argmax) are each optional (NULL).
+ * Discrete models: jll = A W^T + bias, W (K, d) float32, A = X, or X > binarize
+ * when binarize is not NaN (Bernoulli); the GEMM runs on the device. */
+mfs_status mfs__naive_bayes_discrete_cuda(const float *X, int64_t n, int64_t d, int64_t K,
+                                          const float *W, const double *bias, double binarize,
+                                          float *log_proba, int32_t *labels, mfs_mem_counter *mem);
+/* Gaussian: jll_k = bias_k - 0.5 sum_j (x_j - theta_kj)^2 prec_kj, summed in
+ * double (theta, prec (K, d) with prec = 1 / var, bias (K)). */
+mfs_status mfs__naive_bayes_gaussian_cuda(const float *X, int64_t n, int64_t d, int64_t K,
+                                          const double *theta, const double *prec, const double *bias,
+                                          float *log_proba, int32_t *labels, mfs_mem_counter *mem);
+
+/* k-Nearest Neighbors candidates: for each query row of Q (m, d), the k
+ * training rows of T (n, d) with the smallest ranking key (euclidean:
+ * ||t - c||^2 - 2 (q - c).(t - c) with c = mean when mean (d) is non-NULL,
+ * else 0; cosine: -q.t / ||t||; manhattan: sum |q - t|), ties to the lower
+ * index, into idx (m, k) ascending by key. Distance tiles and per-query top-k
+ * run on the GPU in blocks, so device memory stays bounded; the caller
+ * recomputes the exact distances of the k. metric is mfs_knn_metric. */
+mfs_status mfs__knn_candidates_cuda(const float *T, int64_t n, const float *Q, int64_t m, int64_t d,
+                                    int32_t metric, const float *mean, int64_t k, int64_t *idx,
+                                    mfs_mem_counter *mem);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,107 @@
+/* The device front door of libmfs: how many GPUs there are (0 on any error, so a
+ * machine without a driver never fails), counted device buffers and copies.
+ * No function here prints, aborts or exits: CUDA errors become MFS_E_DEVICE. */
+#include <stdio.h>
+#include "src_cuda/core/cuda_internal.cuh"
+
+mfs_status mfs__cuda_fail(const char *fn, const char *what, cudaError_t e) {
+    /* Clears the error unless it is sticky (a kernel fault), in which case the
+     * context is lost and every later call reports it too; nothing better to do
+     * inside a library than to keep answering MFS_E_DEVICE. */
+    (void)cudaGetLastError();
+    return mfs__error(MFS_E_DEVICE, "%s: %s failed: %s (%s)", fn, what, cudaGetErrorString(e),
+                      cudaGetErrorName(e));
+}
+
+mfs_status mfs__cuda_bytes(const char *fn, int64_t count, size_t elem, size_t *bytes) {
+    if (count < 0 || mfs__mul_overflows((size_t)count, elem, bytes))
+        return mfs__error(MFS_E_OVERFLOW, "%s: a device buffer of %lld elements of %zu bytes overflows",
+                          fn, (long long)count, elem);
+    return MFS_OK;
+}
+
+/* The count is asked once: cudaGetDeviceCount initializes the driver, and the
+ * answer does not change while a process runs. -2: not asked yet. */
+static int mfs_cuda_count = -2;
+static cudaError_t mfs_cuda_count_err = cudaSuccess;
+
+static int query_device_count(void) {
+    int cached = __atomic_load_n(&mfs_cuda_count, __ATOMIC_ACQUIRE);
+    if (cached != -2) return cached;
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        n = 0;
+    }
+    mfs_cuda_count_err = e; /* benign race: every thread writes the same value */
+    __atomic_store_n(&mfs_cuda_count, n, __ATOMIC_RELEASE);
+    return n;
+}
+
+extern "C" int32_t mfs__cuda_device_count(void) { return (int32_t)query_device_count(); }
+
+extern "C" mfs_status mfs__cuda_require(const char *fn) {
+    if (query_device_count() > 0) return MFS_OK;
+    if (mfs_cuda_count_err != cudaSuccess)
+        return mfs__error(MFS_E_DEVICE, "%s: no CUDA device (cudaGetDeviceCount: %s)", fn,
+                          cudaGetErrorString(mfs_cuda_count_err));
+    return mfs__error(MFS_E_DEVICE, "%s: no CUDA device", fn);
+}
+
+int mfs__cuda_sm_count(void) {
+    static int sms = 0;
+    int v = __atomic_load_n(&sms, __ATOMIC_RELAXED);
+    if (v > 0) return v;
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || v <= 0) {
+        (void)cudaGetLastError();
+        v = 108; /* an A100's count: only a tiling heuristic depends on it */
+    }
+    __atomic_store_n(&sms, v, __ATOMIC_RELAXED);
+    return v;
+}
+
+extern "C" mfs_status mfs__cuda_alloc(void **dev, size_t bytes, mfs_mem_counter *mem) {
+    if (!dev) return mfs__error(MFS_E_INVALID_ARG, "mfs__cuda_alloc: dev is NULL");
+    *dev = NULL;
+    MFS_TRY(mfs__cuda_require("mfs__cuda_alloc"));
+    if (bytes == 0) return MFS_OK;
+    void *p = NULL;
+    cudaError_t e = cudaMalloc(&p, bytes);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        if (e == cudaErrorMemoryAllocation)
+            return mfs__error(MFS_E_NOMEM, "mfs__cuda_alloc: could not allocate %zu bytes on the GPU: %s",
+                              bytes, cudaGetErrorString(e));
+        return mfs__error(MFS_E_DEVICE, "mfs__cuda_alloc: cudaMalloc of %zu bytes failed: %s", bytes,
+                          cudaGetErrorString(e));
+    }
+    *dev = p;
+    mfs__count_device(mfs__cuda_counter(mem), (int64_t)bytes);
+    return MFS_OK;
+}
+
+extern "C" void mfs__cuda_release(void *dev, size_t bytes, mfs_mem_counter *mem) {
+    if (!dev) return;
+    /* cudaFree synchronizes: buffers are never released under a running kernel. */
+    if (cudaFree(dev) != cudaSuccess) (void)cudaGetLastError();
+    mfs__count_device(mfs__cuda_counter(mem), -(int64_t)bytes);
+}
+
+extern "C" mfs_status mfs__cuda_upload(void *dev, const void *host, size_t bytes) {
+    if (bytes == 0) return MFS_OK;
+    if (!dev || !host) return mfs__error(MFS_E_INVALID_ARG, "mfs__cuda_upload: NULL pointer");
+    MFS_CUDA_CHECK("mfs__cuda_upload", cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, MFS_STREAM));
+    MFS_CUDA_CHECK("mfs__cuda_upload", cudaStreamSynchronize(MFS_STREAM));
+    return MFS_OK;
+}
+
+extern "C" mfs_status mfs__cuda_download(void *host, const void *dev, size_t bytes) {
+    if (bytes == 0) return MFS_OK;
+    if (!dev || !host) return mfs__error(MFS_E_INVALID_ARG, "mfs__cuda_download: NULL pointer");
+    MFS_CUDA_CHECK("mfs__cuda_download", cudaMemcpyAsync(host, dev, bytes, cudaMemcpyDeviceToHost, MFS_STREAM));
+    MFS_CUDA_CHECK("mfs__cuda_download", cudaStreamSynchronize(MFS_STREAM));
+    return MFS_OK;
+}
