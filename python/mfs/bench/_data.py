@@ -1,0 +1,76 @@
+"""Seeded float32 data sets for the benchmark, identical in every worker.
+
+Each generator writes the final float32 array chunk by chunk, so generating
+the data never allocates much more than the data itself (no float64 copy):
+the process's RSS high-water mark before the fit is then the data plus the
+imports, which keeps the ru_maxrss-based fit memory honest.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+CHUNK = 1 << 15  # rows generated at a time
+
+
+def regression(n_samples, n_features, seed=0, noise=1.0):
+    """make_regression-like: X ~ N(0, 1), y = X @ w + 3 + N(0, noise^2), w ~ N(0, 1).
+    R^2 of the true model is about d / (d + noise^2)."""
+    rng = np.random.default_rng([seed, 1])
+    w = rng.standard_normal(n_features)
+    X = np.empty((n_samples, n_features), dtype=np.float32)
+    y = np.empty(n_samples, dtype=np.float32)
+    for s in range(0, n_samples, CHUNK):
+        e = min(n_samples, s + CHUNK)
+        Xc = X[s:e]
+        rng.standard_normal(out=Xc, dtype=np.float32)
+        y[s:e] = Xc @ w.astype(np.float32) + 3.0 + noise * rng.standard_normal(e - s, dtype=np.float32)
+    return X, y
+
+
+def blobs(n_samples, n_features, n_centers, seed=0, cluster_std=1.0, box=(-10.0, 10.0)):
+    """make_blobs-like: centers ~ U(box)^d, labels uniform, X = center + N(0, std^2).
+    Returns X, labels, centers."""
+    rng = np.random.default_rng([seed, 2])
+    centers = rng.uniform(box[0], box[1], size=(n_centers, n_features)).astype(np.float32)
+    labels = rng.integers(0, n_centers, size=n_samples)
+    X = np.empty((n_samples, n_features), dtype=np.float32)
+    for s in range(0, n_samples, CHUNK):
+        e = min(n_samples, s + CHUNK)
+        Xc = X[s:e]
+        rng.standard_normal(out=Xc, dtype=np.float32)
+        Xc *= np.float32(cluster_std)
+        Xc += centers[labels[s:e]]
+    return X, labels, centers
+
+
+def kmeans_init(X, n_clusters, seed=0):
+    """The one `init` array every KMeans gets: n_clusters distinct rows of X
+    picked by a seeded RNG (a plain random init, so all backends start alike)."""
+    rng = np.random.default_rng([seed, 3])
+    idx = rng.choice(X.shape[0], size=n_clusters, replace=False)
+    return np.ascontiguousarray(X[np.sort(idx)], dtype=np.float32)
+
+
+def low_rank(n_samples, n_features, rank=10, seed=0, noise=0.5):
+    """Data with a decaying spectrum for PCA: X = (Z * s) @ W + N(0, noise^2),
+    Z ~ N(0, 1) (n, rank), s_i = 10 / (i + 1), W with orthonormal rows."""
+    rng = np.random.default_rng([seed, 4])
+    rank = min(rank, n_features)
+    W = np.linalg.qr(rng.standard_normal((n_features, rank)))[0].T.astype(np.float32)
+    scale = (10.0 / (np.arange(rank) + 1.0)).astype(np.float32)
+    X = np.empty((n_samples, n_features), dtype=np.float32)
+    for s in range(0, n_samples, CHUNK):
+        e = min(n_samples, s + CHUNK)
+        Xc = X[s:e]
+        rng.standard_normal(out=Xc, dtype=np.float32)
+        Xc *= np.float32(noise)
+        Z = rng.standard_normal((e - s, rank), dtype=np.float32) * scale
+        Xc += Z @ W
+    return X
+
+
+def gemm_operands(n, seed=0):
+    rng = np.random.default_rng([seed, 5, n])
+    A = rng.standard_normal((n, n), dtype=np.float32)
+    B = rng.standard_normal((n, n), dtype=np.float32)
+    return A, B
