@@ -1,0 +1,213 @@
+"""Matrix decompositions, as scikit-learn names them: PCA."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._base import MfsEstimator, register
+from .reference import pca as _ref
+
+_SOLVERS = {"auto": 0, "full": 1, "covariance_eigh": 2, "randomized": 3}
+
+
+@register
+class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
+    """Principal component analysis, computed from scratch in C (or CUDA, or numpy).
+
+    Linear dimensionality reduction by the singular value decomposition of the
+    centered data, as :class:`sklearn.decomposition.PCA`: same parameters,
+    attributes, solver choice and sign convention.
+
+    Parameters
+    ----------
+    n_components : int, float or None, default=None
+        Components to keep. None: all, ``min(n_samples, n_features)``. An int
+        in ``[1, min(n_samples, n_features)]``. A float in (0, 1): the smallest
+        number of components whose explained variance ratio sums past it.
+        ``'mle'`` is not supported.
+    whiten : bool, default=False
+        Divide the projections by the square root of the explained variance, so
+        each output column has unit variance (``inverse_transform`` undoes it).
+    svd_solver : {"auto", "full", "covariance_eigh", "randomized"}, default="auto"
+        "full": exact decomposition; for ``n_samples >= 10 * n_features`` it is
+        the eigendecomposition of the centered Gram matrix formed exactly in
+        double, else the thin SVD of the centered X (see docs/models/pca.md).
+        "covariance_eigh": always the eigendecomposition of that exact Gram
+        matrix (any shape; fastest for n_samples >> n_features).
+        "randomized": Halko et al. "auto": as scikit-learn >= 1.5.
+    iterated_power : int >= 0 or "auto", default="auto"
+        Power iterations of the randomized solver ("auto": 7 when
+        ``n_components < 0.1 * min(X.shape)``, else 4).
+    n_oversamples : int, default=10
+        Extra random vectors of the randomized solver.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the randomized solver (None: drawn from numpy's global state).
+    backend : {"c", "cuda", "python"}, default="c"
+        Where to compute: the C library, its CUDA kernels, or the numpy reference.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components_, n_features)
+        Principal axes, by decreasing explained variance; the entry of largest
+        absolute value of each axis is positive.
+    explained_variance_ : ndarray of shape (n_components_,)
+        Variance along each axis (ddof=1).
+    explained_variance_ratio_ : ndarray of shape (n_components_,)
+        Fraction of the total variance (0 for constant data).
+    singular_values_ : ndarray of shape (n_components_,)
+    mean_ : ndarray of shape (n_features,)
+    noise_variance_ : float
+        Mean of the variances left out (probabilistic PCA), 0 when all are kept.
+    n_components_ : int
+    n_samples_ : int
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np, mfs
+    >>> X = np.array([[-1., -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
+    >>> pca = mfs.PCA(n_components=2).fit(X)
+    >>> [round(float(v), 4) for v in pca.explained_variance_ratio_]
+    [0.9924, 0.0076]
+    >>> [round(float(v), 4) for v in pca.singular_values_]
+    [6.3006, 0.5498]
+    """
+
+    _kind = "pca"
+    _reference = _ref
+    _attributes = {"components": "components_", "explained_variance": "explained_variance_",
+                   "explained_variance_ratio": "explained_variance_ratio_",
+                   "singular_values": "singular_values_", "mean": "mean_",
+                   "noise_variance": "noise_variance_", "n_samples": "n_samples_"}
+
+    def __init__(self, n_components=None, *, whiten=False, svd_solver="auto",
+                 iterated_power="auto", n_oversamples=10, random_state=None, backend="c"):
+        self.n_components = n_components
+        self.whiten = whiten
+        self.svd_solver = svd_solver
+        self.iterated_power = iterated_power
+        self.n_oversamples = n_oversamples
+        self.random_state = random_state
+        self.backend = backend
+
+    # ---- parameters ----------------------------------------------------------
+    def _n_components(self):
+        """(n_components, variance_fraction) for C."""
+        k = self.n_components
+        if k is None:
+            return -1, 0.0
+        if isinstance(k, str):
+            raise ValueError(f"PCA: n_components={k!r} is not supported; pass an int >= 1, "
+                             "a float in (0, 1) or None")
+        if isinstance(k, (bool, np.bool_)):
+            raise TypeError(f"PCA: n_components must be an int, a float in (0, 1) or None, got {k!r}")
+        if isinstance(k, numbers.Integral):
+            if k < 1:
+                raise ValueError(f"PCA: n_components is {k}, it must be >= 1")
+            if k > 2**31 - 1:
+                raise ValueError(f"PCA: n_components is {k}, too large")
+            return int(k), 0.0
+        if isinstance(k, numbers.Real):
+            if not 0.0 < k < 1.0:
+                raise ValueError(f"PCA: n_components is {k}; a float must be in (0, 1) "
+                                 "(the fraction of variance to explain)")
+            return -1, float(k)
+        raise TypeError(f"PCA: n_components must be an int, a float in (0, 1) or None, "
+                        f"got {type(k).__name__}")
+
+    def _params(self, X):
+        k, frac = self._n_components()
+        if self.svd_solver not in _SOLVERS:
+            raise ValueError(f"PCA: svd_solver must be one of {sorted(_SOLVERS)}, got {self.svd_solver!r}"
+                             + (" (arpack is not implemented; use randomized)"
+                                if self.svd_solver == "arpack" else ""))
+        if frac > 0 and self.svd_solver == "randomized":
+            raise ValueError(f"PCA: n_components={self.n_components!r} (a fraction) needs svd_solver "
+                             "'full', 'covariance_eigh' or 'auto', not 'randomized'")
+        it = self.iterated_power
+        if isinstance(it, str) and it == "auto":
+            it = -1
+        elif isinstance(it, (bool, np.bool_)) or not isinstance(it, numbers.Integral) or it < 0:
+            raise ValueError(f"PCA: iterated_power must be 'auto' or an int >= 0, got {it!r}")
+        ov = self.n_oversamples
+        if isinstance(ov, (bool, np.bool_)) or not isinstance(ov, numbers.Integral) or ov < 0:
+            raise ValueError(f"PCA: n_oversamples must be an int >= 0, got {ov!r}")
+        return {"n_components": k, "whiten": int(bool(self.whiten)), "variance_fraction": frac,
+                "svd_solver": _SOLVERS[self.svd_solver], "iterated_power": int(it),
+                "n_oversamples": int(ov), "random_state": self._seed}
+
+    def _set_seed(self):
+        rs = self.random_state
+        if isinstance(rs, (numbers.Integral, np.integer)) and not isinstance(rs, (bool, np.bool_)):
+            if not 0 <= rs < 2**63:
+                raise ValueError(f"PCA: random_state is {rs}, it must be in [0, 2**63)")
+            self._seed = int(rs)
+        else:
+            self._seed = int(check_random_state(rs).randint(np.iinfo(np.int32).max))
+
+    # ---- fitting ---------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Fit the principal axes on X (n_samples, n_features). Returns self."""
+        self._check_backend()
+        X = self._validate_X(X, reset=True)
+        self._set_seed()
+        self._fit_backend(X)
+        return self
+
+    def _set_attributes(self):
+        super()._set_attributes()
+        self.noise_variance_ = float(self.noise_variance_)
+        self.n_samples_ = int(self.n_samples_)
+        self.n_components_ = int(self.components_.shape[0])
+
+    def transform(self, X):
+        """Project X (n_samples, n_features) on the principal axes: (n_samples, n_components_)."""
+        return self._apply("transform", X)
+
+    def inverse_transform(self, X):
+        """Map projections X (n_samples, n_components_) back to the input space."""
+        check_is_fitted(self, "_state")
+        self._check_backend()
+        want = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        X = check_array(X, dtype=np.float32, order="C", input_name="X")
+        if X.shape[1] != self.n_components_:
+            raise ValueError(f"PCA.inverse_transform: X has {X.shape[1]} columns, "
+                             f"the model has {self.n_components_} components")
+        return self._run("inverse_transform", X).astype(want, copy=False)
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def _run(self, method, X):
+        if self._native is not None:
+            return getattr(self._native, method)(X)
+        return getattr(self._reference, method)(self._state, X, **self._params(None))
+
+    # ---- persistence -------------------------------------------------------------
+    @classmethod
+    def _accepts(cls, params):
+        return True
+
+    @classmethod
+    def _from_native(cls, model, backend):
+        p = model.params()
+        if p["variance_fraction"] > 0:
+            k = float(p["variance_fraction"])
+        else:
+            k = None if p["n_components"] < 0 else int(p["n_components"])
+        est = cls(n_components=k, whiten=bool(p["whiten"]),
+                  svd_solver={v: s for s, v in _SOLVERS.items()}[p["svd_solver"]],
+                  iterated_power="auto" if p["iterated_power"] < 0 else int(p["iterated_power"]),
+                  n_oversamples=int(p["n_oversamples"]), random_state=int(p["random_state"]),
+                  backend=backend)
+        est._seed = int(p["random_state"])
+        est._native = model
+        est._state = model.arrays()
+        est.n_features_in_ = model.n_features_in
+        est._set_attributes()
+        return est
