@@ -29,8 +29,11 @@ class MfsEstimator(BaseEstimator):
 
     # ---- validation --------------------------------------------------------
     def _validate_X(self, X, reset):
+        # NaN/Inf: the C library checks (and names the row and column) in the
+        # same pass it would take anyway; scikit-learn's scan is only for python.
         return validate_data(self, X, dtype=np.float32, order="C", reset=reset,
-                             ensure_min_samples=1)
+                             ensure_min_samples=1,
+                             ensure_all_finite=getattr(self, "backend", "python") == "python")
 
     # ---- fitting -----------------------------------------------------------
     def _fit_backend(self, X, y=None, inputs=None):

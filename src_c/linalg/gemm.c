@@ -405,7 +405,7 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
     enum { SERIAL, SPLIT_M, SPLIT_K, SPLIT_TILES } mode = SERIAL;
     if (nt > 1) {
         if (n_ic >= 2 * nt) mode = SPLIT_M;
-        else if (M * N <= 256 * 256 && K >= 8 * KC * nt) mode = SPLIT_K;
+        else if (M * N <= 256 * 256 && K >= 2 * KC * nt) mode = SPLIT_K; /* no barrier per K block */
         else mode = SPLIT_TILES;
     }
     if (mode == SPLIT_M) n_ic = round_up(n_ic, nt); /* whole rounds of blocks */

@@ -1,0 +1,783 @@
+/* K-Means clustering: greedy k-means++ (or random, or given) seeding, then Lloyd
+ * iterations, as scikit-learn's KMeans(algorithm="lloyd"). docs/models/kmeans.md
+ * has the math and the measurements.
+ *
+ * Legend: n samples, d features, k clusters, kp = k rounded up to 16 (one SIMD
+ * vector of centers), R rows of a register tile, CH rows of a chunk.
+ *
+ * The E-step is a GEMM (X C^T) fused with the argmin: rows are shifted on the
+ * fly by (an estimate of) the data mean (as scikit-learn centers X, so that
+ * ||c||^2 - 2 x.c does not lose float32 digits to a common offset), multiplied by the transposed
+ * centers in a register tile of R rows x (16 G) centers that never leaves the
+ * registers, turned into ||c||^2 - 2 x.c and reduced to the nearest center; the
+ * distance matrix is never stored. The M-step sums each row into its cluster in
+ * double while the row is still in cache, and so do the inertia and the column
+ * statistics that scale tol: one pass over X per iteration. Rows are split into chunks fixed by
+ * (n, k, d), never by the thread count; chunk partial sums are added in chunk
+ * order, so a seed gives the same bits with 1 or 16 threads. */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+#include "core/internal.h"
+#include "core/rng.h"
+#include "mfs/kmeans.h"
+#include "src_cuda/cuda_api.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static const char FIT[] = "mfs_fit";
+
+enum {
+    CH = 512,   /* rows per chunk: the unit of parallel work and of partial sums */
+    VL = 16,    /* floats per vector */
+    RMAX = 16   /* most rows in a register tile */
+};
+
+/* 16 floats: one AVX-512 register (two AVX2 ones, or scalar code elsewhere). */
+typedef float v16 __attribute__((vector_size(64)));
+
+static inline v16 v16_load(const float *p) {
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* ---- params ------------------------------------------------------------- */
+
+void mfs_kmeans_params_default(mfs_kmeans_params *p) {
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->n_clusters = 8;
+    p->init = MFS_KMEANS_INIT_K_MEANS_PP;
+    p->n_init = 1;
+    p->max_iter = 300;
+    p->tol = 1e-4;
+    p->random_state = 0;
+}
+
+static mfs_status check_params(const void *params) {
+    const mfs_kmeans_params *p = (const mfs_kmeans_params *)params;
+    static const char fn[] = "mfs_model_create";
+    if (p->n_clusters < 1)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: n_clusters is %d, it must be >= 1", fn, (int)p->n_clusters);
+    if (p->init < MFS_KMEANS_INIT_K_MEANS_PP || p->init > MFS_KMEANS_INIT_ARRAY)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: init is %d, expected 0 (k-means++), 1 (random) or 2 (array)",
+                          fn, (int)p->init);
+    if (p->n_init < 1)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: n_init is %d, it must be >= 1", fn, (int)p->n_init);
+    if (p->max_iter < 1)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: max_iter is %d, it must be >= 1", fn, (int)p->max_iter);
+    if (!(p->tol >= 0.0) || !isfinite(p->tol))
+        return mfs__error(MFS_E_INVALID_ARG, "%s: tol is %g, it must be a finite number >= 0", fn, p->tol);
+    return MFS_OK;
+}
+
+mfs_status mfs_kmeans_create(const mfs_kmeans_params *params, mfs_device device, mfs_model **out) {
+    return mfs__model_new("mfs_kmeans_create", MFS_MODEL_KMEANS, params, sizeof *params, device, out);
+}
+
+/* ---- small kernels ---------------------------------------------------------- */
+
+/* ||a - b||^2 over d floats, 16 lanes at a time (explicit differences: no
+ * cancellation, used where a distance itself is wanted). */
+static inline float sqdist_row(const float *a, const float *b, int64_t d) {
+    v16 acc = {0};
+    int64_t j = 0;
+    for (; j + VL <= d; j += VL) {
+        v16 u = v16_load(a + j) - v16_load(b + j);
+        acc += u * u;
+    }
+    float s = 0.0f;
+    for (; j < d; j++) {
+        float u = a[j] - b[j];
+        s += u * u;
+    }
+    for (int l = 0; l < VL; l++) s += acc[l];
+    return s;
+}
+
+/* dots (R, 16 G) = xs (R, d) . ct[:, 0:16 G] with ct (d, kp) the transposed
+ * centers: a GEMM micro-kernel whose R x G accumulators stay in registers;
+ * the rows are read directly (no packing: a row block is already in L1). */
+#define DEFINE_TILE(R, G)                                                                  \
+    static void tile_##R##_##G(const float *restrict xs, int64_t d, const float *restrict ct, \
+                               int64_t kp, float *restrict dots) {                         \
+        v16 acc[R][G];                                                                     \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                               \
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) acc[r][g] = (v16){0};       \
+        for (int64_t j = 0; j < d; j++) {                                                  \
+            v16 c[G];                                                                      \
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)                            \
+                c[g] = *(const v16 *)(ct + j * kp + g * VL);                               \
+            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                         \
+                float xv = xs[r * d + j];                                                  \
+                _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) acc[r][g] += xv * c[g]; \
+            }                                                                              \
+        }                                                                                  \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                               \
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)                            \
+                memcpy(dots + (r * G + g) * VL, &acc[r][g], sizeof(v16));                  \
+    }
+DEFINE_TILE(16, 1)
+DEFINE_TILE(8, 2)
+DEFINE_TILE(5, 3)
+DEFINE_TILE(4, 4)
+DEFINE_TILE(4, 1)
+DEFINE_TILE(4, 2)
+DEFINE_TILE(4, 3)
+
+/* Rows per tile for kv = kp / 16 center vectors: R x min(kv, 4) <= 16 registers. */
+static int tile_rows(int64_t kv) { return kv == 1 ? 16 : kv == 2 ? 8 : kv == 3 ? 5 : 4; }
+
+/* The centers prepared for the E-step: ct (d, kp) = (centers - shift)^T with
+ * zero padding, cn (kp) = squared norms of the shifted centers. */
+typedef struct centers_t {
+    int64_t k, kp, d;
+    float *ct, *cn;
+    const float *shift; /* (d): subtracted from rows and centers */
+} centers_t;
+
+static void centers_prepare(centers_t *c, const float *centers) {
+    int64_t k = c->k, kp = c->kp, d = c->d;
+    memset(c->ct, 0, (size_t)(d * kp) * sizeof(float));
+    for (int64_t q = 0; q < k; q++) {
+        double s = 0.0;
+        for (int64_t j = 0; j < d; j++) {
+            float v = centers[q * d + j] - c->shift[j];
+            c->ct[j * kp + q] = v;
+            s += (double)v * v;
+        }
+        c->cn[q] = (float)s;
+    }
+    for (int64_t q = k; q < kp; q++) c->cn[q] = 0.0f;
+}
+
+/* Nearest center of R (shifted) rows in xs: labels bi (R). dots is (R, 64) scratch. */
+static void block_argmin(const centers_t *c, const float *xs, int R, float *dots, float *bv, int32_t *bi) {
+    int64_t kv = c->kp / VL, d = c->d, k = c->k;
+    for (int r = 0; r < R; r++) { bv[r] = INFINITY; bi[r] = 0; }
+    for (int64_t g0 = 0; g0 < kv; g0 += 4) {
+        int64_t G = kv - g0 < 4 ? kv - g0 : 4;
+        const float *ct = c->ct + g0 * VL;
+        switch (R * 10 + (int)G) {
+        case 161: tile_16_1(xs, d, ct, c->kp, dots); break;
+        case 82: tile_8_2(xs, d, ct, c->kp, dots); break;
+        case 53: tile_5_3(xs, d, ct, c->kp, dots); break;
+        case 44: tile_4_4(xs, d, ct, c->kp, dots); break;
+        case 41: tile_4_1(xs, d, ct, c->kp, dots); break;
+        case 42: tile_4_2(xs, d, ct, c->kp, dots); break;
+        default: tile_4_3(xs, d, ct, c->kp, dots); break;
+        }
+        int64_t q0 = g0 * VL, q1 = (g0 + G) * VL < k ? (g0 + G) * VL : k;
+        for (int r = 0; r < R; r++) {
+            const float *dr = dots + r * G * VL - q0;
+            float best = bv[r];
+            int32_t arg = bi[r];
+            /* first minimum wins, as numpy's argmin and scikit-learn's loop */
+            for (int64_t q = q0; q < q1; q++) {
+                float v = c->cn[q] - 2.0f * dr[q];
+                if (v < best) { best = v; arg = (int32_t)q; }
+            }
+            bv[r] = best;
+            bi[r] = arg;
+        }
+    }
+}
+
+/* ---- the E-step (+ M-step sums) ------------------------------------------------ */
+
+/* One pass over X: labels, and on request in the same pass (the row is in L1)
+ * the per-cluster sums of the M-step, the inertia against these centers, and
+ * the column statistics that scale tol. Every reduction is per chunk, the
+ * chunks fixed by (n, k, d), then added in chunk order. */
+typedef struct estep_t {
+    const float *X;
+    int64_t n, d, k;
+    const centers_t *c;
+    const float *centers; /* (k, d) the raw centers, for the inertia */
+    int32_t *labels;      /* (n) in: previous labels (for `changed`), out: new */
+    /* requests for the next run (NULL / 0: not wanted) */
+    double *sums;         /* (k, d) totals */
+    int64_t *counts;      /* (k) */
+    int want_inertia, want_stats;
+    /* results */
+    int changed;          /* some label differs from its previous value */
+    double inertia;
+    double mean_var;      /* mean over columns of the variance of X */
+    /* scratch */
+    int64_t sch, nsch;    /* rows per chunk, number of chunks */
+    double *psums;        /* (nsch, k, d) chunk partial sums */
+    int64_t *pcounts;     /* (nsch, k) chunk counts */
+    double *pinert;       /* (nsch) */
+    double *pstats;       /* (nsch, 2, d): sum and sum of squares of shifted rows */
+    float *scratch;       /* (nt, RMAX * dpad + RMAX * 64): shifted rows and dots */
+    int nt;
+} estep_t;
+
+/* Rows per chunk: a multiple of CH fixed by n, k and d only (never by the
+ * thread count), large enough that the partial sums stay under half the bytes
+ * of X (or 4 MiB): scikit-learn holds a whole copy of X. */
+static int64_t chunk_rows(int64_t n, int64_t d, int64_t k) {
+    double budget = (double)n * (double)d * 2.0;
+    if (budget < 4194304.0) budget = 4194304.0;
+    int64_t sch = CH;
+    while (sch < n && (double)((n + sch - 1) / sch) * (double)k * (double)d * 8.0 > budget) sch *= 2;
+    return sch;
+}
+
+/* Scratch for labels only (sums == 0) or for the full Lloyd step. */
+static mfs_status estep_alloc(estep_t *e, int lloyd, const char *fn, void **block) {
+    const int64_t dpad = (e->d + VL - 1) / VL * VL;
+    size_t per = (size_t)(RMAX * dpad + RMAX * 64) * sizeof(float), bytes = per * (size_t)e->nt;
+    e->sch = lloyd ? chunk_rows(e->n, e->d, e->k) : CH;
+    e->nsch = (e->n + e->sch - 1) / e->sch;
+    size_t part = 0;
+    if (lloyd) {
+        size_t cells; /* psums + pcounts + pinert + pstats, all 8-byte */
+        if (mfs__mul_overflows((size_t)e->nsch, (size_t)(e->k * (e->d + 1) + 1 + 2 * e->d), &cells) ||
+            mfs__mul_overflows(cells, sizeof(double), &part))
+            return mfs__error(MFS_E_OVERFLOW, "%s: K-Means scratch size overflows", fn);
+    }
+    MFS_TRY(mfs__alloc(block, bytes + part, fn, "the K-Means scratch"));
+    e->scratch = (float *)*block;
+    memset(e->scratch, 0, bytes);
+    if (lloyd) {
+        e->psums = (double *)((unsigned char *)*block + bytes);
+        e->pcounts = (int64_t *)(e->psums + e->nsch * e->k * e->d);
+        e->pinert = (double *)(e->pcounts + e->nsch * e->k);
+        e->pstats = e->pinert + e->nsch;
+    }
+    return MFS_OK;
+}
+
+static void estep_run(estep_t *e) {
+    const int64_t n = e->n, d = e->d, k = e->k, sch = e->sch, nsch = e->nsch;
+    const int64_t dpad = (d + VL - 1) / VL * VL;
+    const int R = tile_rows(e->c->kp / VL);
+    const float *shift = e->c->shift;
+    const int want_sums = e->sums != NULL, want_in = e->want_inertia, want_st = e->want_stats;
+    int changed = 0;
+#pragma omp parallel num_threads(e->nt) if (nsch > 1) reduction(| : changed)
+    {
+        float *xs = e->scratch + (size_t)thread_id() * (size_t)(RMAX * dpad + RMAX * 64);
+        float *dots = xs + RMAX * dpad;
+        float bv[RMAX];
+        int32_t bi[RMAX];
+#pragma omp for schedule(static)
+        for (int64_t ch = 0; ch < nsch; ch++) {
+            int64_t i0 = ch * sch, i1 = i0 + sch < n ? i0 + sch : n;
+            double *ps = want_sums ? e->psums + ch * k * d : NULL;
+            int64_t *pc = want_sums ? e->pcounts + ch * k : NULL;
+            double *st1 = want_st ? e->pstats + ch * 2 * d : NULL, *st2 = st1 ? st1 + d : NULL;
+            double inert = 0.0;
+            if (want_sums) memset(pc, 0, (size_t)k * sizeof(int64_t));
+            if (want_st) memset(st1, 0, (size_t)(2 * d) * sizeof(double));
+            for (int64_t b0 = i0; b0 < i1; b0 += R) {
+                int rows = (int)(i1 - b0 < R ? i1 - b0 : R);
+                for (int r = 0; r < rows; r++) {
+                    const float *x = e->X + (b0 + r) * d;
+                    float *xr = xs + r * d;
+                    for (int64_t j = 0; j < d; j++) xr[j] = x[j] - shift[j];
+                    if (want_st)
+                        for (int64_t j = 0; j < d; j++) {
+                            double v = (double)xr[j];
+                            st1[j] += v;
+                            st2[j] += v * v;
+                        }
+                }
+                block_argmin(e->c, xs, R, dots, bv, bi);
+                for (int r = 0; r < rows; r++) {
+                    int64_t i = b0 + r;
+                    const float *x = e->X + i * d;
+                    changed |= e->labels[i] != bi[r];
+                    e->labels[i] = bi[r];
+                    if (want_in) inert += sqdist_row(x, e->centers + (int64_t)bi[r] * d, d);
+                    if (want_sums) {
+                        double *acc = ps + (int64_t)bi[r] * d;
+                        if (pc[bi[r]]++ == 0)
+                            for (int64_t j = 0; j < d; j++) acc[j] = (double)x[j];
+                        else
+                            for (int64_t j = 0; j < d; j++) acc[j] += (double)x[j];
+                    }
+                }
+            }
+            if (want_in) e->pinert[ch] = inert;
+        }
+        /* the implicit barrier above ends the pass; now the totals, in chunk order */
+        if (want_sums) {
+#pragma omp for schedule(static) nowait
+            for (int64_t q = 0; q < k; q++) {
+                double *dst = e->sums + q * d;
+                int64_t cnt = 0;
+                for (int64_t j = 0; j < d; j++) dst[j] = 0.0;
+                for (int64_t ch = 0; ch < nsch; ch++) {
+                    if (!e->pcounts[ch * k + q]) continue;
+                    const double *src = e->psums + (ch * k + q) * d;
+                    for (int64_t j = 0; j < d; j++) dst[j] += src[j];
+                    cnt += e->pcounts[ch * k + q];
+                }
+                e->counts[q] = cnt;
+            }
+        }
+    }
+    e->changed = changed;
+    if (want_in) {
+        e->inertia = 0.0;
+        for (int64_t ch = 0; ch < nsch; ch++) e->inertia += e->pinert[ch];
+    }
+    if (want_st) {
+        double mv = 0.0;
+        for (int64_t j = 0; j < d; j++) {
+            double s1 = 0.0, s2 = 0.0;
+            for (int64_t ch = 0; ch < nsch; ch++) { s1 += e->pstats[ch * 2 * d + j]; s2 += e->pstats[ch * 2 * d + d + j]; }
+            double m = s1 / (double)n, var = s2 / (double)n - m * m;
+            mv += var > 0.0 ? var : 0.0;
+        }
+        e->mean_var = mv / (double)d;
+    }
+}
+
+/* Mean of at most 1024 evenly spaced rows of X: the shift of the E-step, a
+ * point amid the data found without a pass over X. Centering by it keeps
+ * ||c||^2 - 2 x.c accurate whatever the offset of the data or of the centers. */
+static void sample_mean(const float *X, int64_t n, int64_t d, float *shift) {
+    int64_t m = n < 1024 ? n : 1024;
+    for (int64_t j = 0; j < d; j++) {
+        double s = 0.0;
+        for (int64_t t = 0; t < m; t++) s += X[(t * n / m) * d + j];
+        shift[j] = (float)(s / (double)m);
+    }
+}
+
+/* ---- Lloyd on the CPU ------------------------------------------------------------ */
+
+/* Empty clusters take the points farthest from their (old) centers, as
+ * scikit-learn's _relocate_empty_clusters_dense: each such point leaves its
+ * cluster's sum and becomes the new cluster alone. far (n) is scratch. */
+static void relocate_empty(const float *X, int64_t n, int64_t d, int64_t k, const float *old_centers,
+                           const int32_t *labels, double *sums, int64_t *counts, float *far, int nt) {
+#pragma omp parallel for schedule(static) num_threads(nt) if (n > CH)
+    for (int64_t i = 0; i < n; i++) far[i] = sqdist_row(X + i * d, old_centers + (int64_t)labels[i] * d, d);
+    for (int64_t q = 0; q < k; q++) {
+        if (counts[q] != 0) continue;
+        /* the farthest point not yet taken (first index on ties) */
+        int64_t best = 0;
+        for (int64_t i = 1; i < n; i++)
+            if (far[i] > far[best]) best = i;
+        far[best] = -1.0f;
+        const float *x = X + best * d;
+        int32_t old = labels[best];
+        for (int64_t j = 0; j < d; j++) {
+            sums[(int64_t)old * d + j] -= x[j];
+            sums[q * d + j] = x[j];
+        }
+        counts[q] = 1;
+        counts[old] -= 1;
+    }
+}
+
+/* Lloyd from centers (k, d) (updated in place) until the labels stop changing
+ * or the squared center shift is <= tol_rel * mean(var(X)); then labels match
+ * the centers. The rows are shifted by the data mean as scikit-learn's are: in
+ * the first pass by the mean of sampled rows (the exact one would cost a pass
+ * of its own), then by the exact mean, which the first M-step's totals give. */
+static mfs_status lloyd_cpu(const float *X, int64_t n, int64_t d, int64_t k, int32_t max_iter,
+                            double tol_rel, float *centers, int32_t *labels, double *inertia,
+                            int32_t *n_iter) {
+    const int nt = mfs__num_threads();
+    const int64_t kp = (k + VL - 1) / VL * VL;
+    /* one block: ct (d, kp), cn (kp), shift (d), old centers (k, d) f32, then
+     * sums (k, d) f64 and counts (k); "far" (n) only if a cluster empties */
+    size_t bytes = (size_t)(d * kp + kp + d + k * d) * sizeof(float) + (size_t)(k * d) * sizeof(double) +
+                   (size_t)k * sizeof(int64_t) + 128;
+    unsigned char *blk = NULL;
+    void *scr_block = NULL;
+    float *far = NULL;
+    MFS_TRY(mfs__alloc((void **)&blk, bytes, FIT, "the Lloyd buffers"));
+    float *shift = (float *)blk + d * kp + kp, *old = shift + d;
+    centers_t c = {k, kp, d, (float *)blk, (float *)blk + d * kp, shift};
+    double *sums = (double *)(((uintptr_t)(old + k * d) + 63) & ~(uintptr_t)63);
+    int64_t *counts = (int64_t *)(sums + k * d);
+    estep_t e;
+    memset(&e, 0, sizeof e);
+    e.X = X; e.n = n; e.d = d; e.k = k; e.c = &c; e.centers = old; e.labels = labels;
+    e.sums = sums; e.counts = counts; e.want_inertia = 1; e.nt = nt;
+    mfs_status s = estep_alloc(&e, 1, FIT, &scr_block);
+    if (s != MFS_OK) goto done;
+    sample_mean(X, n, d, shift);
+    for (int64_t i = 0; i < n; i++) labels[i] = -1;
+
+    double tol = 0.0;
+    int strict = 0, it = 0;
+    for (it = 0; it < max_iter; it++) {
+        memcpy(old, centers, (size_t)(k * d) * sizeof(float));
+        centers_prepare(&c, old);
+        e.want_stats = it == 0; /* tol is relative to the data's scale, as scikit-learn's _tolerance */
+        estep_run(&e);
+        if (it == 0) {
+            tol = tol_rel * e.mean_var;
+            for (int64_t j = 0; j < d; j++) {
+                double t = 0.0;
+                for (int64_t q = 0; q < k; q++) t += sums[q * d + j];
+                shift[j] = (float)(t / (double)n);
+            }
+        }
+        for (int64_t q = 0; q < k && !far; q++)
+            if (counts[q] == 0) {
+                s = mfs__alloc((void **)&far, (size_t)n * sizeof(float), FIT, "the empty-cluster distances");
+                if (s != MFS_OK) goto done;
+            }
+        if (far) relocate_empty(X, n, d, k, old, labels, sums, counts, far, nt);
+        double shift2 = 0.0;
+        for (int64_t q = 0; q < k; q++) {
+            /* a cluster left with no point keeps its (zero) sum, as scikit-learn */
+            double inv = counts[q] > 0 ? 1.0 / (double)counts[q] : 1.0;
+            double sq = 0.0;
+            for (int64_t j = 0; j < d; j++) {
+                float v = (float)(sums[q * d + j] * inv);
+                double u = (double)v - (double)old[q * d + j];
+                sq += u * u;
+                centers[q * d + j] = v;
+            }
+            shift2 += sq;
+        }
+        /* scikit-learn's order: labels unchanged is strict convergence (the
+         * centers just computed are those of these labels); else the shift */
+        if (!e.changed) { strict = 1; it++; break; }
+        if (shift2 <= tol) { it++; break; }
+    }
+    if (!strict || memcmp(old, centers, (size_t)(k * d) * sizeof(float)) != 0) {
+        /* the centers moved after the last assignment: assign once more (the
+         * inertia comes with it) */
+        memcpy(old, centers, (size_t)(k * d) * sizeof(float));
+        centers_prepare(&c, old);
+        e.sums = NULL;
+        e.want_stats = 0;
+        estep_run(&e);
+    }
+    *inertia = e.inertia;
+    *n_iter = it;
+done:
+    mfs__free(far);
+    mfs__free(scr_block);
+    mfs__free(blk);
+    return s;
+}
+
+/* ---- seeding ----------------------------------------------------------------------- */
+
+/* Greedy k-means++ (Arthur & Vassilvitskii 2007, with scikit-learn's 2 + log k
+ * local trials): each new center is the best, by resulting potential, of
+ * several candidates drawn with probability proportional to D(x)^2. */
+static mfs_status kmeans_pp(const float *X, int64_t n, int64_t d, int64_t k, mfs_rng *rng,
+                            float *centers) {
+    const int nt = mfs__num_threads();
+    const int64_t trials = 2 + (int64_t)log((double)k), nch = (n + CH - 1) / CH;
+    /* closest (n) f32, cand dists (trials, n) f32, cumsum (n) f64, partials (nch, trials) f64 */
+    size_t bytes = (size_t)(n + trials * n) * sizeof(float) + (size_t)(n + nch * trials) * sizeof(double) + 64;
+    unsigned char *blk = NULL;
+    MFS_TRY(mfs__alloc((void **)&blk, bytes, FIT, "the k-means++ buffers"));
+    float *closest = (float *)blk, *dist = closest + n;
+    double *cum = (double *)(((uintptr_t)(dist + trials * n) + 7) & ~(uintptr_t)7);
+    double *part = cum + n;
+    int64_t cand[64];
+
+    int64_t first = (int64_t)mfs_rng_below(rng, (uint64_t)n);
+    memcpy(centers, X + first * d, (size_t)d * sizeof(float));
+#pragma omp parallel for schedule(static) num_threads(nt) if (nch > 1)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        int64_t i0 = ch * CH, i1 = i0 + CH < n ? i0 + CH : n;
+        double s = 0.0;
+        for (int64_t i = i0; i < i1; i++) {
+            closest[i] = sqdist_row(X + i * d, centers, d);
+            s += closest[i];
+        }
+        part[ch] = s;
+    }
+    double pot = 0.0;
+    for (int64_t ch = 0; ch < nch; ch++) pot += part[ch];
+
+    for (int64_t c = 1; c < k; c++) {
+        double acc = 0.0;
+        for (int64_t i = 0; i < n; i++) { acc += closest[i]; cum[i] = acc; }
+        for (int64_t t = 0; t < trials; t++) {
+            double r = mfs_rng_uniform(rng) * pot;
+            /* first i with cum[i] >= r (numpy's searchsorted, side left), clipped */
+            int64_t lo = 0, hi = n;
+            while (lo < hi) {
+                int64_t mid = lo + (hi - lo) / 2;
+                if (cum[mid] < r) lo = mid + 1; else hi = mid;
+            }
+            cand[t] = lo < n ? lo : n - 1;
+        }
+#pragma omp parallel for schedule(static) num_threads(nt) if (nch > 1)
+        for (int64_t ch = 0; ch < nch; ch++) {
+            int64_t i0 = ch * CH, i1 = i0 + CH < n ? i0 + CH : n;
+            for (int64_t t = 0; t < trials; t++) {
+                const float *y = X + cand[t] * d;
+                float *dt = dist + t * n;
+                double s = 0.0;
+                for (int64_t i = i0; i < i1; i++) {
+                    float v = sqdist_row(X + i * d, y, d);
+                    v = v < closest[i] ? v : closest[i];
+                    dt[i] = v;
+                    s += v;
+                }
+                part[ch * trials + t] = s;
+            }
+        }
+        int64_t best = 0;
+        double best_pot = INFINITY;
+        for (int64_t t = 0; t < trials; t++) {
+            double p = 0.0;
+            for (int64_t ch = 0; ch < nch; ch++) p += part[ch * trials + t];
+            if (p < best_pot) { best_pot = p; best = t; }
+        }
+        pot = best_pot;
+        memcpy(closest, dist + best * n, (size_t)n * sizeof(float));
+        memcpy(centers + c * d, X + cand[best] * d, (size_t)d * sizeof(float));
+    }
+    mfs__free(blk);
+    return MFS_OK;
+}
+
+/* k distinct samples at random (a partial Fisher-Yates shuffle). */
+static mfs_status random_init(const float *X, int64_t n, int64_t d, int64_t k, mfs_rng *rng, float *centers) {
+    int64_t *idx = NULL;
+    MFS_TRY(mfs__alloc((void **)&idx, (size_t)n * sizeof(int64_t), FIT, "the random init permutation"));
+    for (int64_t i = 0; i < n; i++) idx[i] = i;
+    for (int64_t c = 0; c < k; c++) {
+        int64_t j = c + (int64_t)mfs_rng_below(rng, (uint64_t)(n - c));
+        int64_t t = idx[c]; idx[c] = idx[j]; idx[j] = t;
+        memcpy(centers + c * d, X + idx[c] * d, (size_t)d * sizeof(float));
+    }
+    mfs__free(idx);
+    return MFS_OK;
+}
+
+/* ---- fit ---------------------------------------------------------------------------- */
+
+/* Column means of X (float, for centering) and the mean of the column
+ * variances, in double; chunk partials merged in chunk order. Values are
+ * shifted by the first row so that a large offset cannot cancel digits. */
+static mfs_status column_stats(const float *X, int64_t n, int64_t d, float *mean, double *mean_var) {
+    const int nt = mfs__num_threads();
+    const int64_t nch = (n + CH - 1) / CH;
+    double *part = NULL; /* (nch, 2, d): per chunk sum(x - x0) and sum((x - x0)^2) */
+    MFS_TRY(mfs__alloc((void **)&part, (size_t)(2 * d * (nch + 1)) * sizeof(double), FIT, "the column statistics"));
+    const float *x0 = X;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nch > 1)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        int64_t i0 = ch * CH, i1 = i0 + CH < n ? i0 + CH : n;
+        double *l1 = part + 2 * d * ch, *l2 = l1 + d;
+        for (int64_t j = 0; j < d; j++) { l1[j] = 0.0; l2[j] = 0.0; }
+        for (int64_t i = i0; i < i1; i++)
+            for (int64_t j = 0; j < d; j++) {
+                double v = (double)X[i * d + j] - (double)x0[j];
+                l1[j] += v;
+                l2[j] += v * v;
+            }
+    }
+    double mv = 0.0;
+    for (int64_t j = 0; j < d; j++) {
+        double s1 = 0.0, s2 = 0.0;
+        for (int64_t ch = 0; ch < nch; ch++) { s1 += part[2 * d * ch + j]; s2 += part[2 * d * ch + d + j]; }
+        double m = s1 / (double)n, var = s2 / (double)n - m * m;
+        mean[j] = (float)(m + (double)x0[j]);
+        mv += var > 0.0 ? var : 0.0;
+    }
+    *mean_var = mv / (double)d;
+    mfs__free(part);
+    return MFS_OK;
+}
+
+static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
+    (void)ya; /* unsupervised: y is ignored, as scikit-learn */
+    const mfs_kmeans_params *p = (const mfs_kmeans_params *)m->params;
+    const int64_t n = Xa->shape[0], d = Xa->shape[1], k = p->n_clusters;
+    const float *X = (const float *)Xa->data;
+    if (k > n)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: n_clusters is %lld, X has only %lld samples (n_clusters must be <= n_samples)",
+                          FIT, (long long)k, (long long)n);
+    const mfs_tensor *init = NULL;
+    if (p->init == MFS_KMEANS_INIT_ARRAY) {
+        init = mfs__input_find(m, "init");
+        if (!init)
+            return mfs__error(MFS_E_INVALID_ARG, "%s: init is MFS_KMEANS_INIT_ARRAY but no 'init' array was given "
+                              "(mfs_model_set_array(model, \"init\", (n_clusters, n_features) float32))", FIT);
+        if (init->dtype != MFS_DTYPE_FLOAT32)
+            return mfs__error(MFS_E_UNSUPPORTED, "%s: the 'init' array must be float32", FIT);
+        if (init->ndim != 2 || init->shape[0] != k || init->shape[1] != d) {
+            if (init->ndim != 2)
+                return mfs__error(MFS_E_SHAPE, "%s: the 'init' array has %d dimensions, expected 2 (n_clusters=%lld, n_features=%lld)",
+                                  FIT, (int)init->ndim, (long long)k, (long long)d);
+            return mfs__error(MFS_E_SHAPE, "%s: the 'init' array has shape (%lld, %lld), expected (n_clusters=%lld, n_features=%lld)",
+                              FIT, (long long)init->shape[0], (long long)init->shape[1], (long long)k, (long long)d);
+        }
+    }
+    const int cuda = m->device == MFS_DEVICE_CUDA;
+    /* an explicit init makes every run the same: one run, as scikit-learn */
+    const int runs = p->init == MFS_KMEANS_INIT_ARRAY ? 1 : p->n_init;
+
+    int64_t cshape[2] = {k, d}, lshape[1] = {n};
+    float *best_c;
+    int32_t *best_l, *best_it;
+    double *best_in;
+    MFS_TRY(mfs__array_new(m, "cluster_centers", MFS_DTYPE_FLOAT32, 2, cshape, (void **)&best_c));
+    MFS_TRY(mfs__array_new(m, "labels", MFS_DTYPE_INT32, 1, lshape, (void **)&best_l));
+    MFS_TRY(mfs__array_new(m, "inertia", MFS_DTYPE_FLOAT64, 0, NULL, (void **)&best_in));
+    MFS_TRY(mfs__array_new(m, "n_iter", MFS_DTYPE_INT32, 0, NULL, (void **)&best_it));
+
+    /* mean (d) f32, centers of a run (k, d), and with several runs its labels (n) */
+    float *mean = NULL;
+    size_t bytes = (size_t)(d + k * d) * sizeof(float) + (runs > 1 ? (size_t)n * sizeof(int32_t) : 0);
+    MFS_TRY(mfs__alloc((void **)&mean, bytes, FIT, "the K-Means run buffers"));
+    float *cc = mean + d;
+    int32_t *cl = runs > 1 ? (int32_t *)(cc + k * d) : best_l;
+    mfs_status s = MFS_OK;
+    double tol_abs = 0.0;
+    if (cuda && p->tol > 0.0) {
+        /* the GPU takes tol absolute; the CPU path gets it from its first pass */
+        double mean_var;
+        s = column_stats(X, n, d, mean, &mean_var);
+        tol_abs = p->tol * mean_var;
+    }
+    for (int32_t run = 0; s == MFS_OK && run < runs; run++) {
+        mfs_rng rng = mfs_rng_make((uint64_t)p->random_state, (uint64_t)run);
+        if (init) memcpy(cc, init->data, (size_t)(k * d) * sizeof(float));
+        else if (p->init == MFS_KMEANS_INIT_RANDOM) s = random_init(X, n, d, k, &rng, cc);
+        else s = kmeans_pp(X, n, d, k, &rng, cc);
+        if (s != MFS_OK) break;
+        double inertia = 0.0;
+        int32_t it = 0;
+        if (cuda)
+            s = mfs__kmeans_lloyd_cuda(X, n, d, k, p->max_iter, tol_abs, cc, cl, &inertia, &it, &m->mem);
+        else
+            s = lloyd_cpu(X, n, d, k, p->max_iter, p->tol, cc, cl, &inertia, &it);
+        if (s != MFS_OK) break;
+        if (run == 0 || inertia < *best_in) {
+            memcpy(best_c, cc, (size_t)(k * d) * sizeof(float));
+            if (cl != best_l) memcpy(best_l, cl, (size_t)n * sizeof(int32_t));
+            *best_in = inertia;
+            *best_it = it;
+        }
+    }
+    mfs__free(mean);
+    return s;
+}
+
+/* ---- predict / transform --------------------------------------------------------------- */
+
+static mfs_status predict(const mfs_model *m, const mfs_array *Xa, mfs_array *out) {
+    static const char fn[] = "mfs_predict";
+    const mfs_tensor *ct = mfs__array_find(m, "cluster_centers");
+    const int64_t n = Xa->shape[0], d = Xa->shape[1], k = ct->shape[0];
+    const float *X = (const float *)Xa->data, *centers = (const float *)ct->data;
+    int32_t *labels = (int32_t *)out->data;
+    if (m->device == MFS_DEVICE_CUDA)
+        return mfs__kmeans_assign_cuda(X, n, d, centers, k, labels, NULL, (mfs_mem_counter *)&m->mem);
+    const int64_t kp = (k + VL - 1) / VL * VL;
+    /* shift: the mean of sampled rows of X, as in fit */
+    float *blk = NULL;
+    void *scr = NULL;
+    MFS_TRY(mfs__alloc((void **)&blk, (size_t)(d * kp + kp + d) * sizeof(float), fn, "the prediction buffers"));
+    float *shift = blk + d * kp + kp;
+    sample_mean(X, n, d, shift);
+    centers_t c = {k, kp, d, blk, blk + d * kp, shift};
+    centers_prepare(&c, centers);
+    estep_t e;
+    memset(&e, 0, sizeof e);
+    e.X = X; e.n = n; e.d = d; e.k = k; e.c = &c; e.labels = labels; e.nt = mfs__num_threads();
+    mfs_status s = estep_alloc(&e, 0, fn, &scr);
+    if (s == MFS_OK) estep_run(&e);
+    mfs__free(scr);
+    mfs__free(blk);
+    return s;
+}
+
+static mfs_status transform(const mfs_model *m, const mfs_array *Xa, mfs_array *out) {
+    const mfs_tensor *ct = mfs__array_find(m, "cluster_centers");
+    const int64_t n = Xa->shape[0], d = Xa->shape[1], k = ct->shape[0];
+    const float *X = (const float *)Xa->data, *centers = (const float *)ct->data;
+    float *D = (float *)out->data;
+    if (m->device == MFS_DEVICE_CUDA) {
+        int32_t *labels = NULL;
+        MFS_TRY(mfs__alloc((void **)&labels, (size_t)n * sizeof(int32_t), "mfs_transform", "labels"));
+        mfs_status s = mfs__kmeans_assign_cuda(X, n, d, centers, k, labels, D, (mfs_mem_counter *)&m->mem);
+        mfs__free(labels);
+        return s;
+    }
+    /* explicit differences: a point near a center gets a small distance with
+     * its own digits, not the remainder of two large norms */
+#pragma omp parallel for schedule(static) num_threads(mfs__num_threads()) if (n * k * d > 65536)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t q = 0; q < k; q++) D[i * k + q] = sqrtf(sqdist_row(X + i * d, centers + q * d, d));
+    return MFS_OK;
+}
+
+static mfs_status output_shape(const mfs_model *m, mfs_method method, int64_t rows,
+                               mfs_dtype *dtype, int32_t *ndim, int64_t *shape) {
+    const mfs_tensor *ct = mfs__array_find(m, "cluster_centers");
+    if (method == MFS_METHOD_PREDICT) {
+        *dtype = MFS_DTYPE_INT32;
+        *ndim = 1;
+        shape[0] = rows;
+        return MFS_OK;
+    }
+    if (method == MFS_METHOD_TRANSFORM) {
+        *dtype = MFS_DTYPE_FLOAT32;
+        *ndim = 2;
+        shape[0] = rows;
+        shape[1] = ct ? ct->shape[0] : 0;
+        return MFS_OK;
+    }
+    return mfs__error(MFS_E_UNSUPPORTED, "mfs_output_shape: kmeans has predict and transform only");
+}
+
+static mfs_status check_state(const mfs_model *m) {
+    const mfs_kmeans_params *p = (const mfs_kmeans_params *)m->params;
+    const mfs_tensor *c = mfs__array_get(m, "cluster_centers", MFS_DTYPE_FLOAT32, 2);
+    if (!c) return mfs__error(MFS_E_FORMAT, "kmeans: 'cluster_centers' missing or not a float32 matrix");
+    if (c->shape[0] != p->n_clusters)
+        return mfs__error(MFS_E_FORMAT, "kmeans: 'cluster_centers' has %lld rows, n_clusters is %d",
+                          (long long)c->shape[0], (int)p->n_clusters);
+    if (c->shape[1] != m->n_features_in)
+        return mfs__error(MFS_E_FORMAT, "kmeans: 'cluster_centers' has %lld columns, the model %lld features",
+                          (long long)c->shape[1], (long long)m->n_features_in);
+    const mfs_tensor *l = mfs__array_get(m, "labels", MFS_DTYPE_INT32, 1);
+    if (!l) return mfs__error(MFS_E_FORMAT, "kmeans: 'labels' missing or not an int32 vector");
+    const int32_t *lv = (const int32_t *)l->data;
+    for (int64_t i = 0; i < l->shape[0]; i++)
+        if (lv[i] < 0 || lv[i] >= p->n_clusters)
+            return mfs__error(MFS_E_FORMAT, "kmeans: labels[%lld] is %d, n_clusters is %d", (long long)i, (int)lv[i],
+                              (int)p->n_clusters);
+    const mfs_tensor *in = mfs__array_get(m, "inertia", MFS_DTYPE_FLOAT64, 0);
+    if (!in || !(*(const double *)in->data >= 0.0))
+        return mfs__error(MFS_E_FORMAT, "kmeans: 'inertia' missing, not a float64 scalar, or negative");
+    const mfs_tensor *it = mfs__array_get(m, "n_iter", MFS_DTYPE_INT32, 0);
+    if (!it || *(const int32_t *)it->data < 0)
+        return mfs__error(MFS_E_FORMAT, "kmeans: 'n_iter' missing, not an int32 scalar, or negative");
+    return MFS_OK;
+}
+
+const mfs_model_vtable mfs__kmeans_vtable = {
+    .kind = MFS_MODEL_KMEANS,
+    .name = "kmeans",
+    .params_size = sizeof(mfs_kmeans_params),
+    .supervised = 0,
+    .check_params = check_params,
+    .fit = fit,
+    .predict = predict,
+    .transform = transform,
+    .output_shape = output_shape,
+    .check_state = check_state,
+};

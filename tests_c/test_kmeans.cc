@@ -1,0 +1,549 @@
+// K-Means: blobs recovered, Lloyd against a naive double implementation of
+// scikit-learn's rules, seeds and thread counts, bad input, and the model file
+// (round trip and hostile input).
+#include <gtest/gtest.h>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+extern "C" {
+#include "mfs/mfs.h"
+}
+
+namespace {
+struct Data {
+    int64_t n, d;
+    std::vector<float> X;
+    std::vector<int> truth;
+};
+
+// `blobs` Gaussian blobs (std 1) whose means are `sep` apart on the axes, plus
+// an offset of 50 on every feature (exercises the shift in the E-step).
+Data blobs(int64_t n, int64_t d, int blobs, float sep, unsigned seed) {
+    std::mt19937 g(seed);
+    std::normal_distribution<float> N(0, 1);
+    Data D{n, d, std::vector<float>(n * d), std::vector<int>(n)};
+    for (int64_t i = 0; i < n; i++) {
+        int b = (int)(i % blobs);
+        D.truth[i] = b;
+        for (int64_t j = 0; j < d; j++)
+            D.X[i * d + j] = 50.0f + N(g) + ((j % blobs) == b ? sep : 0.0f) + (j == 0 ? sep * b : 0.0f);
+    }
+    return D;
+}
+
+mfs_array view(const Data &D) { return {(void *)D.X.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.d}}; }
+
+mfs_kmeans_params params(int k, int init = MFS_KMEANS_INIT_K_MEANS_PP, int64_t seed = 0) {
+    mfs_kmeans_params p;
+    mfs_kmeans_params_default(&p);
+    p.n_clusters = k;
+    p.init = init;
+    p.random_state = seed;
+    return p;
+}
+
+mfs_model *fit(const Data &D, const mfs_kmeans_params &p, const std::vector<float> *init = nullptr) {
+    mfs_model *m = nullptr;
+    EXPECT_EQ(mfs_kmeans_create(&p, MFS_DEVICE_CPU, &m), MFS_OK) << mfs_last_error();
+    if (init) {
+        mfs_array a = {(void *)init->data(), MFS_DTYPE_FLOAT32, 2, {p.n_clusters, D.d}};
+        EXPECT_EQ(mfs_model_set_array(m, "init", &a), MFS_OK) << mfs_last_error();
+    }
+    mfs_array X = view(D);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_OK) << mfs_last_error();
+    return m;
+}
+
+template <typename T>
+std::vector<T> get(const mfs_model *m, const char *name) {
+    mfs_dtype dt;
+    int32_t nd;
+    int64_t shape[4];
+    EXPECT_EQ(mfs_model_array_info(m, name, &dt, &nd, shape), MFS_OK) << mfs_last_error();
+    int64_t numel = 1;
+    for (int i = 0; i < nd; i++) numel *= shape[i];
+    std::vector<T> v(numel);
+    mfs_array out = {v.data(), dt, nd, {shape[0], shape[1], shape[2], shape[3]}};
+    EXPECT_EQ(mfs_model_get_array(m, name, &out), MFS_OK) << mfs_last_error();
+    return v;
+}
+
+std::vector<int32_t> predict(const mfs_model *m, const Data &D) {
+    std::vector<int32_t> out(D.n);
+    mfs_array X = view(D), o = {out.data(), MFS_DTYPE_INT32, 1, {D.n}};
+    EXPECT_EQ(mfs_predict(m, &X, &o), MFS_OK) << mfs_last_error();
+    return out;
+}
+
+std::vector<unsigned char> save(const mfs_model *m) {
+    size_t needed = 0;
+    EXPECT_EQ(mfs_model_save_buffer(m, nullptr, 0, &needed), MFS_E_BUFFER_TOO_SMALL);
+    std::vector<unsigned char> buf(needed);
+    EXPECT_EQ(mfs_model_save_buffer(m, buf.data(), buf.size(), &needed), MFS_OK) << mfs_last_error();
+    return buf;
+}
+
+double sq(const float *a, const double *c, int64_t d) {
+    double s = 0;
+    for (int64_t j = 0; j < d; j++) s += ((double)a[j] - c[j]) * ((double)a[j] - c[j]);
+    return s;
+}
+
+// scikit-learn's Lloyd in double: strict convergence on unchanged labels, else
+// squared center shift <= tol * mean variance; a last assignment; empty
+// clusters take the farthest points.
+struct Naive {
+    std::vector<double> C;
+    std::vector<int> labels;
+    double inertia;
+    int n_iter;
+};
+
+Naive naive_lloyd(const Data &D, std::vector<double> C, int k, int max_iter, double tol_rel) {
+    const int64_t n = D.n, d = D.d;
+    std::vector<double> mean(d, 0), var(d, 0);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) mean[j] += D.X[i * d + j];
+    for (auto &v : mean) v /= n;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) var[j] += (D.X[i * d + j] - mean[j]) * (D.X[i * d + j] - mean[j]);
+    double mv = 0;
+    for (auto v : var) mv += v / n;
+    double tol = tol_rel * mv / d;
+    std::vector<int> labels(n, -1), old(n, -1);
+    auto assign = [&]() {
+        for (int64_t i = 0; i < n; i++) {
+            double best = INFINITY;
+            for (int q = 0; q < k; q++) {
+                double v = sq(&D.X[i * d], &C[q * d], d);
+                if (v < best) { best = v; labels[i] = q; }
+            }
+        }
+    };
+    bool strict = false;
+    int it;
+    for (it = 0; it < max_iter; it++) {
+        assign();
+        std::vector<double> S(k * d, 0), cnt(k, 0);
+        for (int64_t i = 0; i < n; i++) {
+            cnt[labels[i]] += 1;
+            for (int64_t j = 0; j < d; j++) S[labels[i] * d + j] += D.X[i * d + j];
+        }
+        std::vector<double> far(n);
+        for (int64_t i = 0; i < n; i++) far[i] = sq(&D.X[i * d], &C[labels[i] * d], d);
+        for (int q = 0; q < k; q++) {
+            if (cnt[q] != 0) continue;
+            int64_t b = 0;
+            for (int64_t i = 1; i < n; i++)
+                if (far[i] > far[b]) b = i;
+            far[b] = -1;
+            for (int64_t j = 0; j < d; j++) {
+                S[labels[b] * d + j] -= D.X[b * d + j];
+                S[q * d + j] = D.X[b * d + j];
+            }
+            cnt[labels[b]] -= 1;
+            cnt[q] = 1;
+        }
+        double shift = 0;
+        for (int q = 0; q < k; q++)
+            for (int64_t j = 0; j < d; j++) {
+                double v = S[q * d + j] / (cnt[q] > 0 ? cnt[q] : 1);
+                shift += (v - C[q * d + j]) * (v - C[q * d + j]);
+                C[q * d + j] = v;
+            }
+        if (labels == old) { strict = true; it++; break; }
+        if (shift <= tol) { it++; break; }
+        old = labels;
+    }
+    if (!strict) assign();
+    double in = 0;
+    for (int64_t i = 0; i < n; i++) in += sq(&D.X[i * d], &C[labels[i] * d], d);
+    return {C, labels, in, it};
+}
+}  // namespace
+
+TEST(KMeans, DefaultsAreScikitLearns) {
+    mfs_kmeans_params p;
+    mfs_kmeans_params_default(&p);
+    EXPECT_EQ(p.n_clusters, 8);
+    EXPECT_EQ(p.init, MFS_KMEANS_INIT_K_MEANS_PP);
+    EXPECT_EQ(p.n_init, 1);
+    EXPECT_EQ(p.max_iter, 300);
+    EXPECT_EQ(p.tol, 1e-4);
+    EXPECT_EQ(p.random_state, 0);
+    EXPECT_EQ(mfs_params_size(MFS_MODEL_KMEANS), sizeof(mfs_kmeans_params));
+}
+
+TEST(KMeans, SeparatedBlobsRecovered) {
+    for (int init : {MFS_KMEANS_INIT_K_MEANS_PP, MFS_KMEANS_INIT_RANDOM}) {
+        Data D = blobs(2000, 6, 4, 12.0f, 1);
+        mfs_kmeans_params p = params(4, init, 3);
+        p.n_init = init == MFS_KMEANS_INIT_RANDOM ? 5 : 1;  // random seeding may put two centers in one blob
+        mfs_model *m = fit(D, p);
+        auto labels = get<int32_t>(m, "labels");
+        // every blob is one cluster, and the 4 clusters are distinct
+        std::vector<int> of_blob(4, -1);
+        for (int64_t i = 0; i < D.n; i++) {
+            int b = D.truth[i];
+            if (of_blob[b] < 0) of_blob[b] = labels[i];
+            ASSERT_EQ(labels[i], of_blob[b]) << "init " << init << " sample " << i;
+        }
+        for (int a = 0; a < 4; a++)
+            for (int b = a + 1; b < 4; b++) EXPECT_NE(of_blob[a], of_blob[b]);
+        // inertia is the sum of squared distances to the centers (double, 1e-6)
+        auto C = get<float>(m, "cluster_centers");
+        double in = 0;
+        for (int64_t i = 0; i < D.n; i++) {
+            std::vector<double> c(C.begin() + labels[i] * D.d, C.begin() + (labels[i] + 1) * D.d);
+            in += sq(&D.X[i * D.d], c.data(), D.d);
+        }
+        auto inertia = get<double>(m, "inertia");
+        EXPECT_NEAR(inertia[0], in, 1e-6 * in);
+        // ~ n * d * std^2 for std-1 blobs
+        EXPECT_NEAR(inertia[0] / (D.n * D.d), 1.0, 0.1);
+        EXPECT_EQ(predict(m, D), labels);
+        EXPECT_GE(get<int32_t>(m, "n_iter")[0], 1);
+        mfs_model_free(m);
+    }
+}
+
+TEST(KMeans, InitArrayMatchesNaiveLloyd) {
+    // overlapping blobs: many iterations, labels that move
+    Data D = blobs(3000, 5, 3, 2.5f, 2);
+    const int k = 5;
+    std::vector<float> init(k * D.d);
+    for (int q = 0; q < k; q++)
+        for (int64_t j = 0; j < D.d; j++) init[q * D.d + j] = D.X[(q * 97) * D.d + j];
+    for (int max_iter : {1, 2, 300}) {
+        mfs_kmeans_params p = params(k, MFS_KMEANS_INIT_ARRAY);
+        p.max_iter = max_iter;
+        mfs_model *m = fit(D, p, &init);
+        Naive ref = naive_lloyd(D, std::vector<double>(init.begin(), init.end()), k, max_iter, p.tol);
+        auto C = get<float>(m, "cluster_centers");
+        auto labels = get<int32_t>(m, "labels");
+        EXPECT_EQ(get<int32_t>(m, "n_iter")[0], ref.n_iter) << "max_iter " << max_iter;
+        // float32 data summed in double both sides: centers agree to float32 rounding
+        // (|c| ~ 50, so 1e-4 absolute is ~2e-6 relative)
+        for (size_t i = 0; i < C.size(); i++) ASSERT_NEAR(C[i], ref.C[i], 1e-4) << "max_iter " << max_iter;
+        int diff = 0;
+        for (int64_t i = 0; i < D.n; i++) diff += labels[i] != ref.labels[i];
+        EXPECT_EQ(diff, 0) << "max_iter " << max_iter;
+        EXPECT_NEAR(get<double>(m, "inertia")[0], ref.inertia, 1e-6 * ref.inertia);
+        mfs_model_free(m);
+    }
+}
+
+TEST(KMeans, EmptyClusterRelocatedToFarthestPoint) {
+    Data D = blobs(400, 3, 2, 10.0f, 3);
+    const int k = 3;
+    // the third center is far from every point: it starts with no point
+    std::vector<float> init = {D.X[0], D.X[1], D.X[2], D.X[3], D.X[4], D.X[5], 1e4f, 1e4f, 1e4f};
+    mfs_kmeans_params p = params(k, MFS_KMEANS_INIT_ARRAY);
+    mfs_model *m = fit(D, p, &init);
+    Naive ref = naive_lloyd(D, std::vector<double>(init.begin(), init.end()), k, 300, p.tol);
+    auto labels = get<int32_t>(m, "labels");
+    std::vector<int> count(k, 0);
+    for (auto l : labels) count[l]++;
+    for (int q = 0; q < k; q++) EXPECT_GT(count[q], 0) << "cluster " << q;
+    EXPECT_EQ(std::vector<int>(labels.begin(), labels.end()), ref.labels);
+    EXPECT_NEAR(get<double>(m, "inertia")[0], ref.inertia, 1e-6 * ref.inertia);
+    mfs_model_free(m);
+}
+
+TEST(KMeans, IdenticalPointsAndOneCluster) {
+    Data D{50, 2, std::vector<float>(100, 3.0f), {}};
+    mfs_model *m = fit(D, params(3));
+    EXPECT_EQ(get<double>(m, "inertia")[0], 0.0);
+    for (float c : get<float>(m, "cluster_centers")) EXPECT_EQ(c, 3.0f);
+    mfs_model_free(m);
+    Data E = blobs(100, 4, 2, 5.0f, 4);
+    m = fit(E, params(1));
+    auto C = get<float>(m, "cluster_centers");
+    for (int64_t j = 0; j < E.d; j++) {
+        double mean = 0;
+        for (int64_t i = 0; i < E.n; i++) mean += E.X[i * E.d + j];
+        EXPECT_NEAR(C[j], mean / E.n, 1e-4);
+    }
+    mfs_model_free(m);
+}
+
+TEST(KMeans, SameSeedSameBitsOtherSeedOtherStart) {
+    Data D = blobs(1500, 8, 5, 3.0f, 5);
+    for (int init : {MFS_KMEANS_INIT_K_MEANS_PP, MFS_KMEANS_INIT_RANDOM}) {
+        mfs_kmeans_params p = params(6, init, 42);
+        p.n_init = 3;
+        mfs_model *a = fit(D, p), *b = fit(D, p);
+        EXPECT_EQ(get<float>(a, "cluster_centers"), get<float>(b, "cluster_centers"));
+        EXPECT_EQ(get<int32_t>(a, "labels"), get<int32_t>(b, "labels"));
+        EXPECT_EQ(get<double>(a, "inertia"), get<double>(b, "inertia"));
+        // a different seed starts elsewhere (one iteration shows the start)
+        p.n_init = 1;
+        p.max_iter = 1;
+        mfs_model *c = fit(D, p);
+        p.random_state = 43;
+        mfs_model *e = fit(D, p);
+        EXPECT_NE(get<float>(c, "cluster_centers"), get<float>(e, "cluster_centers"));
+        for (auto *m : {a, b, c, e}) mfs_model_free(m);
+    }
+}
+
+TEST(KMeans, MoreRunsNeverWorse) {
+    Data D = blobs(1000, 4, 6, 2.0f, 6);
+    mfs_kmeans_params p = params(6, MFS_KMEANS_INIT_RANDOM, 9);
+    mfs_model *one = fit(D, p);
+    p.n_init = 6;  // run 0 is the run above (stream 0 of the same seed)
+    mfs_model *six = fit(D, p);
+    EXPECT_LE(get<double>(six, "inertia")[0], get<double>(one, "inertia")[0]);
+    mfs_model_free(one);
+    mfs_model_free(six);
+}
+
+TEST(KMeans, ThreadCountDoesNotChangeBits) {
+    int32_t before = mfs_get_num_threads();
+    if (mfs_set_num_threads(2) != MFS_OK) GTEST_SKIP() << "built without OpenMP";
+    Data D = blobs(20000, 12, 7, 2.0f, 7);  // many chunks: 40 chunks of 512 rows
+    mfs_kmeans_params p = params(7, MFS_KMEANS_INIT_K_MEANS_PP, 11);
+    mfs_model *two = fit(D, p);
+    ASSERT_EQ(mfs_set_num_threads(1), MFS_OK);
+    mfs_model *one = fit(D, p);
+    ASSERT_EQ(mfs_set_num_threads(3), MFS_OK);  // more threads than cores, uneven chunks
+    mfs_model *three = fit(D, p);
+    ASSERT_EQ(mfs_set_num_threads(before), MFS_OK);
+    for (auto *m : {two, three}) {
+        EXPECT_EQ(get<float>(one, "cluster_centers"), get<float>(m, "cluster_centers"));
+        EXPECT_EQ(get<int32_t>(one, "labels"), get<int32_t>(m, "labels"));
+        EXPECT_EQ(get<double>(one, "inertia"), get<double>(m, "inertia"));
+        EXPECT_EQ(get<int32_t>(one, "n_iter"), get<int32_t>(m, "n_iter"));
+    }
+    for (auto *m : {one, two, three}) mfs_model_free(m);
+}
+
+TEST(KMeans, PredictAndTransform) {
+    Data D = blobs(600, 7, 3, 4.0f, 8);
+    mfs_model *m = fit(D, params(4));
+    auto C = get<float>(m, "cluster_centers");
+    Data T = blobs(333, 7, 3, 4.0f, 9);
+    std::vector<float> dist(T.n * 4);
+    mfs_array X = view(T), o = {dist.data(), MFS_DTYPE_FLOAT32, 2, {T.n, 4}};
+    ASSERT_EQ(mfs_transform(m, &X, &o), MFS_OK) << mfs_last_error();
+    auto labels = predict(m, T);
+    for (int64_t i = 0; i < T.n; i++) {
+        int best = 0;
+        double bd = INFINITY;
+        for (int q = 0; q < 4; q++) {
+            std::vector<double> c(C.begin() + q * T.d, C.begin() + (q + 1) * T.d);
+            double v = sq(&T.X[i * T.d], c.data(), T.d);
+            // explicit differences in float32: ~1e-6 relative
+            ASSERT_NEAR(dist[i * 4 + q], std::sqrt(v), 1e-5 * std::sqrt(v) + 1e-6);
+            if (v < bd) { bd = v; best = q; }
+        }
+        ASSERT_EQ(labels[i], best) << "row " << i;
+    }
+    mfs_dtype dt;
+    int32_t nd;
+    int64_t shape[4];
+    ASSERT_EQ(mfs_output_shape(m, MFS_METHOD_TRANSFORM, &X, &dt, &nd, shape), MFS_OK);
+    EXPECT_EQ(dt, MFS_DTYPE_FLOAT32);
+    EXPECT_EQ(nd, 2);
+    EXPECT_EQ(shape[1], 4);
+    ASSERT_EQ(mfs_output_shape(m, MFS_METHOD_PREDICT, &X, &dt, &nd, shape), MFS_OK);
+    EXPECT_EQ(dt, MFS_DTYPE_INT32);
+    EXPECT_EQ(nd, 1);
+    EXPECT_EQ(mfs_output_shape(m, MFS_METHOD_PREDICT_PROBA, &X, &dt, &nd, shape), MFS_E_UNSUPPORTED);
+    // wrong number of features
+    Data W = blobs(10, 6, 3, 4.0f, 9);
+    std::vector<int32_t> wl(10);
+    mfs_array XW = view(W), ow = {wl.data(), MFS_DTYPE_INT32, 1, {10}};
+    EXPECT_EQ(mfs_predict(m, &XW, &ow), MFS_E_SHAPE);
+    EXPECT_NE(std::string(mfs_last_error()).find("6 columns"), std::string::npos) << mfs_last_error();
+    mfs_model_free(m);
+}
+
+TEST(KMeans, BadParams) {
+    struct Case {
+        void (*set)(mfs_kmeans_params *);
+        const char *word;
+    } cases[] = {
+        {[](mfs_kmeans_params *p) { p->n_clusters = 0; }, "n_clusters is 0"},
+        {[](mfs_kmeans_params *p) { p->init = 3; }, "init is 3"},
+        {[](mfs_kmeans_params *p) { p->n_init = 0; }, "n_init is 0"},
+        {[](mfs_kmeans_params *p) { p->max_iter = -1; }, "max_iter is -1"},
+        {[](mfs_kmeans_params *p) { p->tol = -1e-3; }, "tol is"},
+        {[](mfs_kmeans_params *p) { p->tol = NAN; }, "tol is"},
+    };
+    for (const Case &c : cases) {
+        mfs_kmeans_params p;
+        mfs_kmeans_params_default(&p);
+        c.set(&p);
+        mfs_model *m = nullptr;
+        EXPECT_EQ(mfs_kmeans_create(&p, MFS_DEVICE_CPU, &m), MFS_E_INVALID_ARG) << c.word;
+        EXPECT_EQ(m, nullptr);
+        EXPECT_NE(std::string(mfs_last_error()).find(c.word), std::string::npos) << mfs_last_error();
+    }
+    mfs_kmeans_params p;
+    mfs_kmeans_params_default(&p);
+    mfs_model *m = nullptr;
+    EXPECT_EQ(mfs_model_create(MFS_MODEL_KMEANS, &p, sizeof p - 8, MFS_DEVICE_CPU, &m), MFS_E_INVALID_ARG);
+    if (mfs_cuda_device_count() == 0) {
+        EXPECT_EQ(mfs_kmeans_create(&p, MFS_DEVICE_CUDA, &m), MFS_E_DEVICE);
+        EXPECT_EQ(m, nullptr);
+    }
+}
+
+TEST(KMeans, BadFitInput) {
+    Data D = blobs(5, 3, 2, 4.0f, 10);
+    mfs_model *m = nullptr;
+    mfs_kmeans_params p = params(10);
+    ASSERT_EQ(mfs_kmeans_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    mfs_array X = view(D);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_INVALID_ARG);
+    std::string msg = mfs_last_error();
+    EXPECT_NE(msg.find("n_clusters is 10"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("5 samples"), std::string::npos) << msg;
+    int32_t fitted = 1;
+    mfs_model_info(m, nullptr, nullptr, &fitted, nullptr);
+    EXPECT_EQ(fitted, 0);
+    std::vector<int32_t> out(5);
+    mfs_array o = {out.data(), MFS_DTYPE_INT32, 1, {5}};
+    EXPECT_EQ(mfs_predict(m, &X, &o), MFS_E_NOT_FITTED);
+    mfs_model_free(m);
+
+    // NaN in X
+    D.X[4] = NAN;
+    p = params(2);
+    ASSERT_EQ(mfs_kmeans_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_VALUE);
+    mfs_model_free(m);
+}
+
+TEST(KMeans, InitArrayMissingOrWrongShape) {
+    Data D = blobs(50, 3, 2, 4.0f, 11);
+    mfs_kmeans_params p = params(2, MFS_KMEANS_INIT_ARRAY);
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_kmeans_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    mfs_array X = view(D);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_INVALID_ARG);
+    EXPECT_NE(std::string(mfs_last_error()).find("'init'"), std::string::npos) << mfs_last_error();
+    std::vector<float> init(12, 1.0f);
+    struct { int32_t ndim; int64_t r, c; } shapes[] = {{2, 3, 3}, {2, 2, 4}, {2, 2, 2}, {1, 6, 0}, {2, 4, 3}};
+    for (auto s : shapes) {
+        mfs_array a = {init.data(), MFS_DTYPE_FLOAT32, s.ndim, {s.r, s.c}};
+        ASSERT_EQ(mfs_model_set_array(m, "init", &a), MFS_OK) << mfs_last_error();
+        EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_SHAPE) << s.ndim << " " << s.r << " " << s.c;
+        std::string msg = mfs_last_error();
+        EXPECT_NE(msg.find("n_clusters=2, n_features=3"), std::string::npos) << msg;
+    }
+    // a NaN in the init array is refused when it is given
+    init[0] = NAN;
+    mfs_array a = {init.data(), MFS_DTYPE_FLOAT32, 2, {2, 3}};
+    EXPECT_EQ(mfs_model_set_array(m, "init", &a), MFS_E_VALUE);
+    mfs_model_free(m);
+}
+
+TEST(KMeans, MemoryIsBoundedAndReturned) {
+    mfs_memory_stats before, after;
+    ASSERT_EQ(mfs_memory_stats_get(nullptr, &before), MFS_OK);
+    Data D = blobs(40000, 32, 8, 3.0f, 12);
+    mfs_kmeans_params p = params(8);
+    mfs_model *m = fit(D, p);
+    mfs_memory_stats ms;
+    ASSERT_EQ(mfs_memory_stats_get(m, &ms), MFS_OK);
+    // no (n, k) distance matrix and no copy of X: the peak stays below the
+    // bytes of X itself (5.1 MB here; scikit-learn copies X)
+    EXPECT_LT(ms.host_peak, (int64_t)(D.X.size() * sizeof(float)));
+    mfs_model_free(m);
+    ASSERT_EQ(mfs_memory_stats_get(nullptr, &after), MFS_OK);
+    EXPECT_EQ(after.host_current, before.host_current);
+}
+
+TEST(KMeansFile, RoundTripPredictsTheSame) {
+    Data D = blobs(300, 5, 3, 6.0f, 13);
+    mfs_kmeans_params p = params(3, MFS_KMEANS_INIT_RANDOM, 5);
+    p.n_init = 2;
+    mfs_model *m = fit(D, p);
+    auto buf = save(m);
+    mfs_model *m2 = nullptr;
+    ASSERT_EQ(mfs_model_load_buffer(buf.data(), buf.size(), MFS_DEVICE_CPU, &m2), MFS_OK) << mfs_last_error();
+    EXPECT_EQ(predict(m, D), predict(m2, D));
+    EXPECT_EQ(get<float>(m, "cluster_centers"), get<float>(m2, "cluster_centers"));
+    EXPECT_EQ(get<int32_t>(m, "labels"), get<int32_t>(m2, "labels"));
+    EXPECT_EQ(get<double>(m, "inertia"), get<double>(m2, "inertia"));
+    EXPECT_EQ(get<int32_t>(m, "n_iter"), get<int32_t>(m2, "n_iter"));
+    mfs_kmeans_params q;
+    ASSERT_EQ(mfs_model_get_params(m2, &q, sizeof q), MFS_OK);
+    EXPECT_EQ(0, std::memcmp(&p, &q, sizeof p));
+    std::string path = ::testing::TempDir() + "kmeans.mfs";
+    ASSERT_EQ(mfs_model_save(m, path.c_str()), MFS_OK);
+    mfs_model *m3 = nullptr;
+    ASSERT_EQ(mfs_model_load(path.c_str(), MFS_DEVICE_CPU, &m3), MFS_OK) << mfs_last_error();
+    EXPECT_EQ(predict(m, D), predict(m3, D));
+    for (auto *x : {m, m2, m3}) mfs_model_free(x);
+}
+
+TEST(KMeansFile, TruncatedAtEveryOffset) {
+    Data D = blobs(20, 3, 2, 6.0f, 14);
+    mfs_model *m = fit(D, params(2));
+    auto buf = save(m);
+    for (size_t len = 0; len < buf.size(); len++) {
+        std::vector<unsigned char> cut(buf.begin(), buf.begin() + len);
+        mfs_model *out = nullptr;
+        ASSERT_EQ(mfs_model_load_buffer(cut.data(), cut.size(), MFS_DEVICE_CPU, &out), MFS_E_FORMAT) << "length " << len;
+        ASSERT_EQ(out, nullptr);
+    }
+    mfs_model_free(m);
+}
+
+namespace {
+// FNV-1a 64 of the model file format, to forge files that pass the checksum.
+void reseal(std::vector<unsigned char> &b) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i + 8 < b.size(); i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    std::memcpy(b.data() + b.size() - 8, &h, 8);
+}
+size_t find(const std::vector<unsigned char> &b, const char *s) {
+    std::string hay(b.begin(), b.end());
+    return hay.find(s);
+}
+}  // namespace
+
+TEST(KMeansFile, HostileStateWithValidChecksum) {
+    Data D = blobs(20, 3, 2, 6.0f, 15);
+    mfs_model *m = fit(D, params(2));
+    auto good = save(m);
+    mfs_model *out = nullptr;
+    // n_clusters (first field of the params at offset 40) disagrees with the centers
+    auto b = good;
+    int32_t k = 3;
+    std::memcpy(b.data() + 40, &k, 4);
+    reseal(b);
+    EXPECT_EQ(mfs_model_load_buffer(b.data(), b.size(), MFS_DEVICE_CPU, &out), MFS_E_FORMAT);
+    EXPECT_EQ(out, nullptr);
+    // a label out of range: name, dtype, ndim, shape[0], nbytes, then the data
+    b = good;
+    size_t at = find(b, "labels");
+    ASSERT_NE(at, std::string::npos);
+    int32_t bad = 7;
+    std::memcpy(b.data() + at + 6 + 4 + 4 + 8 + 8, &bad, 4);
+    reseal(b);
+    EXPECT_EQ(mfs_model_load_buffer(b.data(), b.size(), MFS_DEVICE_CPU, &out), MFS_E_FORMAT);
+    EXPECT_NE(std::string(mfs_last_error()).find("labels"), std::string::npos) << mfs_last_error();
+    // a negative inertia
+    b = good;
+    at = find(b, "inertia");
+    ASSERT_NE(at, std::string::npos);
+    double neg = -1.0;
+    std::memcpy(b.data() + at + 7 + 4 + 4 + 8, &neg, 8);
+    reseal(b);
+    EXPECT_EQ(mfs_model_load_buffer(b.data(), b.size(), MFS_DEVICE_CPU, &out), MFS_E_FORMAT);
+    // the sealed original still loads (the forging itself is right)
+    b = good;
+    reseal(b);
+    ASSERT_EQ(mfs_model_load_buffer(b.data(), b.size(), MFS_DEVICE_CPU, &out), MFS_OK) << mfs_last_error();
+    mfs_model_free(out);
+    mfs_model_free(m);
+}
