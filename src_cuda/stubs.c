@@ -94,3 +94,19 @@ mfs_status mfs__knn_candidates_cuda(const float *T, int64_t n, const float *Q, i
     (void)T; (void)n; (void)Q; (void)m; (void)d; (void)metric; (void)mean; (void)k; (void)idx; (void)mem;
     return MFS_NO_CUDA("mfs__knn_candidates_cuda");
 }
+
+mfs_status mfs__logreg_cuda_create(const float *X, const int32_t *y, int64_t n, int64_t d,
+                                   int64_t kk, mfs_mem_counter *mem, mfs__logreg_cuda **out) {
+    (void)X; (void)y; (void)n; (void)d; (void)kk; (void)mem;
+    if (out) *out = NULL;
+    return MFS_NO_CUDA("mfs__logreg_cuda_create");
+}
+
+mfs_status mfs__logreg_cuda_eval(mfs__logreg_cuda *state, const float *coef,
+                                 const float *intercept, double *loss, double *dcoef,
+                                 double *dintercept) {
+    (void)state; (void)coef; (void)intercept; (void)loss; (void)dcoef; (void)dintercept;
+    return MFS_NO_CUDA("mfs__logreg_cuda_eval");
+}
+
+void mfs__logreg_cuda_free(mfs__logreg_cuda *state) { (void)state; /* nothing was allocated */ }

@@ -6,9 +6,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import mfs
 
 ESTIMATORS = [mfs.LinearRegression(), mfs.Ridge()]
-for name in ("KMeans", "PCA"):
+for name in ("KMeans", "PCA", "KNeighborsClassifier", "KNeighborsRegressor"):
     if hasattr(mfs, name):
         ESTIMATORS.append(getattr(mfs, name)())
+ESTIMATORS += [mfs.GaussianNB(), mfs.MultinomialNB(), mfs.BernoulliNB()]  # naive Bayes
+ESTIMATORS += [mfs.LogisticRegression()]  # logistic regression
 
 # Reasons, by estimator class name and check name.
 _F32 = ("libmfs computes in float32 (~1e-7 relative rounding); this check compares "

@@ -1,4 +1,5 @@
-/* PLACEHOLDER: the logistic_regression model is being built (issue 3). */
+/* Logistic Regression: binary (logistic) and multinomial (softmax) with an L2
+ * penalty, fitted by L-BFGS with a strong-Wolfe line search. */
 #ifndef MFS_LOGISTIC_REGRESSION_H
 #define MFS_LOGISTIC_REGRESSION_H
 #include "mfs/core.h"
@@ -7,8 +8,34 @@
 extern "C" {
 #endif
 #endif
-typedef struct mfs_logistic_regression_params { int32_t reserved_; } mfs_logistic_regression_params;
+
+/** Parameters, named as scikit-learn's LogisticRegression (solver "lbfgs").
+ *  The objective is scikit-learn's:
+ *      sum_i log_loss_i + 1 / (2 C) ||coef||^2      (the intercept is not penalized),
+ *  minimized in the scaled form (mean loss + ||coef||^2 / (2 C n)) whose
+ *  gradient `tol` refers to. */
+typedef struct mfs_logistic_regression_params {
+    double C;              /**< inverse of the penalty strength: > 0; +inf = no penalty */
+    double tol;            /**< stop when max |gradient| of the scaled objective <= tol. >= 0 */
+    int32_t fit_intercept; /**< 1: fit an (unpenalized) intercept per coefficient row */
+    int32_t max_iter;      /**< most L-BFGS iterations. >= 0 */
+} mfs_logistic_regression_params;
+
+/** Defaults (scikit-learn's): C 1, tol 1e-4, fit_intercept 1, max_iter 100. */
 MFS_API void mfs_logistic_regression_params_default(mfs_logistic_regression_params *params);
+/** Create an unfitted model (see mfs_model_create). Fit with y (n,) int32
+ *  labels 0..K-1, K >= 2, every class present. K = 2 fits one coefficient row
+ *  (class 1 against class 0, as scikit-learn), K > 2 the multinomial model
+ *  with K rows. Fitted arrays: "coef" (K', d) float32 with K' = 1 for K = 2
+ *  else K, "intercept" (K',) float32 (zero-mean over rows when K > 2),
+ *  "n_classes" () int32, "n_iter" (1,) int32 (L-BFGS iterations).
+ *  predict: (m,) int32 = argmax of predict_proba (ties: lowest index);
+ *  predict_proba / predict_log_proba: (m, K) float32; decision_function: (m,)
+ *  for K = 2, else (m, K). On CUDA the loss and gradient are evaluated on the
+ *  GPU (X uploaded once); the L-BFGS loop stays on the host. */
+MFS_API mfs_status mfs_logistic_regression_create(const mfs_logistic_regression_params *params,
+                                                  mfs_device device, mfs_model **out);
+
 #ifndef MFS_CDEF
 #ifdef __cplusplus
 }

@@ -10,9 +10,16 @@ from ._native import (DeviceError, MfsError, ModelFormatError, cuda_device_count
 from ._native import lib as _lib, ffi as _ffi
 from ._base import load, from_bytes
 from .linear_model import LinearRegression, Ridge
+from .cluster import KMeans
+from .decomposition import PCA
+from .linear_model import LogisticRegression
+from .naive_bayes import BernoulliNB, GaussianNB, MultinomialNB
+from .neighbors import KNeighborsClassifier, KNeighborsRegressor
 
 __version__ = _ffi.string(_lib.mfs_version()).decode()
 
-__all__ = ["LinearRegression", "Ridge", "load", "from_bytes", "set_num_threads",
+__all__ = ["LinearRegression", "Ridge", "LogisticRegression", "KMeans", "PCA", "load", "from_bytes", "set_num_threads",
            "get_num_threads", "cuda_device_count", "memory_stats", "reset_peak_memory",
            "DeviceError", "MfsError", "ModelFormatError", "__version__"]
+__all__ += ["KNeighborsClassifier", "KNeighborsRegressor"]
+__all__ += ["GaussianNB", "MultinomialNB", "BernoulliNB"]

@@ -143,3 +143,176 @@ class Ridge(_LinearBase):
         if not np.isfinite(a) or a < 0:
             raise ValueError(f"Ridge: alpha is {a}, it must be a finite number >= 0")
         return a
+
+
+# ---- Logistic Regression ------------------------------------------------------------
+
+from sklearn.base import ClassifierMixin  # noqa: E402
+
+from . import _native  # noqa: E402
+from ._base import MfsClassifier  # noqa: E402
+from .reference import logistic_regression as _ref_logistic  # noqa: E402
+
+
+def _check_real(owner, name, value, low, *, strict, allow_inf=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
+    bad = np.isnan(value) or (np.isinf(value) and not (allow_inf and value > 0))
+    if bad or (value <= low if strict else value < low):
+        rule = f"> {low}" if strict else f">= {low}"
+        raise ValueError(f"{owner}: {name} is {value}, it must be a {'' if allow_inf else 'finite '}number {rule}")
+    return float(value)
+
+
+@register
+class LogisticRegression(ClassifierMixin, MfsClassifier):
+    """Logistic Regression (binary and multinomial) with an L2 penalty, fitted
+    from scratch in C by L-BFGS (or on CUDA, or by the numpy reference).
+
+    Minimizes scikit-learn's lbfgs objective
+    ``sum_i log_loss_i + ||coef||^2 / (2 C)`` (the intercept is not penalized):
+    one coefficient row for two classes (class ``classes_[1]`` against
+    ``classes_[0]``), the softmax model with one row per class otherwise.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse of the penalty strength, > 0 (``np.inf``: no penalty).
+    fit_intercept : bool, default=True
+        Fit an unpenalized intercept.
+    tol : float, default=1e-4
+        Stop when the largest absolute gradient entry of the objective divided
+        by n_samples is <= tol (scikit-learn's ``gtol``).
+    max_iter : int, default=100
+        Most L-BFGS iterations.
+    backend : {"c", "cuda", "python"}, default="c"
+        Where to compute: the C library, the GPU (loss and gradient there, the
+        L-BFGS loop on the host), or the numpy reference (float64 Newton).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Sorted class labels (any type).
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    n_iter_ : ndarray of shape (1,)
+        Iterations run (L-BFGS; Newton steps for backend="python").
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np, mfs
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array(["a", "a", "b", "b"])
+    >>> clf = mfs.LogisticRegression().fit(X, y)
+    >>> clf.predict([[0.2], [2.8]]).tolist()
+    ['a', 'b']
+    >>> clf.predict_proba([[1.5]]).round(3).tolist()
+    [[0.5, 0.5]]
+    """
+
+    _kind = "logistic_regression"
+    _reference = _ref_logistic
+    _attributes = {"coef": "coef_", "intercept": "intercept_", "n_iter": "n_iter_"}
+
+    def __init__(self, C=1.0, *, fit_intercept=True, tol=1e-4, max_iter=100, backend="c"):
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.backend = backend
+
+    def _params(self, X):
+        name = type(self).__name__
+        C = _check_real(name, "C", self.C, 0.0, strict=True, allow_inf=True)
+        tol = _check_real(name, "tol", self.tol, 0.0, strict=False)
+        mi = self.max_iter
+        if isinstance(mi, bool) or not isinstance(mi, numbers.Integral):
+            raise TypeError(f"{name}: max_iter must be an int, got {type(mi).__name__}")
+        if mi < 0 or mi > 2**31 - 1:
+            raise ValueError(f"{name}: max_iter is {mi}, it must be >= 0")
+        return {"C": C, "tol": tol, "fit_intercept": int(bool(self.fit_intercept)), "max_iter": int(mi)}
+
+    def fit(self, X, y):
+        """Fit on X (n_samples, n_features) and labels y (n_samples,) of any
+        type with at least two classes. Returns self."""
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
+        yi = self._encode_y(y)
+        if len(self.classes_) < 2:
+            only = self.classes_[0]
+            only = only.item() if isinstance(only, np.generic) else only
+            raise ValueError(f"{type(self).__name__}: this solver needs samples of at least 2 classes "
+                             f"in the data, but the data contains only one class: {only!r}")
+        self._params(X)  # parameter errors before any work
+        self._fit_backend(X, yi)
+        if self.max_iter > 0 and self.n_iter_[0] >= self.max_iter:
+            import warnings
+            from sklearn.exceptions import ConvergenceWarning
+            warnings.warn(f"{type(self).__name__}: reached max_iter={self.max_iter} iterations; "
+                          "increase max_iter or scale the data", ConvergenceWarning, stacklevel=2)
+        return self
+
+    def _encode_y(self, y, classes=None):
+        """As MfsClassifier's, but integer labels are mapped through a lookup
+        table in chunks: np.unique(return_inverse=True) holds several n-long
+        int64 temporaries (4 MiB at n = 1e5, more than the whole C fit)."""
+        y = np.asarray(y)
+        if classes is not None or y.ndim != 1 or y.dtype.kind not in "iu" or y.size == 0:
+            return super()._encode_y(y, classes)
+        from sklearn.utils.multiclass import check_classification_targets
+        check_classification_targets(y)
+        lo, hi = int(y.min()), int(y.max())
+        if hi - lo >= 1 << 20:
+            return super()._encode_y(y, classes)
+        step = 1 << 14
+        present = np.zeros(hi - lo + 1, dtype=bool)
+        for s in range(0, len(y), step):
+            present[y[s:s + step] - lo] = True
+        self.classes_ = (np.flatnonzero(present) + lo).astype(y.dtype)
+        lut = (np.cumsum(present) - 1).astype(np.int32)
+        idx = np.empty(len(y), dtype=np.int32)
+        for s in range(0, len(y), step):
+            idx[s:s + step] = lut[y[s:s + step] - lo]
+        return idx
+
+    def _run(self, method, X):
+        native = getattr(self, "_native", None)
+        if native is not None and method in ("decision_function", "predict_log_proba"):
+            lib = _native.lib
+            which = {"decision_function": (lib.MFS_METHOD_DECISION_FUNCTION, lib.mfs_decision_function),
+                     "predict_log_proba": (lib.MFS_METHOD_PREDICT_LOG_PROBA, lib.mfs_predict_log_proba)}
+            return native._apply(*which[method], X)
+        return super()._run(method, X)
+
+    def decision_function(self, X):
+        """Decision values X @ coef_.T + intercept_: (n_samples,) for two
+        classes (positive means classes_[1]), else (n_samples, n_classes)."""
+        return self._apply("decision_function", X)
+
+    def predict_proba(self, X):
+        """Class probabilities (n_samples, n_classes), columns in classes_ order."""
+        return self._apply("predict_proba", X)
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities, computed in log space (stable log-softmax)."""
+        return self._apply("predict_log_proba", X)
+
+    def predict(self, X):
+        """Class labels: classes_[argmax of predict_proba] (ties: the first class)."""
+        return self._decode(self._apply("predict", X))
+
+    @classmethod
+    def _accepts(cls, params):
+        return True
+
+    @classmethod
+    def _from_native(cls, model, backend):
+        p = model.params()
+        est = cls(C=p["C"], fit_intercept=bool(p["fit_intercept"]), tol=p["tol"],
+                  max_iter=p["max_iter"], backend=backend)
+        est._native = model
+        est._state = model.arrays()
+        est.n_features_in_ = model.n_features_in
+        est._set_attributes()
+        # the model file holds class indices, not the user's labels
+        est.classes_ = np.arange(int(est._state["n_classes"]))
+        return est

@@ -1,0 +1,131 @@
+"""Reference Logistic Regression in numpy (float64 throughout), the independent
+witness of the C solver: the same objective as scikit-learn's lbfgs,
+
+    f(W, b) = (1/n) [ sum_i log_loss_i + 1/(2C) ||W||^2 ]     (b unpenalized),
+
+binary (one coefficient row, class 1 against class 0) or multinomial (K rows),
+but minimized by a different method: Newton's method with the exact Hessian
+and a backtracking (Armijo) line search. It stops when max |grad f| <= tol or
+after max_iter Newton iterations (so its n_iter counts Newton steps, not the C
+code's L-BFGS iterations). Exact Hessians cost O(n K^2 d^2): fine for the test
+data sets, not meant for large problems."""
+import numpy as np
+
+
+def _split(v, kk, d, fit_intercept):
+    W = v[:kk * d].reshape(kk, d)
+    b = v[kk * d:] if fit_intercept else np.zeros(kk)
+    return W, b
+
+
+def _log_softmax(Z):
+    Z = Z - Z.max(axis=1, keepdims=True)
+    return Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+
+
+def _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept, hess=True):
+    n, d = X.shape
+    W, b = _split(v, kk, d, fit_intercept)
+    Z = X @ W.T + b                                   # (n, kk)
+    if kk == 1:
+        z = Z[:, 0]
+        t = (y == 1).astype(np.float64)
+        loss = np.sum(np.logaddexp(0.0, z) - t * z)
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))             # stable sigmoid
+        R = (p - t)[:, None]
+        Dw = [[p * (1.0 - p)]]                        # second derivative of the loss in z
+    else:
+        L = _log_softmax(Z)
+        loss = -np.sum(L[np.arange(n), y])
+        P = np.exp(L)
+        R = P.copy()
+        R[np.arange(n), y] -= 1.0
+        Dw = [[P[:, k] * ((k == l) - P[:, l]) for l in range(kk)] for k in range(kk)]
+    f = (loss + 0.5 * inv_c * np.sum(W * W)) / n
+    gW = (R.T @ X + inv_c * W) / n
+    g = np.concatenate([gW.ravel(), R.sum(axis=0) / n]) if fit_intercept else gW.ravel()
+    if not hess:
+        return f, g, None
+    # Hessian over (W rows, then b): block (k, l) = [X 1]^T diag(D_kl) [X 1] / n
+    Xa = np.hstack([X, np.ones((n, 1))]) if fit_intercept else X
+    da = Xa.shape[1]
+    H = np.zeros((kk * da, kk * da))
+    for k in range(kk):
+        for l in range(kk):
+            H[k * da:(k + 1) * da, l * da:(l + 1) * da] = (Xa * Dw[k][l][:, None]).T @ Xa / n
+    # reorder from per-row [w_k, b_k] blocks to the [W.ravel(), b] layout of g
+    order = [k * da + j for k in range(kk) for j in range(d)]
+    if fit_intercept:
+        order += [k * da + d for k in range(kk)]
+    H = H[np.ix_(order, order)]
+    H[np.arange(kk * d), np.arange(kk * d)] += inv_c / n
+    return f, g, H
+
+
+def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100):
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    n, d = X.shape
+    K = int(y.max()) + 1
+    if K < 2:
+        raise ValueError("logistic_regression reference: y has 1 class, needs samples of at least 2 classes")
+    kk = 1 if K == 2 else K
+    inv_c = 0.0 if np.isinf(C) else 1.0 / C
+    v = np.zeros(kk * d + (kk if fit_intercept else 0))
+    n_iter = 0
+    f, g, H = _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept)
+    for it in range(1, max_iter + 1):
+        if np.max(np.abs(g)) <= tol:
+            break
+        # The multinomial Hessian is singular along a common shift of the
+        # intercepts (softmax ignores it); lstsq gives the minimum-norm step,
+        # which keeps the intercepts' mean where it is (0).
+        step = -np.linalg.lstsq(H, g, rcond=1e-12)[0]
+        slope = g @ step
+        if not slope < 0:
+            step, slope = -g, -(g @ g)
+        a = 1.0
+        while True:
+            f_new, g_new, _ = _loss_grad_hess(v + a * step, X, y, kk, inv_c, fit_intercept, hess=False)
+            if f_new <= f + 1e-4 * a * slope or a < 1e-10:
+                break
+            a *= 0.5
+        v = v + a * step
+        n_iter = it
+        if a < 1e-10:
+            break
+        f, g, H = _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept)
+    W, b = _split(v, kk, d, fit_intercept)
+    if fit_intercept and kk > 1:
+        b = b - b.mean()
+    return {"coef": W.astype(np.float32), "intercept": np.asarray(b, dtype=np.float32),
+            "n_classes": np.int32(K), "n_iter": np.array([n_iter], dtype=np.int32)}
+
+
+def decision_function(state, X, **params):
+    X = np.asarray(X, dtype=np.float64)
+    Z = X @ state["coef"].astype(np.float64).T + state["intercept"].astype(np.float64)
+    return (Z[:, 0] if Z.shape[1] == 1 else Z).astype(np.float32)
+
+
+def _log_proba64(state, X):
+    X = np.asarray(X, dtype=np.float64)
+    Z = X @ state["coef"].astype(np.float64).T + state["intercept"].astype(np.float64)
+    if Z.shape[1] == 1:
+        z = Z[:, 0]
+        return np.stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)], axis=1)
+    return _log_softmax(Z)
+
+
+def predict_log_proba(state, X, **params):
+    return _log_proba64(state, X).astype(np.float32)
+
+
+def predict_proba(state, X, **params):
+    return np.exp(_log_proba64(state, X)).astype(np.float32)
+
+
+def predict(state, X, **params):
+    # argmax of the float32 probabilities that predict_proba returns: ties (and
+    # differences below float32) go to the lowest index, as the C code's
+    return np.argmax(predict_proba(state, X), axis=1).astype(np.int32)

@@ -1,0 +1,371 @@
+// Logistic Regression: the loss and gradient against a naive double
+// implementation (both CPU paths: row kernels and GEMM), convergence of the
+// L-BFGS solver to a stationary point, the methods' outputs, bad parameters and
+// labels, determinism across thread counts, and the model file.
+#include <gtest/gtest.h>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+extern "C" {
+#include "mfs/mfs.h"
+mfs_status mfs__logreg_loss_grad(const float *X, const int32_t *y, int64_t n, int64_t d, int64_t kk,
+                                 const float *coef, const float *intercept, double *loss,
+                                 double *dcoef, double *dintercept);
+extern int mfs__logreg_gemm_min_rows;
+}
+
+namespace {
+struct Data {
+    int64_t n, d, K;
+    std::vector<float> X;
+    std::vector<int32_t> y;
+};
+
+// Labels from a random linear model plus Gumbel noise (the multinomial model
+// itself), scaled by `sep`: larger sep -> closer to separable.
+Data make(int64_t n, int64_t d, int64_t K, double sep, unsigned seed) {
+    std::mt19937 g(seed);
+    std::normal_distribution<float> N(0, 1);
+    std::uniform_real_distribution<double> U(1e-12, 1.0);
+    Data D{n, d, K, std::vector<float>(n * d), std::vector<int32_t>(n)};
+    std::vector<double> W(K * d);
+    for (auto &w : W) w = N(g);
+    for (auto &v : D.X) v = N(g) + 0.5f;
+    for (int64_t i = 0; i < n; i++) {
+        double best = -1e300;
+        for (int64_t k = 0; k < K; k++) {
+            double z = 0;
+            for (int64_t j = 0; j < d; j++) z += W[k * d + j] * D.X[i * d + j];
+            z = sep * z / std::sqrt((double)d) - std::log(-std::log(U(g)));
+            if (z > best) { best = z; D.y[i] = (int32_t)k; }
+        }
+    }
+    for (int64_t k = 0; k < K; k++) D.y[k] = (int32_t)k;  // every class present
+    return D;
+}
+
+// The data term in double, written as plainly as possible: loss = sum_i
+// loss_i, dW = (P - Y)^T X, db = sum_i (p_i - y_i).
+void naive(const Data &D, int64_t kk, const std::vector<float> &W, const std::vector<float> &b,
+           double *loss, std::vector<double> &dW, std::vector<double> &db) {
+    *loss = 0;
+    dW.assign(kk * D.d, 0.0);
+    db.assign(kk, 0.0);
+    std::vector<double> z(kk), r(kk);
+    for (int64_t i = 0; i < D.n; i++) {
+        for (int64_t k = 0; k < kk; k++) {
+            z[k] = b[k];
+            for (int64_t j = 0; j < D.d; j++) z[k] += (double)W[k * D.d + j] * D.X[i * D.d + j];
+        }
+        if (kk == 1) {
+            double t = D.y[i] == 1, p = 1.0 / (1.0 + std::exp(-z[0]));
+            *loss += std::log1p(std::exp(-std::fabs(z[0]))) + std::max(z[0], 0.0) - t * z[0];
+            r[0] = p - t;
+        } else {
+            double zmax = *std::max_element(z.begin(), z.end()), s = 0;
+            for (int64_t k = 0; k < kk; k++) s += std::exp(z[k] - zmax);
+            *loss += std::log(s) + zmax - z[D.y[i]];
+            for (int64_t k = 0; k < kk; k++) r[k] = std::exp(z[k] - zmax) / s - (k == D.y[i]);
+        }
+        for (int64_t k = 0; k < kk; k++) {
+            db[k] += r[k];
+            for (int64_t j = 0; j < D.d; j++) dW[k * D.d + j] += r[k] * D.X[i * D.d + j];
+        }
+    }
+}
+
+mfs_model *fit(const Data &D, double C, double tol = 1e-4, int32_t max_iter = 100, int32_t fit_intercept = 1) {
+    mfs_logistic_regression_params p;
+    mfs_logistic_regression_params_default(&p);
+    p.C = C;
+    p.tol = tol;
+    p.max_iter = max_iter;
+    p.fit_intercept = fit_intercept;
+    mfs_model *m = nullptr;
+    EXPECT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_OK) << mfs_last_error();
+    mfs_array X = {(void *)D.X.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.d}};
+    mfs_array y = {(void *)D.y.data(), MFS_DTYPE_INT32, 1, {D.n}};
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    return m;
+}
+
+template <typename T> std::vector<T> get(const mfs_model *m, const char *name) {
+    mfs_dtype dt;
+    int32_t nd;
+    int64_t shape[4];
+    EXPECT_EQ(mfs_model_array_info(m, name, &dt, &nd, shape), MFS_OK) << name;
+    int64_t numel = 1;
+    for (int i = 0; i < nd; i++) numel *= shape[i];
+    std::vector<T> v(numel);
+    mfs_array out = {v.data(), dt, nd, {shape[0], shape[1], shape[2], shape[3]}};
+    EXPECT_EQ(mfs_model_get_array(m, name, &out), MFS_OK) << mfs_last_error();
+    return v;
+}
+
+// Output of `method` for D.X, as floats or int32 (predict).
+template <typename T>
+std::vector<T> apply(const mfs_model *m, const Data &D, mfs_method method,
+                     mfs_status (*f)(const mfs_model *, const mfs_array *, mfs_array *), int32_t *ndim = nullptr) {
+    mfs_array X = {(void *)D.X.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.d}};
+    mfs_dtype dt;
+    int32_t nd;
+    int64_t shape[4] = {0};
+    EXPECT_EQ(mfs_output_shape(m, method, &X, &dt, &nd, shape), MFS_OK) << mfs_last_error();
+    if (ndim) *ndim = nd;
+    std::vector<T> o(D.n * (nd == 2 ? shape[1] : 1));
+    mfs_array out = {o.data(), dt, nd, {shape[0], shape[1]}};
+    EXPECT_EQ(f(m, &X, &out), MFS_OK) << mfs_last_error();
+    return o;
+}
+
+struct GemmPath {  // force the GEMM path (min rows 1) or the row path, restore after
+    int saved;
+    explicit GemmPath(int min_rows) : saved(mfs__logreg_gemm_min_rows) { mfs__logreg_gemm_min_rows = min_rows; }
+    ~GemmPath() { mfs__logreg_gemm_min_rows = saved; }
+};
+}  // namespace
+
+TEST(LogisticRegression, LossAndGradientMatchNaiveDouble) {
+    for (int64_t K : {2, 3, 7, 20}) {
+        for (int path : {1, 1 << 20}) {  // every kk through the GEMM, then through the row kernels
+            GemmPath force(path);
+            Data D = make(2500, 37, K, 2.0, 10 + (unsigned)K);  // 2500 rows: several blocks and chunks
+            int64_t kk = K == 2 ? 1 : K;
+            std::mt19937 g(3);
+            std::normal_distribution<float> N(0, 0.3f);
+            std::vector<float> W(kk * D.d), b(kk);
+            for (auto &w : W) w = N(g);
+            for (auto &v : b) v = N(g);
+            double loss, want_loss;
+            std::vector<double> dW(kk * D.d), db(kk), want_dW, want_db;
+            ASSERT_EQ(mfs__logreg_loss_grad(D.X.data(), D.y.data(), D.n, D.d, kk, W.data(), b.data(), &loss,
+                                            dW.data(), db.data()), MFS_OK) << mfs_last_error();
+            naive(D, kk, W, b, &want_loss, want_dW, want_db);
+            // float32 decision values (|z| ~ 3, error ~ d * 6e-8 * |x||w|) and float32
+            // residuals summed in float per block of rows: 1e-5 of the natural scale
+            // (n for the loss; sum |x| = n * E|x| ~ n for the gradient) is float32 noise.
+            EXPECT_NEAR(loss, want_loss, 1e-5 * D.n) << K << " path " << path;
+            double gerr = 0, berr = 0;
+            for (size_t j = 0; j < dW.size(); j++) gerr = std::max(gerr, std::fabs(dW[j] - want_dW[j]));
+            for (int64_t k = 0; k < kk; k++) berr = std::max(berr, std::fabs(db[k] - want_db[k]));
+            EXPECT_LT(gerr, 1e-5 * D.n) << K << " path " << path;
+            EXPECT_LT(berr, 1e-5 * D.n) << K << " path " << path;
+        }
+    }
+}
+
+TEST(LogisticRegression, ConvergesToStationaryPoint) {
+    for (int64_t K : {2, 4}) {
+        Data D = make(3000, 10, K, 6.0, 20 + (unsigned)K);  // separable-ish: large sep
+        const double C = 10.0;
+        mfs_model *m = fit(D, C, 1e-6, 1000);
+        int64_t kk = K == 2 ? 1 : K;
+        auto W = get<float>(m, "coef");
+        auto b = get<float>(m, "intercept");
+        auto n_iter = get<int32_t>(m, "n_iter");
+        ASSERT_EQ((int64_t)W.size(), kk * D.d);
+        EXPECT_GT(n_iter[0], 0);
+        EXPECT_LT(n_iter[0], 1000);
+        // The gradient of (1/n)[sum loss + ||W||^2 / 2C] in double at the fitted
+        // (float32-rounded) point: 1e-4 bounds tol plus the float32 rounding of the
+        // coefficients (|w| ~ 10 -> 1e-6 each, times the Hessian's scale ~ 10).
+        double loss;
+        std::vector<double> dW, db;
+        naive(D, kk, W, b, &loss, dW, db);
+        double gmax = 0;
+        for (size_t j = 0; j < dW.size(); j++) gmax = std::max(gmax, std::fabs((dW[j] + W[j] / C) / D.n));
+        for (int64_t k = 0; k < kk; k++) gmax = std::max(gmax, std::fabs(db[k] / D.n));
+        EXPECT_LT(gmax, 1e-4) << K;
+        // labels carry Gumbel noise (Bayes accuracy ~0.9 at this sep): the fit
+        // classifies most of them
+        auto pred = apply<int32_t>(m, D, MFS_METHOD_PREDICT, mfs_predict);
+        int64_t right = 0;
+        for (int64_t i = 0; i < D.n; i++) right += pred[i] == D.y[i];
+        EXPECT_GT((double)right / D.n, 0.85) << K;
+        // multinomial intercepts are reported with zero mean
+        if (kk > 1) {
+            double s = 0;
+            for (float v : b) s += v;
+            EXPECT_NEAR(s, 0.0, 1e-5);
+        }
+        mfs_model_free(m);
+    }
+}
+
+TEST(LogisticRegression, MethodsAgree) {
+    for (int64_t K : {2, 5}) {
+        Data D = make(400, 6, K, 2.0, 30 + (unsigned)K);
+        mfs_model *m = fit(D, 1.0);
+        int32_t nd;
+        auto proba = apply<float>(m, D, MFS_METHOD_PREDICT_PROBA, mfs_predict_proba);
+        auto logp = apply<float>(m, D, MFS_METHOD_PREDICT_LOG_PROBA, mfs_predict_log_proba);
+        auto dec = apply<float>(m, D, MFS_METHOD_DECISION_FUNCTION, mfs_decision_function, &nd);
+        auto pred = apply<int32_t>(m, D, MFS_METHOD_PREDICT, mfs_predict);
+        EXPECT_EQ(nd, K == 2 ? 1 : 2);
+        for (int64_t i = 0; i < D.n; i++) {
+            const float *p = &proba[i * K];
+            double s = 0;
+            int32_t am = 0;
+            for (int64_t k = 0; k < K; k++) {
+                s += p[k];
+                if (p[k] > p[am]) am = (int32_t)k;
+                EXPECT_NEAR(logp[i * K + k], std::log(std::max(p[k], 1e-30f)), 1e-5 + 1e-5 * std::fabs(logp[i * K + k]));
+            }
+            EXPECT_NEAR(s, 1.0, 1e-6);
+            ASSERT_EQ(pred[i], am) << "predict must be the argmax of predict_proba";
+            if (K == 2) EXPECT_NEAR(p[1], 1.0 / (1.0 + std::exp(-(double)dec[i])), 1e-6);
+        }
+        mfs_model_free(m);
+    }
+    // Extreme decision values: probabilities saturate, log-probabilities stay finite.
+    Data D = make(50, 2, 3, 1.0, 40);
+    mfs_model *m = fit(D, 1.0);
+    for (auto &v : D.X) v *= 1e6f;
+    auto logp = apply<float>(m, D, MFS_METHOD_PREDICT_LOG_PROBA, mfs_predict_log_proba);
+    for (float v : logp) EXPECT_TRUE(std::isfinite(v) && v <= 0);
+    mfs_model_free(m);
+}
+
+TEST(LogisticRegression, SameBitsForEveryThreadCount) {
+    Data D = make(20000, 20, 3, 2.0, 50);
+    int32_t saved = mfs_get_num_threads();
+    mfs_set_num_threads(1);
+    mfs_model *a = fit(D, 1.0);
+    mfs_set_num_threads(2);
+    mfs_model *b = fit(D, 1.0);
+    mfs_set_num_threads(saved);
+    EXPECT_EQ(get<float>(a, "coef"), get<float>(b, "coef"));
+    EXPECT_EQ(get<float>(a, "intercept"), get<float>(b, "intercept"));
+    mfs_model_free(a);
+    mfs_model_free(b);
+}
+
+TEST(LogisticRegression, NoInterceptAndNoPenalty) {
+    Data D = make(300, 4, 2, 1.0, 60);
+    mfs_model *m = fit(D, 1.0, 1e-4, 100, 0);
+    auto b = get<float>(m, "intercept");
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(b[0], 0.0f);
+    mfs_model_free(m);
+    mfs_model *u = fit(D, INFINITY, 1e-4, 200);  // C = inf: unpenalized, still finite on overlapping data
+    for (float v : get<float>(u, "coef")) EXPECT_TRUE(std::isfinite(v));
+    mfs_model_free(u);
+}
+
+TEST(LogisticRegression, BadParamsAndLabels) {
+    mfs_logistic_regression_params p;
+    mfs_logistic_regression_params_default(&p);
+    EXPECT_EQ(p.C, 1.0);
+    EXPECT_EQ(p.tol, 1e-4);
+    EXPECT_EQ(p.max_iter, 100);
+    EXPECT_EQ(p.fit_intercept, 1);
+    mfs_model *m = nullptr;
+    for (double C : {0.0, -1.0, (double)NAN}) {
+        p.C = C;
+        EXPECT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_E_INVALID_ARG);
+        EXPECT_NE(std::string(mfs_last_error()).find("C is"), std::string::npos) << mfs_last_error();
+        EXPECT_EQ(m, nullptr);
+    }
+    mfs_logistic_regression_params_default(&p);
+    p.tol = -1;
+    EXPECT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_E_INVALID_ARG);
+    mfs_logistic_regression_params_default(&p);
+    p.max_iter = -1;
+    EXPECT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_E_INVALID_ARG);
+    EXPECT_STREQ(mfs_last_error(), "mfs_model_create: max_iter is -1, it must be >= 0");
+    mfs_logistic_regression_params_default(&p);
+    p.fit_intercept = 2;
+    EXPECT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_E_INVALID_ARG);
+
+    mfs_logistic_regression_params_default(&p);
+    ASSERT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    Data D = make(10, 3, 3, 1.0, 70);
+    mfs_array X = {D.X.data(), MFS_DTYPE_FLOAT32, 2, {10, 3}};
+    mfs_array y = {D.y.data(), MFS_DTYPE_INT32, 1, {10}};
+    std::vector<int32_t> one(10, 0);
+    mfs_array y1 = {one.data(), MFS_DTYPE_INT32, 1, {10}};
+    EXPECT_EQ(mfs_fit(m, &X, &y1), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("at least 2 classes"), std::string::npos) << mfs_last_error();
+    std::vector<int32_t> gap = {0, 2, 0, 2, 0, 2, 0, 2, 0, 2};  // class 1 missing
+    mfs_array yg = {gap.data(), MFS_DTYPE_INT32, 1, {10}};
+    EXPECT_EQ(mfs_fit(m, &X, &yg), MFS_E_VALUE);
+    EXPECT_STREQ(mfs_last_error(), "mfs_fit: class 1 has no samples; labels must be 0..2 with every class present");
+    std::vector<int32_t> neg = D.y;
+    neg[3] = -1;
+    mfs_array yn = {neg.data(), MFS_DTYPE_INT32, 1, {10}};
+    EXPECT_EQ(mfs_fit(m, &X, &yn), MFS_E_VALUE);
+    std::vector<int32_t> big = D.y;
+    big[3] = 50;
+    mfs_array yb = {big.data(), MFS_DTYPE_INT32, 1, {10}};
+    EXPECT_EQ(mfs_fit(m, &X, &yb), MFS_E_VALUE);
+    std::vector<float> yf(10, 1.0f);
+    mfs_array yfa = {yf.data(), MFS_DTYPE_FLOAT32, 1, {10}};
+    EXPECT_EQ(mfs_fit(m, &X, &yfa), MFS_E_UNSUPPORTED);
+    mfs_array ys = {D.y.data(), MFS_DTYPE_INT32, 1, {9}};
+    EXPECT_EQ(mfs_fit(m, &X, &ys), MFS_E_SHAPE);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_INVALID_ARG);
+    float o[30];
+    mfs_array out = {o, MFS_DTYPE_FLOAT32, 2, {10, 3}};
+    EXPECT_EQ(mfs_predict_proba(m, &X, &out), MFS_E_NOT_FITTED);
+    ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    EXPECT_EQ(mfs_predict_proba(m, &X, &out), MFS_OK);
+    mfs_array Xw = {D.X.data(), MFS_DTYPE_FLOAT32, 2, {5, 2}}, out5 = {o, MFS_DTYPE_FLOAT32, 2, {5, 3}};
+    EXPECT_EQ(mfs_predict_proba(m, &Xw, &out5), MFS_E_SHAPE);
+    EXPECT_STREQ(mfs_last_error(), "mfs_predict_proba: X has 2 columns, the model was fitted on 3");
+    mfs_array wrong = {o, MFS_DTYPE_FLOAT32, 2, {10, 2}};
+    EXPECT_EQ(mfs_predict_proba(m, &X, &wrong), MFS_E_SHAPE);
+    EXPECT_EQ(mfs_transform(m, &X, &out), MFS_E_UNSUPPORTED);
+    mfs_model_free(m);
+}
+
+// ---- model files -----------------------------------------------------------------
+
+static std::vector<unsigned char> save(const mfs_model *m) {
+    size_t needed = 0;
+    EXPECT_EQ(mfs_model_save_buffer(m, nullptr, 0, &needed), MFS_E_BUFFER_TOO_SMALL);
+    std::vector<unsigned char> buf(needed);
+    EXPECT_EQ(mfs_model_save_buffer(m, buf.data(), buf.size(), &needed), MFS_OK);
+    return buf;
+}
+
+TEST(LogisticRegressionFile, RoundTrip) {
+    for (int64_t K : {2, 4}) {
+        Data D = make(200, 5, K, 2.0, 80 + (unsigned)K);
+        mfs_model *m = fit(D, 0.5);
+        auto buf = save(m);
+        mfs_model *m2 = nullptr;
+        ASSERT_EQ(mfs_model_load_buffer(buf.data(), buf.size(), MFS_DEVICE_CPU, &m2), MFS_OK) << mfs_last_error();
+        EXPECT_EQ((apply<float>(m, D, MFS_METHOD_PREDICT_PROBA, mfs_predict_proba)),
+                  (apply<float>(m2, D, MFS_METHOD_PREDICT_PROBA, mfs_predict_proba)));  // bitwise
+        EXPECT_EQ((apply<int32_t>(m, D, MFS_METHOD_PREDICT, mfs_predict)),
+                  (apply<int32_t>(m2, D, MFS_METHOD_PREDICT, mfs_predict)));
+        mfs_logistic_regression_params p;
+        ASSERT_EQ(mfs_model_get_params(m2, &p, sizeof p), MFS_OK);
+        EXPECT_EQ(p.C, 0.5);
+        std::string path = ::testing::TempDir() + "logreg.mfs";
+        ASSERT_EQ(mfs_model_save(m, path.c_str()), MFS_OK);
+        mfs_model *m3 = nullptr;
+        ASSERT_EQ(mfs_model_load(path.c_str(), MFS_DEVICE_CPU, &m3), MFS_OK);
+        EXPECT_EQ((apply<float>(m, D, MFS_METHOD_DECISION_FUNCTION, mfs_decision_function)),
+                  (apply<float>(m3, D, MFS_METHOD_DECISION_FUNCTION, mfs_decision_function)));
+        mfs_model_free(m);
+        mfs_model_free(m2);
+        mfs_model_free(m3);
+    }
+}
+
+TEST(LogisticRegressionFile, TruncatedAtEveryOffset) {
+    Data D = make(30, 3, 3, 1.0, 90);
+    mfs_model *m = fit(D, 1.0);
+    auto buf = save(m);
+    for (size_t len = 0; len < buf.size(); len++) {
+        std::vector<unsigned char> cut(buf.begin(), buf.begin() + len);
+        mfs_model *out = nullptr;
+        ASSERT_EQ(mfs_model_load_buffer(cut.data(), cut.size(), MFS_DEVICE_CPU, &out), MFS_E_FORMAT) << "length " << len;
+        ASSERT_EQ(out, nullptr);
+    }
+    mfs_model_free(m);
+}

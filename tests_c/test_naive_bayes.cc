@@ -1,0 +1,331 @@
+// Naive Bayes (Gaussian, multinomial, Bernoulli) against naive double loops,
+// partial_fit in batches == one fit, log space on 1000 features, bad input,
+// and the model file (round trip, truncation).
+#include <gtest/gtest.h>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+extern "C" {
+#include "mfs/mfs.h"
+}
+
+namespace {
+struct Data {
+    int64_t n, d, K;
+    std::vector<float> X;
+    std::vector<int32_t> y;
+};
+
+// Gaussian blobs (variant 0) or Poisson counts with class-dependent rates.
+Data make(int64_t n, int64_t d, int64_t K, bool count_data, unsigned seed) {
+    std::mt19937 g(seed);
+    Data D{n, d, K, std::vector<float>(n * d), std::vector<int32_t>(n)};
+    std::vector<double> rate(K * d);
+    std::uniform_real_distribution<double> U(0.2, 3.0);
+    for (auto &r : rate) r = U(g);
+    std::normal_distribution<float> N(0, 1);
+    for (int64_t i = 0; i < n; i++) {
+        int32_t k = (int32_t)(g() % K);
+        D.y[i] = k;
+        for (int64_t j = 0; j < d; j++) {
+            if (count_data) {
+                std::poisson_distribution<int> P(rate[k * d + j]);
+                D.X[i * d + j] = (float)P(g);
+            } else {
+                D.X[i * d + j] = (float)(rate[k * d + j] * 2 + N(g) * rate[(k * d + j + 1) % (K * d)] + 10);
+            }
+        }
+    }
+    return D;
+}
+
+mfs_model *create(int variant, int64_t K, double binarize = 0.0) {
+    mfs_naive_bayes_params p;
+    mfs_naive_bayes_params_default(&p);
+    p.variant = variant;
+    p.n_classes = (int32_t)K;
+    p.binarize = binarize;
+    mfs_model *m = nullptr;
+    EXPECT_EQ(mfs_naive_bayes_create(&p, MFS_DEVICE_CPU, &m), MFS_OK) << mfs_last_error();
+    return m;
+}
+
+mfs_array xview(const Data &D, int64_t r0, int64_t rows) {
+    return mfs_array{(void *)(D.X.data() + r0 * D.d), MFS_DTYPE_FLOAT32, 2, {rows, D.d}};
+}
+mfs_array yview(const Data &D, int64_t r0, int64_t rows) {
+    return mfs_array{(void *)(D.y.data() + r0), MFS_DTYPE_INT32, 1, {rows}};
+}
+
+std::vector<double> get(const mfs_model *m, const char *name) {
+    mfs_dtype dt;
+    int32_t nd;
+    int64_t shape[4];
+    EXPECT_EQ(mfs_model_array_info(m, name, &dt, &nd, shape), MFS_OK) << name;
+    int64_t numel = 1;
+    for (int i = 0; i < nd; i++) numel *= shape[i];
+    std::vector<double> v(numel);
+    mfs_array out = {v.data(), dt, nd, {shape[0], shape[1], shape[2], shape[3]}};
+    EXPECT_EQ(mfs_model_get_array(m, name, &out), MFS_OK) << mfs_last_error();
+    return v;
+}
+
+std::vector<float> log_proba(const mfs_model *m, const Data &D) {
+    std::vector<float> o(D.n * D.K);
+    mfs_array X = xview(D, 0, D.n), out = {o.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.K}};
+    EXPECT_EQ(mfs_predict_log_proba(m, &X, &out), MFS_OK) << mfs_last_error();
+    return o;
+}
+
+// The textbook joint log-likelihood in double, normalized: the witness.
+std::vector<double> naive_log_proba(int variant, const Data &D, double alpha, double binarize) {
+    const int64_t n = D.n, d = D.d, K = D.K;
+    std::vector<double> cnt(K), sum(K * d), out(n * K);
+    for (int64_t i = 0; i < n; i++) {
+        cnt[D.y[i]]++;
+        for (int64_t j = 0; j < d; j++) {
+            double x = D.X[i * d + j];
+            if (variant == 2) x = x > binarize ? 1 : 0;
+            sum[D.y[i] * d + j] += x;
+        }
+    }
+    std::vector<double> w(K * d), b(K);
+    if (variant == 0) {
+        std::vector<double> mu(K * d), var(K * d, 0.0);
+        for (int64_t q = 0; q < K * d; q++) mu[q] = sum[q] / cnt[q / d];
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < d; j++) {
+                double e = D.X[i * d + j] - mu[D.y[i] * d + j];
+                var[D.y[i] * d + j] += e * e;
+            }
+        double vmax = 0;
+        for (int64_t j = 0; j < d; j++) {
+            double m = 0, s = 0;
+            for (int64_t i = 0; i < n; i++) m += D.X[i * d + j];
+            m /= n;
+            for (int64_t i = 0; i < n; i++) s += (D.X[i * d + j] - m) * (D.X[i * d + j] - m);
+            vmax = std::max(vmax, s / n);
+        }
+        for (int64_t q = 0; q < K * d; q++) var[q] = var[q] / cnt[q / d] + 1e-9 * vmax;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t k = 0; k < K; k++) {
+                double s = std::log(cnt[k] / n);
+                for (int64_t j = 0; j < d; j++) {
+                    double e = D.X[i * d + j] - mu[k * d + j];
+                    s -= 0.5 * std::log(2 * M_PI * var[k * d + j]) + 0.5 * e * e / var[k * d + j];
+                }
+                out[i * K + k] = s;
+            }
+    } else {
+        for (int64_t k = 0; k < K; k++) {
+            double tot = 0;
+            for (int64_t j = 0; j < d; j++) tot += sum[k * d + j] + alpha;
+            for (int64_t j = 0; j < d; j++)
+                w[k * d + j] = variant == 1 ? std::log((sum[k * d + j] + alpha) / tot)
+                                            : std::log((sum[k * d + j] + alpha) / (cnt[k] + 2 * alpha));
+            b[k] = std::log(cnt[k] / n);
+        }
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t k = 0; k < K; k++) {
+                double s = b[k];
+                for (int64_t j = 0; j < d; j++) {
+                    double x = D.X[i * d + j], l = w[k * d + j];
+                    if (variant == 1) s += x * l;
+                    else s += (x > binarize) ? l : std::log(1 - std::exp(l));
+                }
+                out[i * K + k] = s;
+            }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        double mx = -INFINITY, s = 0;
+        for (int64_t k = 0; k < K; k++) mx = std::max(mx, out[i * K + k]);
+        for (int64_t k = 0; k < K; k++) s += std::exp(out[i * K + k] - mx);
+        for (int64_t k = 0; k < K; k++) out[i * K + k] -= mx + std::log(s);
+    }
+    return out;
+}
+}  // namespace
+
+TEST(NaiveBayes, MatchesNaiveDoubleLoops) {
+    for (int variant : {0, 1, 2}) {
+        Data D = make(600, 40, 4, variant != 0, 10 + variant);
+        mfs_model *m = create(variant, D.K, 1.0);
+        mfs_array X = xview(D, 0, D.n), y = yview(D, 0, D.n);
+        ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+        auto lp = log_proba(m, D);
+        auto ref = naive_log_proba(variant, D, 1.0, 1.0);
+        std::vector<float> pr(D.n * D.K);
+        std::vector<int32_t> lab(D.n);
+        mfs_array P = {pr.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.K}}, L = {lab.data(), MFS_DTYPE_INT32, 1, {D.n}};
+        ASSERT_EQ(mfs_predict_proba(m, &X, &P), MFS_OK);
+        ASSERT_EQ(mfs_predict(m, &X, &L), MFS_OK);
+        for (int64_t i = 0; i < D.n; i++) {
+            int64_t best = 0;
+            for (int64_t k = 0; k < D.K; k++) {
+                // probabilities to 1e-5 absolute: float32 GEMM of well-conditioned
+                // terms, double statistics; log-probabilities where > -30
+                EXPECT_NEAR(pr[i * D.K + k], std::exp(ref[i * D.K + k]), 1e-5) << variant << " " << i;
+                if (ref[i * D.K + k] > -30) EXPECT_NEAR(lp[i * D.K + k], ref[i * D.K + k], 1e-3);
+                if (ref[i * D.K + k] > ref[i * D.K + best]) best = k;
+            }
+            if (std::exp(ref[i * D.K + best]) > 0.51) EXPECT_EQ(lab[i], best);
+        }
+        mfs_model_free(m);
+    }
+}
+
+TEST(NaiveBayes, PartialFitInBatchesEqualsFit) {
+    for (int variant : {0, 1, 2}) {
+        Data D = make(1000, 30, 5, variant != 0, 20 + variant);
+        // sort rows by class so that early batches lack classes
+        std::vector<int64_t> idx(D.n);
+        for (int64_t i = 0; i < D.n; i++) idx[i] = i;
+        std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) { return D.y[a] < D.y[b]; });
+        Data S = D;
+        for (int64_t i = 0; i < D.n; i++) {
+            S.y[i] = D.y[idx[i]];
+            for (int64_t j = 0; j < D.d; j++) S.X[i * D.d + j] = D.X[idx[i] * D.d + j];
+        }
+        mfs_model *whole = create(variant, D.K), *stream = create(variant, D.K);
+        mfs_array X = xview(S, 0, S.n), y = yview(S, 0, S.n);
+        ASSERT_EQ(mfs_fit(whole, &X, &y), MFS_OK);
+        for (int64_t r0 = 0; r0 < S.n; r0 += 137) {
+            int64_t rows = std::min<int64_t>(137, S.n - r0);
+            mfs_array Xb = xview(S, r0, rows), yb = yview(S, r0, rows);
+            ASSERT_EQ(mfs_partial_fit(stream, &Xb, &yb), MFS_OK) << mfs_last_error();
+        }
+        if (variant == 0) {
+            auto t1 = get(whole, "theta"), t2 = get(stream, "theta");
+            auto v1 = get(whole, "var"), v2 = get(stream, "var");
+            for (size_t q = 0; q < t1.size(); q++) {
+                EXPECT_NEAR(t1[q], t2[q], 1e-10 * std::fabs(t1[q]) + 1e-12);
+                // scikit-learn's rule takes the NEW batch's epsilon out of var before
+                // a merge, so earlier epsilons stay mixed in: equal to a few epsilons
+                double e1 = get(whole, "epsilon")[0], e2 = get(stream, "epsilon")[0];
+                EXPECT_NEAR(v1[q] - e1, v2[q] - e2, 4 * std::max(e1, e2) + 1e-9 * std::fabs(v1[q]));
+            }
+        } else {
+            EXPECT_EQ(get(whole, "feature_count"), get(stream, "feature_count"));
+        }
+        EXPECT_EQ(get(whole, "class_count"), get(stream, "class_count"));
+        mfs_model_free(whole);
+        mfs_model_free(stream);
+    }
+}
+
+TEST(NaiveBayes, LogSpaceOn1000Features) {
+    Data D = make(200, 1000, 3, true, 5);
+    for (int variant : {0, 1, 2}) {
+        mfs_model *m = create(variant, D.K);
+        mfs_array X = xview(D, 0, D.n), y = yview(D, 0, D.n);
+        ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK);
+        auto lp = log_proba(m, D);
+        for (int64_t i = 0; i < D.n; i++) {
+            double s = 0;
+            for (int64_t k = 0; k < D.K; k++) {
+                float v = lp[i * D.K + k];
+                ASSERT_TRUE(std::isfinite(v) || v == -INFINITY) << variant;
+                ASSERT_LE(v, 1e-6);
+                s += std::exp((double)v);
+            }
+            ASSERT_NEAR(s, 1.0, 1e-5) << variant << " row " << i;  // no underflow to 0/0
+        }
+        mfs_model_free(m);
+    }
+}
+
+TEST(NaiveBayes, BadInput) {
+    Data D = make(50, 4, 3, true, 3);
+    mfs_model *m = create(1, 3);
+    mfs_array X = xview(D, 0, D.n), y = yview(D, 0, D.n);
+    // labels out of range
+    std::vector<int32_t> bad = D.y;
+    bad[7] = 3;
+    mfs_array yb = {bad.data(), MFS_DTYPE_INT32, 1, {D.n}};
+    EXPECT_EQ(mfs_fit(m, &X, &yb), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("y[7] = 3"), std::string::npos) << mfs_last_error();
+    // negative counts for multinomial
+    std::vector<float> neg = D.X;
+    neg[2 * 4 + 1] = -1;
+    mfs_array Xn = {neg.data(), MFS_DTYPE_FLOAT32, 2, {D.n, 4}};
+    EXPECT_EQ(mfs_fit(m, &Xn, &y), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("X[2, 1] = -1"), std::string::npos) << mfs_last_error();
+    // NaN
+    std::vector<float> nan = D.X;
+    nan[5] = NAN;
+    mfs_array Xnan = {nan.data(), MFS_DTYPE_FLOAT32, 2, {D.n, 4}};
+    EXPECT_EQ(mfs_fit(m, &Xnan, &y), MFS_E_VALUE);
+    // predict before fit
+    std::vector<int32_t> lab(D.n);
+    mfs_array L = {lab.data(), MFS_DTYPE_INT32, 1, {D.n}};
+    EXPECT_EQ(mfs_predict(m, &X, &L), MFS_E_NOT_FITTED);
+    // priors: wrong length, wrong sum
+    ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK);
+    double pr[3] = {0.5, 0.5, 0.5};
+    mfs_array P = {pr, MFS_DTYPE_FLOAT64, 1, {3}};
+    ASSERT_EQ(mfs_model_set_array(m, "class_prior", &P), MFS_OK);
+    EXPECT_EQ(mfs_partial_fit(m, &X, &y), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("sums to 1.5"), std::string::npos) << mfs_last_error();
+    P.shape[0] = 2;
+    ASSERT_EQ(mfs_model_set_array(m, "class_prior", &P), MFS_OK);
+    EXPECT_EQ(mfs_partial_fit(m, &X, &y), MFS_E_SHAPE);
+    ASSERT_EQ(mfs_model_set_array(m, "class_prior", nullptr), MFS_OK);
+    // the failed batches changed nothing
+    EXPECT_DOUBLE_EQ(get(m, "class_count")[0] + get(m, "class_count")[1] + get(m, "class_count")[2], 50.0);
+    // wrong feature count
+    mfs_array X3 = {(void *)D.X.data(), MFS_DTYPE_FLOAT32, 2, {D.n, 3}};
+    EXPECT_EQ(mfs_partial_fit(m, &X3, &y), MFS_E_SHAPE);
+    std::vector<int32_t> lab3(D.n);
+    EXPECT_EQ(mfs_predict(m, &X3, &L), MFS_E_SHAPE);
+    mfs_model_free(m);
+    // bad params
+    mfs_naive_bayes_params p;
+    mfs_naive_bayes_params_default(&p);
+    mfs_model *o = nullptr;
+    p.variant = 3;
+    EXPECT_EQ(mfs_naive_bayes_create(&p, MFS_DEVICE_CPU, &o), MFS_E_INVALID_ARG);
+    mfs_naive_bayes_params_default(&p);
+    p.alpha = -1;
+    EXPECT_EQ(mfs_naive_bayes_create(&p, MFS_DEVICE_CPU, &o), MFS_E_INVALID_ARG);
+    mfs_naive_bayes_params_default(&p);
+    p.binarize = -2;
+    EXPECT_EQ(mfs_naive_bayes_create(&p, MFS_DEVICE_CPU, &o), MFS_E_INVALID_ARG);
+    EXPECT_EQ(o, nullptr);
+}
+
+TEST(NaiveBayes, SaveLoadAndTruncatedFile) {
+    for (int variant : {0, 1, 2}) {
+        Data D = make(80, 6, 3, variant != 0, 40 + variant);
+        mfs_model *m = create(variant, D.K);
+        mfs_array X = xview(D, 0, D.n), y = yview(D, 0, D.n);
+        ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK);
+        size_t need = 0;
+        ASSERT_EQ(mfs_model_save_buffer(m, nullptr, 0, &need), MFS_E_BUFFER_TOO_SMALL);
+        std::vector<unsigned char> buf(need);
+        ASSERT_EQ(mfs_model_save_buffer(m, buf.data(), buf.size(), &need), MFS_OK);
+        mfs_model *l = nullptr;
+        ASSERT_EQ(mfs_model_load_buffer(buf.data(), buf.size(), MFS_DEVICE_CPU, &l), MFS_OK) << mfs_last_error();
+        EXPECT_EQ(log_proba(m, D), log_proba(l, D));
+        // streaming continues on the loaded model
+        ASSERT_EQ(mfs_partial_fit(l, &X, &y), MFS_OK);
+        EXPECT_DOUBLE_EQ(get(l, "class_count")[0], 2 * get(m, "class_count")[0]);
+        mfs_model_free(l);
+        for (size_t len = 0; len < buf.size(); len += 7) {
+            mfs_model *out = nullptr;
+            ASSERT_EQ(mfs_model_load_buffer(buf.data(), len, MFS_DEVICE_CPU, &out), MFS_E_FORMAT) << len;
+            ASSERT_EQ(out, nullptr);
+        }
+        mfs_model_free(m);
+    }
+}
+
+TEST(NaiveBayes, SingleClassAndInferredClassCount) {
+    Data D = make(30, 3, 1, true, 8);
+    mfs_model *m = create(1, 0);  // n_classes 0: from the labels
+    mfs_array X = xview(D, 0, D.n), y = yview(D, 0, D.n);
+    ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    auto lp = log_proba(m, D);
+    for (float v : lp) EXPECT_EQ(v, 0.0f);  // one class: probability 1
+    mfs_model_free(m);
+}

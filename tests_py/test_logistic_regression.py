@@ -1,0 +1,261 @@
+"""LogisticRegression: C vs numpy reference vs scikit-learn (lbfgs) on the
+bundled classification sets and seeded data, the methods' consistency, string
+labels, persistence, bad input."""
+import copy
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import sklearn.linear_model as sklm
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import mfs
+
+# Scaling where scikit-learn's lbfgs needs it to converge within its defaults
+# (wine, breast_cancer and digits have features in units 1..1000).
+DATASETS = {
+    "iris": (load_iris, False),
+    "wine": (load_wine, True),
+    "breast_cancer": (load_breast_cancer, True),
+    "digits": (load_digits, True),
+}
+
+
+def _split(name):
+    loader, scale = DATASETS[name]
+    X, y = loader(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    if scale:
+        sc = StandardScaler().fit(Xtr)
+        Xtr, Xte = sc.transform(Xtr), sc.transform(Xte)
+    # both libraries see the same float32 values
+    return Xtr.astype(np.float32), Xte.astype(np.float32), ytr, yte
+
+
+def _rel(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_accuracy_matches_sklearn_at_defaults(name, backend):
+    Xtr, Xte, ytr, yte = _split(name)
+    ours = mfs.LogisticRegression(backend=backend, max_iter=1000).fit(Xtr, ytr)
+    peer = sklm.LogisticRegression(max_iter=1000).fit(Xtr, ytr)
+    # Both stop at tol=1e-4 on the gradient, from different paths: test accuracy
+    # equal within 0.5 percentage point (iris's test set has 38 samples, one
+    # sample is 2.6 points, so there it must be equal).
+    assert abs(ours.score(Xte, yte) - peer.score(Xte, yte)) <= 0.005 + 1e-12
+    np.testing.assert_array_equal(ours.classes_, peer.classes_)
+    assert ours.coef_.shape == peer.coef_.shape and ours.intercept_.shape == peer.intercept_.shape
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+@pytest.mark.parametrize("C", [0.1, 1.0])
+def test_coefficients_match_sklearn_at_same_C(name, C, backend):
+    Xtr, _, ytr, _ = _split(name)
+    # Both solved to tight tolerances, so both sit at the same optimum: sklearn in
+    # float64 on the same float32 values (tol 1e-10), ours to max |grad| <= 1e-7.
+    # Our gradient is summed from float32 terms (~1e-7 relative), which bounds how
+    # close to the optimum float32 gets; times the Hessian's condition number
+    # (<= ~1e3 on these scaled sets) that leaves ~1e-4 relative: 1e-3 is the bar.
+    ours = mfs.LogisticRegression(C=C, tol=1e-7, max_iter=5000, backend=backend).fit(Xtr, ytr)
+    peer = sklm.LogisticRegression(C=C, tol=1e-10, max_iter=100000).fit(Xtr.astype(np.float64), ytr)
+    assert _rel(ours.coef_, peer.coef_) < 1e-3
+    assert np.max(np.abs(ours.intercept_ - peer.intercept_)) < 1e-3 * max(1.0, np.max(np.abs(peer.intercept_)))
+    # probabilities: same optimum -> same probabilities to float32-level error
+    np.testing.assert_allclose(ours.predict_proba(Xtr), peer.predict_proba(Xtr), atol=1e-4)
+
+
+def test_c_equals_reference_on_seeded_data(rng):
+    n, d, K = 600, 8, 3
+    X = (rng.normal(size=(n, d)) + 0.3).astype(np.float32)
+    W = rng.normal(size=(K, d))
+    y = np.argmax(X @ W.T + rng.gumbel(size=(n, K)), axis=1)
+    c = mfs.LogisticRegression(C=0.5, tol=1e-7, max_iter=1000).fit(X, y)
+    p = mfs.LogisticRegression(C=0.5, tol=1e-10, backend="python").fit(X, y)
+    # well-conditioned (Hessian eigenvalues 0.05..1): float32 optimum to ~1e-6
+    np.testing.assert_allclose(c.coef_, p.coef_, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(c.intercept_, p.intercept_, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(c.predict_proba(X), p.predict_proba(X), atol=1e-5)
+    np.testing.assert_allclose(c.decision_function(X), p.decision_function(X), rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(c.predict(X), p.predict(X))
+    yb = (y == 0).astype(int)
+    cb = mfs.LogisticRegression(tol=1e-7).fit(X, yb)
+    pb = mfs.LogisticRegression(tol=1e-10, backend="python").fit(X, yb)
+    np.testing.assert_allclose(cb.coef_, pb.coef_, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "digits"])
+def test_methods_are_consistent(name, backend):
+    Xtr, Xte, ytr, _ = _split(name)
+    m = mfs.LogisticRegression(backend=backend, max_iter=500).fit(Xtr, ytr)
+    proba = m.predict_proba(Xte)
+    K = len(m.classes_)
+    assert proba.shape == (len(Xte), K) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    # predict is the argmax of predict_proba, exactly (ties: the first class)
+    np.testing.assert_array_equal(m.predict(Xte), m.classes_[np.argmax(proba, axis=1)])
+    logp = m.predict_log_proba(Xte)
+    np.testing.assert_allclose(np.exp(logp), proba, atol=1e-6)
+    dec = m.decision_function(Xte)
+    assert dec.shape == ((len(Xte),) if K == 2 else (len(Xte), K))
+    np.testing.assert_allclose(dec, Xte @ m.coef_.T.squeeze() + m.intercept_.squeeze(), rtol=1e-4, atol=1e-4)
+    # float64 input gives float64 output, the same values
+    np.testing.assert_allclose(m.predict_proba(Xte.astype(np.float64)), proba)
+    assert m.predict_proba(Xte.astype(np.float64)).dtype == np.float64
+
+
+def test_log_proba_is_stable():
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    m = mfs.LogisticRegression(C=1e6).fit(X, [0, 0, 1, 1])
+    logp = m.predict_log_proba([[1e30], [-1e30]])
+    assert np.all(np.isfinite(logp)) and np.all(logp <= 0)
+    np.testing.assert_allclose(logp[0, 1], 0.0, atol=1e-6)
+
+
+def test_string_labels_and_binary_shapes():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    labels = np.array(["malignant", "benign"])[y]
+    m = mfs.LogisticRegression().fit(X, labels)
+    assert list(m.classes_) == ["benign", "malignant"]
+    assert m.coef_.shape == (1, X.shape[1]) and m.intercept_.shape == (1,)
+    assert m.n_iter_.shape == (1,) and 0 < m.n_iter_[0] <= 100
+    pred = m.predict(X)
+    assert pred.dtype == labels.dtype and set(pred) <= {"benign", "malignant"}
+    # positive decision values mean classes_[1]
+    np.testing.assert_array_equal(pred == "malignant", m.decision_function(X) > 0)
+    assert m.score(X, labels) > 0.95
+
+
+def test_no_intercept_matches_sklearn():
+    X, y = load_iris(return_X_y=True)
+    ours = mfs.LogisticRegression(fit_intercept=False, tol=1e-7, max_iter=2000).fit(X, y)
+    peer = sklm.LogisticRegression(fit_intercept=False, tol=1e-10, max_iter=100000).fit(
+        X.astype(np.float32).astype(np.float64), y)
+    assert np.all(ours.intercept_ == 0)
+    assert _rel(ours.coef_, peer.coef_) < 1e-3
+
+
+def test_convergence_warning():
+    X, y = load_digits(return_X_y=True)
+    with pytest.warns(ConvergenceWarning):
+        m = mfs.LogisticRegression(max_iter=3).fit(X, y)
+    assert m.n_iter_[0] == 3
+
+
+# ---- the sklearn ecosystem, persistence ---------------------------------------------
+
+def test_pipeline_and_cross_val():
+    X, y = load_wine(return_X_y=True)
+    scores = cross_val_score(make_pipeline(StandardScaler(), mfs.LogisticRegression()), X, y, cv=3)
+    peer = cross_val_score(make_pipeline(StandardScaler(), sklm.LogisticRegression()), X, y, cv=3)
+    assert np.all(np.abs(scores - peer) <= 0.02)  # one sample of ~59 per fold at most
+
+
+def test_pickle_deepcopy_clone_save_load(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    m = mfs.LogisticRegression(C=0.3).fit(X, labels)
+    for other in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
+        np.testing.assert_array_equal(other.predict_proba(X), m.predict_proba(X))
+        np.testing.assert_array_equal(other.predict(X), m.predict(X))
+        assert other.C == 0.3
+    c = clone(m)
+    assert c.get_params() == m.get_params() and not hasattr(c, "coef_")
+    path = tmp_path / "logreg.mfs"
+    m.save(path)
+    loaded = mfs.load(path)
+    assert isinstance(loaded, mfs.LogisticRegression) and loaded.C == 0.3
+    np.testing.assert_array_equal(loaded.predict_proba(X), m.predict_proba(X))
+    # the file holds class indices: loaded.classes_ is 0..K-1
+    np.testing.assert_array_equal(m.classes_[loaded.predict(X)], m.predict(X))
+    np.testing.assert_array_equal(loaded.n_iter_, m.n_iter_)
+    # python backend: pickled state, and the same model file format
+    p = mfs.LogisticRegression(backend="python").fit(X, labels)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(p)).predict(X), p.predict(X))
+    p.save(tmp_path / "py.mfs")
+    np.testing.assert_allclose(mfs.load(tmp_path / "py.mfs").predict_proba(X), p.predict_proba(X), atol=1e-6)
+
+
+# ---- bad input ---------------------------------------------------------------------
+
+def test_single_class_is_a_clear_error(backend):
+    X = np.arange(10.0).reshape(5, 2)
+    with pytest.raises(ValueError, match="at least 2 classes.*only one class: 'a'"):
+        mfs.LogisticRegression(backend=backend).fit(X, ["a"] * 5)
+
+
+@pytest.mark.parametrize("bad", [
+    np.array([[1.0, np.nan], [2.0, 3.0]]),
+    np.array([[1.0, np.inf], [2.0, 3.0]]),
+    np.array([1.0, 2.0]),             # 1-D X
+    np.empty((0, 2)),                 # no samples
+])
+def test_bad_X(bad, backend):
+    with pytest.raises(ValueError):
+        mfs.LogisticRegression(backend=backend).fit(bad, np.arange(len(bad)) % 2)
+
+
+@pytest.mark.parametrize("kw, exc", [({"C": 0.0}, ValueError), ({"C": -1.0}, ValueError),
+                                     ({"C": np.nan}, ValueError), ({"C": "1"}, TypeError),
+                                     ({"tol": -1.0}, ValueError), ({"max_iter": -1}, ValueError),
+                                     ({"max_iter": 1.5}, TypeError), ({"backend": "gpu"}, ValueError)])
+def test_bad_params(kw, exc):
+    with pytest.raises(exc):
+        mfs.LogisticRegression(**kw).fit(np.eye(4), [0, 1, 0, 1])
+
+
+def test_bad_y_and_predict():
+    X = np.arange(8.0).reshape(4, 2)
+    with pytest.raises(ValueError):
+        mfs.LogisticRegression().fit(X, [0, 1, 0])                 # lengths differ
+    with pytest.raises(ValueError):
+        mfs.LogisticRegression().fit(X, [0.5, 1.5, 0.1, 2.2])      # continuous targets
+    with pytest.raises(NotFittedError):
+        mfs.LogisticRegression().predict(X)
+    m = mfs.LogisticRegression().fit(X, [0, 1, 0, 1])
+    for method in ("predict", "predict_proba", "predict_log_proba", "decision_function"):
+        with pytest.raises(ValueError, match="features|fitted on 2|expecting 2"):
+            getattr(m, method)(np.ones((2, 3)))
+
+
+def test_cuda_without_gpu_is_a_device_error():
+    if mfs.cuda_device_count() > 0:
+        pytest.skip("a GPU is present")
+    with pytest.raises(mfs.DeviceError):
+        mfs.LogisticRegression(backend="cuda").fit(np.eye(4), [0, 1, 0, 1])
+
+
+@pytest.mark.cuda
+def test_cuda_matches_c():
+    Xtr, Xte, ytr, _ = _split("digits")
+    c = mfs.LogisticRegression(tol=1e-6, max_iter=1000).fit(Xtr, ytr)
+    g = mfs.LogisticRegression(tol=1e-6, max_iter=1000, backend="cuda").fit(Xtr, ytr)
+    assert _rel(g.coef_, c.coef_) < 1e-3
+    np.testing.assert_allclose(g.predict_proba(Xte), c.predict_proba(Xte), atol=1e-4)
+
+
+def test_no_warning_at_defaults_on_scaled_data():
+    Xtr, _, ytr, _ = _split("breast_cancer")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        mfs.LogisticRegression().fit(Xtr, ytr)
+
+
+def test_integer_labels_with_gaps_and_negatives():
+    X, y = load_iris(return_X_y=True)
+    odd = np.array([-3, 7, 100], dtype=np.int16)[y]
+    m = mfs.LogisticRegression().fit(X, odd)
+    np.testing.assert_array_equal(m.classes_, [-3, 7, 100])
+    assert m.classes_.dtype == np.int16
+    ref = mfs.LogisticRegression().fit(X, y)
+    np.testing.assert_array_equal(m.predict(X), np.array([-3, 7, 100])[ref.predict(X)])
+    np.testing.assert_array_equal(m.predict_proba(X), ref.predict_proba(X))
