@@ -6,9 +6,10 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from mfs.bench import _report, _run
+from mfs.bench import _data, _report, _run
 
 TINY = ["--models", "linear_regression,gemm", "--backends", "c,sklearn,cuda",
         "--n-samples", "500", "--n-features", "8", "--repeats", "1", "--threads", "1",
@@ -22,6 +23,24 @@ def bench_run(tmp_path_factory):
     env["OPENBLAS_CORETYPE"] = "Haswell"  # the workers must not see it
     proc = subprocess.run([sys.executable, "-m", "mfs.bench", *TINY, "--out", str(out)],
                           env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out / "bench.json") as f:
+        doc = json.load(f)
+    return out, doc, proc.stdout
+
+
+CLF_TINY = ["--models", "logistic_regression,knn,naive_bayes", "--backends", "c,sklearn",
+            "--n-samples", "300", "--n-features", "8", "--n-classes", "3", "--n-queries", "50",
+            "--repeats", "1", "--threads", "1", "--no-plots", "--quiet"]
+NEW_MODELS = {"logistic_regression", "knn", "gaussian_nb", "multinomial_nb", "bernoulli_nb"}
+PROBA = NEW_MODELS - {"knn"}
+
+
+@pytest.fixture(scope="module")
+def clf_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench_clf")
+    proc = subprocess.run([sys.executable, "-m", "mfs.bench", *CLF_TINY, "--out", str(out)],
+                          capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(out / "bench.json") as f:
         doc = json.load(f)
@@ -109,3 +128,86 @@ def test_sweep_plot(tmp_path):
     paths = _report.plot_sweep(doc, str(tmp_path))
     assert [os.path.basename(p) for p in paths] == ["sweep_kmeans.png"]
     assert os.path.getsize(paths[0]) > 1000
+
+
+# ---------------------------------------------------------------- classifiers
+
+def test_classifier_results(clf_run):
+    out, doc, stdout = clf_run
+    rows = {(r["model"], r["backend"]): r for r in doc["results"]}
+    assert set(rows) == {(m, b) for m in NEW_MODELS for b in ("c", "sklearn")}
+    for (model, b), r in rows.items():
+        assert r["status"] == "ok", r
+        assert r["n_samples"] == 300 and r["n_features"] == 8 and r["repeats"] == 1
+        assert r["metric"]["name"] == "accuracy" and 0.4 < r["metric"]["value"] <= 1.0, r["metric"]
+        phases = ("fit", "predict") + (("predict_proba",) if model in PROBA else ())
+        assert ("predict_proba" in r) == (model in PROBA)
+        assert set(r["ratio_vs_sklearn"]) == set(phases)
+        peer = rows[(model, "sklearn")]
+        for phase in phases:
+            st = r[phase]
+            assert len(st["times"]) == 1 and all(_finite_pos(st[k]) for k in ("median", "min", "max"))
+            assert r["ratio_vs_sklearn"][phase] == pytest.approx(st["median"] / peer[phase]["median"])
+        assert r.get("n_queries") == (50 if model == "knn" else None)
+        assert not r.get("reduced")
+        assert r["memory"]["lib_counts"] == (b == "c")
+    # the same data and parameters for both: the same accuracy, up to a few ties
+    for m in NEW_MODELS:
+        assert rows[(m, "c")]["metric"]["value"] == pytest.approx(rows[(m, "sklearn")]["metric"]["value"], abs=0.02)
+    assert "n_iter" in rows[("logistic_regression", "sklearn")]["extra"]
+    md = (out / "summary.md").read_text()
+    for name in ("LogisticRegression", "KNeighborsClassifier", "GaussianNB", "MultinomialNB",
+                 "BernoulliNB", "predict_proba", "+ 50 q", "accuracy"):
+        assert name in md, name
+    assert "KNeighborsClassifier" in stdout and "predict_proba" in stdout
+    assert doc["config"]["n_queries"] == 50 and doc["config"]["n_classes"] == 3
+
+
+def test_model_selection():
+    parse = lambda *a: _run.build_parser().parse_args(list(a))  # noqa: E731
+    assert parse("--models", "naive_bayes").models == ["gaussian_nb", "multinomial_nb", "bernoulli_nb"]
+    assert parse("--models", "logreg,knn,bnb").models == ["logistic_regression", "knn", "bernoulli_nb"]
+    default = parse().models
+    assert NEW_MODELS <= set(default) and "gemm" in default
+    with pytest.raises(SystemExit):
+        parse("--models", "svm")
+    # the sweep: no k-NN, one naive Bayes variant, Ridge only without LinearRegression
+    assert _run._config(parse())["sweep_models"] == ["linear_regression", "kmeans", "pca",
+                                                     "logistic_regression", "gaussian_nb"]
+    assert _run._config(parse("--models", "knn,bnb,mnb"))["sweep_models"] == ["bernoulli_nb"]
+
+
+def test_python_knn_is_reduced():
+    cfg = _run._config(_run.build_parser().parse_args([]))
+    py = _run._model_spec(cfg, "knn", "python", 100_000, 5)
+    assert py["reduced"] and py["n_samples"] == _run.PYTHON_CAPS["knn"]["n_samples"]
+    assert py["n_queries"] == _run.PYTHON_CAPS["knn"]["n_queries"]
+    for b in ("c", "sklearn"):
+        s = _run._model_spec(cfg, "knn", b, 100_000, 5)
+        assert "reduced" not in s and s["n_samples"] == 100_000 and s["n_queries"] == 10_000
+    assert "reduced" not in _run._model_spec(cfg | {"n_queries": 200}, "knn", "python", 500, 5)
+    assert _run._model_spec(cfg, "knn", "python", 500, 5)["reduced"]  # 10,000 queries
+    assert "reduced" not in _run._model_spec(cfg, "logistic_regression", "python", 100_000, 5)
+    # in the table: marked, and no ratio (its size differs from scikit-learn's)
+    res = [_fake("knn", "python", 10_000, 1.0, 9.0) | {"n_queries": 1000, "reduced": True},
+           _fake("knn", "sklearn", 100_000, 0.1, 3.0) | {"n_queries": 10_000}]
+    _run.add_ratios(res)
+    assert res[0]["ratio_vs_sklearn"] == {"fit": None, "predict": None}
+    for r in res:
+        r.update(repeats=1, memory={"rss_growth": 0, "lib_host_peak": 0, "lib_counts": False},
+                 metric={"name": "accuracy", "value": 0.9}, extra={})
+    rows = _report.model_rows({"results": res})
+    assert rows[0][2] == "10,000 × 4 + 1,000 q †" and rows[0][5] == "-"
+    assert rows[1][2] == "100,000 × 4 + 10,000 q"
+
+
+def test_classifier_data():
+    X, y = _data.binary_classification(500, 6, seed=1)
+    assert X.dtype == np.float32 and X.shape == (500, 6) and set(np.unique(y)) == {0, 1}
+    X2, y2 = _data.binary_classification(500, 6, seed=1)
+    assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    X, y = _data.class_blobs(400, 5, 4)
+    assert X.dtype == np.float32 and X.shape == (400, 5) and set(np.unique(y)) <= set(range(4))
+    X, y = _data.counts(400, 7, 3)
+    assert X.dtype == np.float32 and X.shape == (400, 7) and X.min() >= 0
+    assert np.array_equal(X, np.round(X)) and set(np.unique(y)) <= set(range(3))

@@ -6,8 +6,11 @@ import os
 import sys
 
 NAMES = {"linear_regression": "LinearRegression", "ridge": "Ridge", "kmeans": "KMeans",
-         "pca": "PCA (full)"}
-METRIC = {"r2": "R²", "inertia": "inertia", "explained_variance_ratio_sum": "EVR sum"}
+         "pca": "PCA (full)", "logistic_regression": "LogisticRegression",
+         "knn": "KNeighborsClassifier", "gaussian_nb": "GaussianNB",
+         "multinomial_nb": "MultinomialNB", "bernoulli_nb": "BernoulliNB"}
+METRIC = {"r2": "R²", "inertia": "inertia", "explained_variance_ratio_sum": "EVR sum",
+          "accuracy": "accuracy"}
 BACKEND_ORDER = {"python": 0, "c": 1, "cuda": 2, "sklearn": 3}
 
 
@@ -51,16 +54,28 @@ def fmt_metric(m):
 
 MODEL_HEAD = ["Model", "Backend", "n × d", "Reps", "Fit median (min–max)", "Fit ÷ skl",
               "Predict/transform median (min–max)", "Pred ÷ skl", "RSS Δ fit", "libmfs peak", "Quality"]
+PROBA_HEAD = ["Model", "Backend", "n × d", "Reps", "predict_proba median (min–max)", "Proba ÷ skl"]
 GEMM_HEAD = ["Size", "Threads", "mfs_sgemm GFLOP/s (min–max)", "numpy GFLOP/s (min–max)",
              "time mfs ÷ numpy"]
 
 
+def _sorted_results(doc):
+    return sorted(doc["results"], key=lambda r: (list(NAMES).index(r["model"]) if r["model"] in NAMES else 99,
+                                                 BACKEND_ORDER.get(r["backend"], 9)))
+
+
+def _size(r):
+    """'100,000 × 100', with the k-NN queries ('+ 10,000 q') and † for a reduced python run."""
+    txt = f"{r['n_samples']:,} × {r['n_features']}"
+    if r.get("n_queries") is not None:
+        txt += f" + {r['n_queries']:,} q"
+    return txt + (" †" if r.get("reduced") else "")
+
+
 def model_rows(doc):
     rows = []
-    res = sorted(doc["results"], key=lambda r: (list(NAMES).index(r["model"]) if r["model"] in NAMES else 9,
-                                                BACKEND_ORDER.get(r["backend"], 9)))
-    for r in res:
-        head = [NAMES.get(r["model"], r["model"]), r["backend"], f"{r['n_samples']:,} × {r['n_features']}"]
+    for r in _sorted_results(doc):
+        head = [NAMES.get(r["model"], r["model"]), r["backend"], _size(r)]
         if r.get("status") != "ok":
             msg = f"{r.get('status')}: {r.get('error', '')}"
             rows.append(head + ["-", msg[:70], "", "", "", "", "", ""])
@@ -73,6 +88,19 @@ def model_rows(doc):
                             fmt_bytes(mem["lib_host_peak"]) if mem["lib_counts"] else "-",
                             fmt_metric(r.get("metric"))
                             + (f" ({r['extra']['n_iter']} it)" if r.get("extra", {}).get("n_iter") else "")])
+    return rows
+
+
+def proba_rows(doc):
+    """predict_proba times of the classifiers that time it (see the worker's PROBA_MODELS)."""
+    rows = []
+    for r in _sorted_results(doc):
+        if r.get("status") != "ok" or "predict_proba" not in r:
+            continue
+        reps = f"{r['repeats']}" + ("*" if r.get("capped") else "")
+        rows.append([NAMES.get(r["model"], r["model"]), r["backend"], _size(r), reps,
+                     fmt_spread(r["predict_proba"]),
+                     fmt_ratio(r.get("ratio_vs_sklearn", {}).get("predict_proba"))])
     return rows
 
 
@@ -138,7 +166,7 @@ def _plain_table(title, head, rows, out):
 
 def print_tables(doc, file=None):
     out = file or sys.stdout
-    mrows, grows = model_rows(doc), gemm_rows(doc)
+    mrows, prows, grows = model_rows(doc), proba_rows(doc), gemm_rows(doc)
     try:
         from rich.console import Console
         from rich.table import Table
@@ -150,6 +178,8 @@ def print_tables(doc, file=None):
         print(file=out)
         if mrows:
             _plain_table("Models (times: median (min–max); ÷ skl = time / scikit-learn's)", MODEL_HEAD, mrows, out)
+        if prows:
+            _plain_table("Classifiers: predict_proba(X)", PROBA_HEAD, prows, out)
         if grows:
             _plain_table("GEMM, float32, square", GEMM_HEAD, grows, out)
     else:
@@ -160,8 +190,16 @@ def print_tables(doc, file=None):
         if mrows:
             t = Table(title="Models — times: median (min–max); ÷ skl = our time / scikit-learn's")
             for h in MODEL_HEAD:
-                t.add_column(h, justify="left" if h in ("Model", "Backend", "Quality") else "right")
+                t.add_column(h, justify="left" if h in ("Model", "Backend", "Quality") else "right",
+                             no_wrap=h in ("Model", "n × d"))
             for r in mrows:
+                t.add_row(*r, style="bold" if r[1] == "sklearn" else None)
+            con.print(t)
+        if prows:
+            t = Table(title="Classifiers — predict_proba(X): median (min–max); ÷ skl = our time / scikit-learn's")
+            for h in PROBA_HEAD:
+                t.add_column(h, justify="left" if h in ("Model", "Backend") else "right")
+            for r in prows:
                 t.add_row(*r, style="bold" if r[1] == "sklearn" else None)
             con.print(t)
         if grows:
@@ -196,13 +234,25 @@ def markdown(doc):
         out += ["## Models", "",
                 f"Data: float32, seeded (seed {c['seed']}); n_features {c['n_features']}, "
                 f"KMeans k={c['n_clusters']} with one shared `init` array and n_init=1, "
-                f"PCA n_components={c['n_components']} with svd_solver='full', Ridge alpha=1. "
+                f"PCA n_components={c['n_components']} with svd_solver='full', Ridge alpha=1, "
+                f"LogisticRegression (binary) C={c.get('C', 1.0):g}, max_iter={c.get('max_iter', 100)} "
+                f"(scikit-learn solver='lbfgs'), KNeighborsClassifier algorithm='brute' "
+                f"k={c.get('n_neighbors', 10)} predicting {c.get('n_queries', 10000):,} held-out queries "
+                f"('+ q' in n × d), "
+                f"naive Bayes with {c.get('n_classes', 10)} classes (Gaussian blobs for GaussianNB, "
+                "Poisson counts for MultinomialNB / BernoulliNB, alpha=1). "
                 "Times are median (min–max) over the timed repeats; ÷ skl is our median / "
                 "scikit-learn's median (below 1 is faster). RSS Δ fit: peak RSS during the "
                 "first full fit minus RSS right before it. libmfs peak: the library's own "
                 "host_peak counter (c/cuda backends). Quality: R² on the training data, "
-                "KMeans inertia, PCA explained-variance-ratio sum.", "",
+                "KMeans inertia, PCA explained-variance-ratio sum, accuracy of the classifiers "
+                "(k-NN on the queries, the others on the training data).", "",
                 _md_table(MODEL_HEAD, model_rows(doc)), ""]
+        if proba_rows(doc):
+            out += ["### predict_proba", "",
+                    "The classifiers' predict_proba(X) on the training X, timed in the same "
+                    "repeats right after predict.", "",
+                    _md_table(PROBA_HEAD, proba_rows(doc)), ""]
     if doc["gemm"]:
         out += ["## GEMM", "",
                 "C = A @ B, float32, square, alpha=1, beta=0; GFLOP/s = 2n³ / median time "
@@ -227,7 +277,7 @@ def plot_sweep(doc, outdir):
         doc["notes"].append("matplotlib missing: no plots.")
         return []
     paths = []
-    models = sorted({p["model"] for p in doc["sweep"]}, key=lambda m: list(NAMES).index(m) if m in NAMES else 9)
+    models = sorted({p["model"] for p in doc["sweep"]}, key=lambda m: list(NAMES).index(m) if m in NAMES else 99)
     for model in models:
         pts = [p for p in doc["sweep"] if p["model"] == model and p["status"] == "ok"]
         if not pts:

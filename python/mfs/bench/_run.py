@@ -13,23 +13,39 @@ import subprocess
 import sys
 import time
 
-MODEL_NAMES = ("linear_regression", "ridge", "kmeans", "pca")
+NB_MODELS = ("gaussian_nb", "multinomial_nb", "bernoulli_nb")
+MODEL_NAMES = ("linear_regression", "ridge", "kmeans", "pca", "logistic_regression", "knn") + NB_MODELS
 ALL_MODELS = MODEL_NAMES + ("gemm",)
+# Names --models accepts for several models at once.
+GROUPS = {"naive_bayes": NB_MODELS}
 ALL_BACKENDS = ("python", "c", "cuda", "sklearn")
 ALIASES = {"linear": "linear_regression", "linreg": "linear_regression", "ols": "linear_regression",
-           "lr": "linear_regression", "numpy": "sklearn", "skl": "sklearn", "scikit-learn": "sklearn"}
+           "lr": "linear_regression", "logistic": "logistic_regression", "logreg": "logistic_regression",
+           "kneighbors": "knn", "kneighborsclassifier": "knn", "nb": "naive_bayes",
+           "gaussiannb": "gaussian_nb", "gnb": "gaussian_nb", "multinomialnb": "multinomial_nb",
+           "mnb": "multinomial_nb", "bernoullinb": "bernoulli_nb", "bnb": "bernoulli_nb",
+           "numpy": "sklearn", "skl": "sklearn", "scikit-learn": "sklearn"}
+# The python backend's k-NN (numpy brute force over exact float64
+# differences, ~1e-8 s per n_samples * n_queries * n_features element on one
+# core) would take a quarter of an hour per predict at 1e5 x 1e4 x 100: it
+# runs at these sizes instead, marked † in the table (no ratio to sklearn).
+PYTHON_CAPS = {"knn": {"n_samples": 10_000, "n_queries": 1_000}}
 # Environment variables that pin OpenBLAS to another kernel / cache size and
 # make numpy slower than it is on this CPU: the peers run without them.
 OPENBLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 PEER = "sklearn"
 
 
-def _csv(kind, allowed):
+def _csv(kind, allowed, groups=None):
+    groups = groups or {}
+
     def parse(text):
         items = [ALIASES.get(t.strip().lower(), t.strip().lower()) for t in text.split(",") if t.strip()]
-        bad = [t for t in items if t not in allowed]
+        bad = [t for t in items if t not in allowed and t not in groups]
         if bad:
-            raise argparse.ArgumentTypeError(f"unknown {kind} {bad}; choose from {','.join(allowed)}")
+            choices = list(allowed) + list(groups)
+            raise argparse.ArgumentTypeError(f"unknown {kind} {bad}; choose from {','.join(choices)}")
+        items = [m for t in items for m in groups.get(t, (t,))]
         return list(dict.fromkeys(items))
     return parse
 
@@ -51,8 +67,9 @@ def build_parser():
                     "and mfs_sgemm next to numpy, each measurement in a fresh process.")
     p.add_argument("--quick", action="store_true",
                    help="fewer repeats, smaller size sweep, GEMM without 4096 (a few minutes)")
-    p.add_argument("--models", type=_csv("model", ALL_MODELS), default=list(ALL_MODELS),
-                   help=f"comma-separated, from {','.join(ALL_MODELS)} (default: all)")
+    p.add_argument("--models", type=_csv("model", ALL_MODELS, GROUPS), default=list(ALL_MODELS),
+                   help=f"comma-separated, from {','.join(ALL_MODELS)}; naive_bayes = "
+                        f"{','.join(NB_MODELS)} (default: all)")
     p.add_argument("--backends", type=_csv("backend", ALL_BACKENDS), default=list(ALL_BACKENDS),
                    help="comma-separated, from python,c,cuda,sklearn (default: all; cuda only "
                         "when a CUDA device is present)")
@@ -66,6 +83,14 @@ def build_parser():
     p.add_argument("--n-features", type=int, default=100, help="columns of the model data (100)")
     p.add_argument("--n-clusters", type=int, default=8, help="KMeans clusters (8)")
     p.add_argument("--n-components", type=int, default=10, help="PCA components kept (10)")
+    p.add_argument("--n-classes", type=int, default=10, help="classes of the k-NN and naive Bayes data (10)")
+    p.add_argument("--n-neighbors", type=int, default=10, help="k of KNeighborsClassifier (10)")
+    p.add_argument("--n-queries", type=int, default=10_000,
+                   help="held-out query rows k-NN predicts (10000)")
+    p.add_argument("--C", type=float, default=1.0, dest="C",
+                   help="LogisticRegression C, the same for mfs and scikit-learn (1.0)")
+    p.add_argument("--max-iter", type=int, default=100,
+                   help="LogisticRegression max_iter, the same for mfs and scikit-learn (100)")
     p.add_argument("--gemm-sizes", type=_ints, default=None,
                    help="square GEMM sizes (default 512,1024,2048,4096; no 4096 with --quick)")
     p.add_argument("--gemm-threads", type=_ints, default=None,
@@ -183,14 +208,21 @@ def _config(args):
         "threads": args.threads,
         "n_samples": args.n_samples, "n_features": args.n_features,
         "n_clusters": args.n_clusters, "n_components": min(args.n_components, args.n_features),
+        "n_classes": args.n_classes, "n_neighbors": args.n_neighbors, "n_queries": args.n_queries,
+        "C": args.C, "max_iter": args.max_iter, "python_caps": PYTHON_CAPS,
         "gemm_sizes": args.gemm_sizes or ([512, 1024, 2048] if quick else [512, 1024, 2048, 4096]),
         "gemm_threads": args.gemm_threads or sorted({1, args.threads}),
         "gemm_repeats": args.repeats if args.repeats is not None else (3 if quick else 5),
         "sweep": not args.no_plots,
         # Ridge runs LinearRegression's solver plus a diagonal: its sweep would
-        # repeat LinearRegression's, so it is swept only when run alone.
-        "sweep_models": [m for m in args.models if m in MODEL_NAMES
-                         and not (m == "ridge" and "linear_regression" in args.models)],
+        # repeat LinearRegression's, so it is swept only when run alone. The
+        # naive Bayes fits are one pass over the data each: only the first
+        # one selected is swept. k-NN is not swept: brute force is
+        # n_samples x n_queries, minutes per point at 1e6 rows.
+        "sweep_models": [m for m in args.models if m in MODEL_NAMES and m != "knn"
+                         and not (m == "ridge" and "linear_regression" in args.models)
+                         and not (m in NB_MODELS
+                                  and m != next(x for x in args.models if x in NB_MODELS))],
         "sweep_sizes": args.sweep_sizes or ([1_000, 10_000, 100_000] if quick
                                             else [1_000, 10_000, 100_000, 1_000_000]),
         "sweep_repeats": 1 if quick else 3,
@@ -203,27 +235,44 @@ def _config(args):
         raise SystemExit("--repeats must be >= 1")
     if args.threads < 1:
         raise SystemExit("--threads must be >= 1")
+    for name in ("n_classes", "n_neighbors", "n_queries", "max_iter"):
+        if getattr(args, name) < (2 if name == "n_classes" else 1):
+            raise SystemExit(f"--{name.replace('_', '-')} is too small")
+    if not args.C > 0:
+        raise SystemExit("--C must be > 0")
     return cfg
 
 
 def _model_spec(cfg, model, backend, n, repeats):
-    return {"kind": "model", "model": model, "backend": backend, "n_samples": int(n),
+    spec = {"kind": "model", "model": model, "backend": backend, "n_samples": int(n),
             "n_features": cfg["n_features"], "n_clusters": cfg["n_clusters"],
-            "n_components": cfg["n_components"], "repeats": repeats,
+            "n_components": cfg["n_components"], "n_classes": cfg["n_classes"],
+            "n_neighbors": cfg["n_neighbors"], "n_queries": cfg["n_queries"],
+            "C": cfg["C"], "max_iter": cfg["max_iter"], "repeats": repeats,
             "budget_s": cfg["budget_s"], "threads": cfg["threads"], "seed": cfg["seed"]}
+    caps = PYTHON_CAPS.get(model, {}) if backend == "python" else {}
+    for k, cap in caps.items():
+        if spec[k] > cap:
+            spec[k], spec["reduced"] = cap, True
+    if spec.get("reduced"):
+        spec["n_neighbors"] = min(spec["n_neighbors"], spec["n_samples"])
+    return spec
 
 
 def add_ratios(results, peer=PEER):
-    """ratio_vs_sklearn = {fit, predict}: median time of the row / median time of
-    scikit-learn on the same model and n_samples (None where either is missing)."""
-    ref = {(r["model"], r["n_samples"]): r for r in results
-           if r["backend"] == peer and r.get("status") == "ok"}
+    """ratio_vs_sklearn = {fit, predict[, predict_proba]}: median time of the row /
+    median time of scikit-learn on the same model, n_samples and n_queries
+    (None where either is missing; predict_proba only for rows that time it)."""
+    key = lambda r: (r["model"], r["n_samples"], r.get("n_queries"))  # noqa: E731
+    ref = {key(r): r for r in results if r["backend"] == peer and r.get("status") == "ok"}
     for r in results:
-        p = ref.get((r["model"], r["n_samples"]))
+        p = ref.get(key(r))
         ratios = {"fit": None, "predict": None}
+        if "predict_proba" in r:
+            ratios["predict_proba"] = None
         if p is not None and r.get("status") == "ok":
             for k in ratios:
-                if p[k]["median"] > 0:
+                if k in p and p[k]["median"] > 0:
                     ratios[k] = r[k]["median"] / p[k]["median"]
         r["ratio_vs_sklearn"] = ratios
     return results
@@ -315,7 +364,12 @@ def run(argv=None):
         else:
             label = f"{spec['model']} {spec['backend']} n={spec['n_samples']}"
             row = {"model": spec["model"], "backend": spec["backend"],
-                   "n_samples": spec["n_samples"], "n_features": spec["n_features"]} | res
+                   "n_samples": spec["n_samples"], "n_features": spec["n_features"]}
+            if spec["model"] == "knn":
+                row["n_queries"] = spec["n_queries"]
+            if spec.get("reduced"):
+                row["reduced"] = True
+            row |= res
             (results if kind == "model" else sweep).append(row)
         prog.step(label, res)
 
@@ -324,6 +378,13 @@ def run(argv=None):
     if any(r.get("capped") for r in results):
         notes.append(f"Rows marked * ran fewer timed repeats than asked: one fit + predict took "
                      f"longer than the {cfg['budget_s']:g} s budget (--budget).")
+    reduced = sorted({r["model"] for r in results if r.get("reduced")})
+    if reduced:
+        caps = "; ".join(f"{m}: " + ", ".join(f"{k} <= {v:,}" for k, v in PYTHON_CAPS[m].items())
+                         for m in reduced)
+        notes.append(f"Rows marked † ran the python backend at a smaller size ({caps}): its numpy "
+                     "brute-force reference is too slow for the main size; they have no ratio to "
+                     "scikit-learn.")
     hwm = [f"{r['model']}/{r['backend']}" for r in results
            if r.get("memory", {}).get("rss_method", "ru_maxrss") != "ru_maxrss"]
     if hwm:

@@ -6,9 +6,10 @@ prints one JSON object (the result) on stdout. Anything the libraries print on
 stdout while working goes to stderr instead, so stdout carries only the JSON.
 
 Spec kinds:
-  {"kind": "model", "model": "linear_regression"|"ridge"|"kmeans"|"pca",
+  {"kind": "model", "model": one of MODELS,
    "backend": "python"|"c"|"cuda"|"sklearn", "n_samples", "n_features",
-   "n_clusters", "n_components", "repeats", "budget_s", "threads", "seed"}
+   "n_clusters", "n_components", "n_classes", "n_neighbors", "n_queries",
+   "C", "max_iter", "repeats", "budget_s", "threads", "seed"}
   {"kind": "gemm", "impl": "mfs"|"numpy", "sizes": [...], "threads", "repeats",
    "budget_s", "seed"}
 """
@@ -23,9 +24,22 @@ import sys
 import time
 import traceback
 
-MODELS = ("linear_regression", "ridge", "kmeans", "pca")
+MODELS = ("linear_regression", "ridge", "kmeans", "pca", "logistic_regression", "knn",
+          "gaussian_nb", "multinomial_nb", "bernoulli_nb")
 _SKLEARN_MODULE = {"linear_regression": ("sklearn.linear_model",), "ridge": ("sklearn.linear_model",),
-                   "kmeans": ("sklearn.cluster",), "pca": ("sklearn.decomposition",)}
+                   "kmeans": ("sklearn.cluster",), "pca": ("sklearn.decomposition",),
+                   "logistic_regression": ("sklearn.linear_model",), "knn": ("sklearn.neighbors",),
+                   "gaussian_nb": ("sklearn.naive_bayes",), "multinomial_nb": ("sklearn.naive_bayes",),
+                   "bernoulli_nb": ("sklearn.naive_bayes",)}
+# The same class name in mfs and in scikit-learn's module above.
+CLASS_NAMES = {"linear_regression": "LinearRegression", "ridge": "Ridge", "kmeans": "KMeans",
+               "pca": "PCA", "logistic_regression": "LogisticRegression",
+               "knn": "KNeighborsClassifier", "gaussian_nb": "GaussianNB",
+               "multinomial_nb": "MultinomialNB", "bernoulli_nb": "BernoulliNB"}
+CLASSIFIERS = ("logistic_regression", "knn", "gaussian_nb", "multinomial_nb", "bernoulli_nb")
+# Classifiers whose predict_proba is timed too (k-NN's would repeat its
+# neighbor search, as long as predict itself).
+PROBA_MODELS = ("logistic_regression", "gaussian_nb", "multinomial_nb", "bernoulli_nb")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -107,7 +121,11 @@ def _limit_threads(n, model=None):
 # ---------------------------------------------------------------- models
 
 def _make_data(spec):
+    """X, y (None for unsupervised models) and extras: KMeans's init array;
+    for k-NN the query set, X_query / y_query (held out: drawn with the
+    training rows from one generator, the last n_queries rows)."""
     from . import _data
+    import numpy as np
     model, n, d, seed = spec["model"], spec["n_samples"], spec["n_features"], spec.get("seed", 0)
     if model in ("linear_regression", "ridge"):
         X, y = _data.regression(n, d, seed)
@@ -118,26 +136,38 @@ def _make_data(spec):
         return X, None, {"init": _data.kmeans_init(X, k, seed)}
     if model == "pca":
         return _data.low_rank(n, d, rank=min(10, d), seed=seed), None, {}
+    if model == "logistic_regression":
+        X, y = _data.binary_classification(n, d, seed)
+        return X, y, {}
+    if model == "gaussian_nb":
+        X, y = _data.class_blobs(n, d, spec.get("n_classes", 10), seed)
+        return X, y, {}
+    if model in ("multinomial_nb", "bernoulli_nb"):
+        X, y = _data.counts(n, d, spec.get("n_classes", 10), seed)
+        return X, y, {}
+    if model == "knn":
+        m = int(spec.get("n_queries", 10_000))
+        X, y = _data.class_blobs(n + m, d, spec.get("n_classes", 10), seed)
+        # copies, so the training X does not keep the query rows alive
+        return (np.ascontiguousarray(X[:n]), np.ascontiguousarray(y[:n]),
+                {"X_query": np.ascontiguousarray(X[n:]), "y_query": np.ascontiguousarray(y[n:])})
     raise ValueError(f"unknown model {model!r}")
 
 
 def _factory(spec, extra):
     """A zero-argument function building a fresh, unfitted estimator."""
     model, backend = spec["model"], spec["backend"]
+    if model not in CLASS_NAMES:
+        raise ValueError(f"unknown model {model!r}")
     if backend == "sklearn":
         import importlib
         mod = importlib.import_module(_SKLEARN_MODULE[model][0])
-        cls_name = {"linear_regression": "LinearRegression", "ridge": "Ridge",
-                    "kmeans": "KMeans", "pca": "PCA"}[model]
-        ns, kw = {model: getattr(mod, cls_name)}, {}
+        cls, kw = getattr(mod, CLASS_NAMES[model]), {}
     else:
         import mfs
-        names = {"linear_regression": "LinearRegression", "ridge": "Ridge",
-                 "kmeans": "KMeans", "pca": "PCA"}
-        if not hasattr(mfs, names[model]):
-            raise NotImplementedError(f"mfs.{names[model]} does not exist (yet) in this build")
-        ns, kw = {model: getattr(mfs, names[model])}, {"backend": backend}
-    cls = ns[model]
+        if not hasattr(mfs, CLASS_NAMES[model]):
+            raise NotImplementedError(f"mfs.{CLASS_NAMES[model]} does not exist (yet) in this build")
+        cls, kw = getattr(mfs, CLASS_NAMES[model]), {"backend": backend}
     if model == "ridge":
         params = {"alpha": 1.0}
     elif model == "kmeans":
@@ -145,16 +175,30 @@ def _factory(spec, extra):
                   "max_iter": 300, "tol": 1e-4, "random_state": 0}
     elif model == "pca":
         params = {"n_components": spec.get("n_components", 10), "svd_solver": "full"}
+    elif model == "logistic_regression":
+        params = {"C": float(spec.get("C", 1.0)), "max_iter": int(spec.get("max_iter", 100)), "tol": 1e-4}
+        if backend == "sklearn":
+            params["solver"] = "lbfgs"
+    elif model == "knn":
+        params = {"n_neighbors": int(spec.get("n_neighbors", 10)), "algorithm": "brute"}
+    elif model in ("multinomial_nb", "bernoulli_nb"):
+        params = {"alpha": 1.0} | ({"binarize": 0.0} if model == "bernoulli_nb" else {})
     else:
         params = {}
     return lambda: cls(**params, **kw)
 
 
-def _apply(est, model, X):
-    return est.transform(X) if model == "pca" else est.predict(X)
+def _apply(est, model, X, extra):
+    """The timed "predict": transform(X) for PCA, predict on the held-out
+    queries for k-NN, predict(X) otherwise."""
+    if model == "pca":
+        return est.transform(X)
+    if model == "knn":
+        return est.predict(extra["X_query"])
+    return est.predict(X)
 
 
-def _quality(est, model, X, y, out):
+def _quality(est, model, X, y, out, extra):
     import numpy as np
     if model in ("linear_regression", "ridge"):
         yt = y.astype(np.float64)
@@ -163,6 +207,9 @@ def _quality(est, model, X, y, out):
         return "r2", 1.0 - float(np.sum(res ** 2)) / ss_tot if ss_tot > 0 else float("nan")
     if model == "kmeans":
         return "inertia", float(est.inertia_)
+    if model in CLASSIFIERS:  # k-NN: on the held-out queries, else on the training data
+        truth = extra["y_query"] if model == "knn" else y
+        return "accuracy", float(np.mean(np.asarray(out).ravel() == truth))
     return "explained_variance_ratio_sum", float(np.sum(est.explained_variance_ratio_))
 
 
@@ -179,7 +226,9 @@ def run_model(spec):
     # context are in place before the baseline and not counted as fit memory.
     m = min(X.shape[0], 2048)
     small = make().fit(*[a[:m] for a in fit_args])
-    _apply(small, model, X[:m])
+    _apply(small, model, X[:m], {k: v[:m] for k, v in extra.items() if k == "X_query"})
+    if model in PROBA_MODELS:
+        small.predict_proba(X[:m])
     del small
     gc.collect()
 
@@ -198,9 +247,14 @@ def run_model(spec):
     hwm_after = vm_hwm()
     lib_after = mfs.memory_stats()
     t0 = time.perf_counter()
-    out = _apply(est, model, X)
+    out = _apply(est, model, X, extra)
     t_warm_pred = time.perf_counter() - t0
-    metric_name, metric = _quality(est, model, X, y, out)
+    t_warm_proba = 0.0
+    if model in PROBA_MODELS:
+        t0 = time.perf_counter()
+        est.predict_proba(X)
+        t_warm_proba = time.perf_counter() - t0
+    metric_name, metric = _quality(est, model, X, y, out, extra)
     extras = {}
     if getattr(est, "n_iter_", None) is not None:  # sklearn's Ridge has n_iter_ = None
         extras["n_iter"] = int(np.max(est.n_iter_))
@@ -226,25 +280,36 @@ def run_model(spec):
     # fit + predict would not fit the time budget (reported as capped).
     budget = spec.get("budget_s")
     reps = int(spec.get("repeats", 5))
-    per = t_warm + t_warm_pred
+    per = t_warm + t_warm_pred + t_warm_proba
     if budget and per > 0:
         reps = max(1, min(reps, int(budget // per)))
-    fit_t, pred_t = [], []
+    fit_t, pred_t, proba_t = [], [], []
     for _ in range(reps):
         est = make()
         t0 = time.perf_counter()
         est.fit(*fit_args)
         fit_t.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        _apply(est, model, X)
+        _apply(est, model, X, extra)
         pred_t.append(time.perf_counter() - t0)
+        if model in PROBA_MODELS:
+            t0 = time.perf_counter()
+            est.predict_proba(X)
+            proba_t.append(time.perf_counter() - t0)
         del est
-    return {"status": "ok", "repeats": reps, "repeats_requested": int(spec.get("repeats", 5)),
+    if proba_t:
+        extras["predict_proba_warmup"] = t_warm_proba
+    res = {"status": "ok", "repeats": reps, "repeats_requested": int(spec.get("repeats", 5)),
             "capped": reps < int(spec.get("repeats", 5)),
             "warmup": {"fit": t_warm, "predict": t_warm_pred},
             "fit": _stats(fit_t), "predict": _stats(pred_t), "memory": memory,
             "metric": {"name": metric_name, "value": metric}, "extra": extras,
             "threads": spec.get("threads", 2), "blas": blas_info()}
+    if proba_t:
+        res["predict_proba"] = _stats(proba_t)
+    if model == "knn":
+        res["n_queries"] = int(extra["X_query"].shape[0])
+    return res
 
 
 # ---------------------------------------------------------------- GEMM
