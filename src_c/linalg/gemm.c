@@ -25,7 +25,7 @@
  * docs/linalg.md and dev/gemm/. Each kernel computes C (MR, NR), stride ldc,
  * = alpha * Ap^T Bp + beta * C over kc steps; beta == 0 never reads C. */
 #ifndef MFS_GEMM_KC /* overridable for the experiments in dev/gemm */
-#define MFS_GEMM_KC 384
+#define MFS_GEMM_KC 256
 #endif
 #ifndef MFS_GEMM_MC
 #define MFS_GEMM_MC 192
@@ -402,9 +402,13 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
      *  - M*N small but K long (Gram matrices X^T X): each thread takes a slice
      *    of K into a private C, then the slices are summed.
      *  - otherwise: one shared packed A block, threads split its (jr, ir) tiles. */
-    enum { SERIAL, SPLIT_M, SPLIT_K, SPLIT_TILES } mode = SERIAL;
+    enum { SERIAL, SPLIT_M, SPLIT_K, SPLIT_TILES, SPLIT_N } mode = SERIAL;
     if (nt > 1) {
-        if (n_ic >= 2 * nt) mode = SPLIT_M;
+        /* Wide and tall enough: each thread runs a private GEMM on its own
+         * slice of columns (its own packed B stays in its own L2, no barrier
+         * at all; A is packed once per thread, O(MK) against O(MNK/nt)). */
+        if (N >= 256 * nt && M >= 4 * MC) mode = SPLIT_N;
+        else if (n_ic >= 2 * nt) mode = SPLIT_M;
         else if (M * N <= 256 * 256 && K >= 2 * KC * nt) mode = SPLIT_K; /* no barrier per K block */
         else mode = SPLIT_TILES;
     }
@@ -417,7 +421,13 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
         kc_max = round_up((ks + nkb - 1) / nkb, 4);
     }
 
-    int n_ap = (mode == SPLIT_M || mode == SPLIT_K) ? nt : 1, n_bp = mode == SPLIT_K ? nt : 1;
+    int64_t n_slice = 0; /* SPLIT_N: columns per thread, whole NR panels */
+    if (mode == SPLIT_N) {
+        n_slice = round_up((N + nt - 1) / nt, NR);
+        nc_max = min64(NC, n_slice);
+    }
+    int n_ap = (mode == SPLIT_M || mode == SPLIT_K || mode == SPLIT_N) ? nt : 1;
+    int n_bp = (mode == SPLIT_K || mode == SPLIT_N) ? nt : 1;
     size_t ap_sz = (size_t)(mc_max * kc_max), bp_sz = (size_t)(kc_max * nc_max);
     size_t tmp_sz = mode == SPLIT_K ? (size_t)(M * N) * (size_t)(nt - 1) : 0;
     float *buf = NULL;
@@ -427,6 +437,17 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
 
     if (mode == SERIAL) {
         gemm_serial(kern, &g, mc_max, kc_max, nc_max, Ap, Bp);
+    } else if (mode == SPLIT_N) {
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+        for (int t = 0; t < nt; t++) {
+            int64_t j0 = min64((int64_t)t * n_slice, N), j1 = min64(j0 + n_slice, N);
+            if (j1 <= j0) continue;
+            gemm_args gt = g;
+            gt.N = j1 - j0;
+            gt.B = trans_b ? B + j0 * ldb : B + j0;
+            gt.C = C + j0;
+            gemm_serial(kern, &gt, mc_max, kc_max, nc_max, Ap + ap_sz * t, Bp + bp_sz * t);
+        }
     } else if (mode == SPLIT_K) {
 #pragma omp parallel num_threads(nt)
         {
