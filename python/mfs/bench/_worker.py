@@ -104,9 +104,12 @@ def _stats(times):
             "times": list(times)}
 
 
-def _limit_threads(n, model=None):
+def _limit_threads(n, model=None, blas_threads=None):
     """Threads for everyone in this process: libmfs (OpenMP) and, through
-    threadpoolctl, the BLAS and OpenMP runtimes numpy / scikit-learn use."""
+    threadpoolctl, the BLAS and OpenMP runtimes numpy / scikit-learn use.
+    blas_threads caps BLAS alone: a libmfs worker gives OpenBLAS one thread,
+    because OpenBLAS workers busy-wait after each call (data generation, the
+    accuracy check) and would take the cores libmfs's threads are timed on."""
     # Load the runtimes first: threadpoolctl only limits libraries already
     # loaded (scikit-learn's OpenMP comes with its compiled modules).
     import importlib
@@ -115,6 +118,9 @@ def _limit_threads(n, model=None):
     from threadpoolctl import threadpool_limits
     import mfs
     mfs.set_num_threads(int(n))
+    if blas_threads is not None:
+        return [threadpool_limits(limits=int(n)),
+                threadpool_limits(limits=int(blas_threads), user_api="blas")]
     return threadpool_limits(limits=int(n))
 
 
@@ -216,7 +222,8 @@ def _quality(est, model, X, y, out, extra):
 def run_model(spec):
     import numpy as np
     model, backend = spec["model"], spec["backend"]
-    limiter = _limit_threads(spec.get("threads", 2), model)  # noqa: F841  (kept alive)
+    limiter = _limit_threads(spec.get("threads", 2), model,  # noqa: F841  (kept alive)
+                             blas_threads=1 if spec.get("backend") in ("c", "cuda") else None)
     import mfs
     X, y, extra = _make_data(spec)
     fit_args = (X, y) if y is not None else (X,)
@@ -318,7 +325,7 @@ def run_gemm(spec):
     import numpy as np
     from . import _data
     impl, threads = spec["impl"], int(spec.get("threads", 1))
-    limiter = _limit_threads(threads)  # noqa: F841
+    limiter = _limit_threads(threads, blas_threads=1 if impl == "mfs" else None)  # noqa: F841
     if impl == "mfs":
         from mfs._native import ffi, lib
 
