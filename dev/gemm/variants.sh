@@ -8,8 +8,8 @@ CORE="src_c/core/error.c src_c/core/memory.c src_c/core/threads.c src_cuda/stubs
 for v in "$@"; do
   set -- $v
   gcc -std=c11 -O3 -march=native -fopenmp -fno-math-errno -Iinclude -Isrc_c -I. \
-      -DMFS_GEMM_KC=$1 -DMFS_GEMM_MC=$2 dev/gemm/bench_gemm.c src_c/linalg/gemm.c $CORE -lm \
-      -o /tmp/bench_gemm_kc$1_mc$2
+      -DMFS_GEMM_KC=$1 -DMFS_GEMM_MC=$2 -DMFS_GEMM_NC=${3:-4096} dev/gemm/bench_gemm.c src_c/linalg/gemm.c $CORE -lm \
+      -o /tmp/bench_gemm_kc$1_mc$2_nc${3:-4096}
 done
 set -- $SHAPE
 for round in 1 2 3; do

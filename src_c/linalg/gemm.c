@@ -32,7 +32,10 @@
 #endif
 #define KC MFS_GEMM_KC
 #define MC MFS_GEMM_MC
-#define NC 4096
+#ifndef MFS_GEMM_NC
+#define MFS_GEMM_NC 4096
+#endif
+#define NC MFS_GEMM_NC
 #define TILE_MAX 384 /* largest MR * NR of the kernels below */
 
 typedef void (*kernel_fn)(int64_t kc, const float *restrict a, const float *restrict b,
