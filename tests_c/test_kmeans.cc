@@ -2,7 +2,9 @@
 // scikit-learn's rules, seeds and thread counts, bad input, and the model file
 // (round trip and hostile input).
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -318,6 +320,158 @@ TEST(KMeans, ThreadCountDoesNotChangeBits) {
         EXPECT_EQ(get<int32_t>(one, "n_iter"), get<int32_t>(m, "n_iter"));
     }
     for (auto *m : {one, two, three}) mfs_model_free(m);
+}
+
+// ---- Hamerly's bounds against the plain Lloyd ---------------------------------------
+// MFS_KMEANS_PLAIN=1 makes the library run a full E-step every iteration (the
+// plain Lloyd); the bounds must give the same labels at every iteration, hence
+// the same n_iter and final labels, and centers equal up to the rounding of the
+// incrementally updated double sums.
+namespace {
+mfs_model *fit_plain(const Data &D, const mfs_kmeans_params &p, const std::vector<float> *init = nullptr) {
+    setenv("MFS_KMEANS_PLAIN", "1", 1);
+    mfs_model *m = fit(D, p, init);
+    unsetenv("MFS_KMEANS_PLAIN");
+    return m;
+}
+
+void expect_same_as_plain(const Data &D, const mfs_kmeans_params &p, const std::vector<float> *init,
+                          const std::string &what) {
+    mfs_model *a = fit(D, p, init), *b = fit_plain(D, p, init);
+    EXPECT_EQ(get<int32_t>(a, "n_iter"), get<int32_t>(b, "n_iter")) << what;
+    auto la = get<int32_t>(a, "labels"), lb = get<int32_t>(b, "labels");
+    int64_t diff = 0;
+    for (size_t i = 0; i < la.size(); i++) diff += la[i] != lb[i];
+    EXPECT_EQ(diff, 0) << what;
+    auto ca = get<float>(a, "cluster_centers"), cb = get<float>(b, "cluster_centers");
+    for (size_t i = 0; i < ca.size(); i++)
+        ASSERT_NEAR(ca[i], cb[i], 1e-5 * std::max(1.0f, std::fabs(cb[i]))) << what << " center value " << i;
+    double ia = get<double>(a, "inertia")[0], ib = get<double>(b, "inertia")[0];
+    EXPECT_NEAR(ia, ib, 1e-5 * ib + 1e-12) << what;
+    mfs_model_free(a);
+    mfs_model_free(b);
+}
+
+std::vector<float> rows_init(const Data &D, int k, int64_t step) {
+    std::vector<float> init(k * D.d);
+    for (int q = 0; q < k; q++)
+        for (int64_t j = 0; j < D.d; j++) init[q * D.d + j] = D.X[((q * step) % D.n) * D.d + j];
+    return init;
+}
+}  // namespace
+
+TEST(KMeansBounds, SameAsPlainLloydOnSeedsAndShapes) {
+    struct Case { int64_t n, d; int blobs; float sep; int k; };
+    // k = 4 .. 50 spans 1 to 4 vectors of 16 centers; d = 1, 3, 33, 100 (not
+    // multiples of 16 too); overlapping blobs keep labels moving for many iterations
+    const Case cases[] = {{2000, 3, 4, 2.0f, 4}, {1500, 33, 6, 1.5f, 17}, {1200, 100, 8, 1.0f, 8},
+                          {1000, 7, 5, 2.0f, 50}, {3000, 1, 3, 1.0f, 5},  {6000, 12, 7, 1.2f, 9}};
+    for (const Case &c : cases)
+        for (unsigned seed : {1u, 2u}) {
+            Data D = blobs(c.n, c.d, c.blobs, c.sep, seed);
+            std::string what = "n " + std::to_string(c.n) + " d " + std::to_string(c.d) + " k " +
+                               std::to_string(c.k) + " seed " + std::to_string(seed);
+            expect_same_as_plain(D, params(c.k, MFS_KMEANS_INIT_K_MEANS_PP, seed), nullptr, what + " k-means++");
+            std::vector<float> init = rows_init(D, c.k, 37 + seed);
+            mfs_kmeans_params p = params(c.k, MFS_KMEANS_INIT_ARRAY);
+            for (int max_iter : {2, 300}) {
+                p.max_iter = max_iter;
+                expect_same_as_plain(D, p, &init, what + " rows, max_iter " + std::to_string(max_iter));
+            }
+            p.max_iter = 300;
+            p.tol = 0.0;  // only strict convergence (or max_iter) stops it
+            expect_same_as_plain(D, p, &init, what + " rows, tol 0");
+        }
+}
+
+TEST(KMeansBounds, SameAsNaiveDoubleLloyd) {
+    for (unsigned seed : {4u, 5u, 6u, 7u}) {
+        Data D = blobs(3000, 6, 4, 2.5f, seed);
+        const int k = 4 + (int)seed % 3;
+        std::vector<float> init = rows_init(D, k, 101 + seed);
+        mfs_kmeans_params p = params(k, MFS_KMEANS_INIT_ARRAY);
+        mfs_model *m = fit(D, p, &init);
+        Naive ref = naive_lloyd(D, std::vector<double>(init.begin(), init.end()), k, 300, p.tol);
+        EXPECT_EQ(get<int32_t>(m, "n_iter")[0], ref.n_iter) << "seed " << seed;
+        auto labels = get<int32_t>(m, "labels");
+        EXPECT_EQ(std::vector<int>(labels.begin(), labels.end()), ref.labels) << "seed " << seed;
+        auto C = get<float>(m, "cluster_centers");
+        for (size_t i = 0; i < C.size(); i++) ASSERT_NEAR(C[i], ref.C[i], 1e-5 * std::fabs(ref.C[i])) << "seed " << seed;
+        mfs_model_free(m);
+    }
+}
+
+TEST(KMeansBounds, EmptyClustersDuringTheIterations) {
+    // small data, many centers started at random places in a wider box:
+    // clusters empty at the start and in later iterations (counted with the
+    // naive reference); the bounded runs must relocate exactly as plain Lloyd
+    int later_empty = 0;
+    for (unsigned seed = 0; seed < 200; seed++) {
+        std::mt19937 g(seed);
+        std::uniform_real_distribution<float> U(-5.0f, 15.0f);
+        std::normal_distribution<float> N(0, 1);
+        Data D{60, 2, std::vector<float>(120), {}};
+        for (int64_t i = 0; i < D.n; i++)
+            for (int j = 0; j < 2; j++) D.X[i * 2 + j] = (float)(i % 3) * 4.0f * (j + 1) + N(g);
+        const int k = 12;
+        std::vector<float> init(k * 2);
+        for (auto &v : init) v = U(g);
+        mfs_kmeans_params p = params(k, MFS_KMEANS_INIT_ARRAY);
+        expect_same_as_plain(D, p, &init, "seed " + std::to_string(seed));
+        // count the runs where a cluster empties after the first iteration
+        std::vector<double> C(init.begin(), init.end());
+        Naive ref1 = naive_lloyd(D, C, k, 1, p.tol);
+        for (int it = 1; it < 30; it++) {
+            Naive r = naive_lloyd(D, ref1.C, k, 1, 0.0);
+            std::vector<int> cnt(k, 0);
+            for (int l : r.labels) cnt[l]++;
+            bool empty = false;
+            for (int q = 0; q < k; q++) empty |= cnt[q] == 0;
+            if (empty) { later_empty++; break; }
+            if (r.labels == ref1.labels) break;
+            ref1 = r;
+        }
+        if (HasFatalFailure()) return;
+    }
+    EXPECT_GT(later_empty, 0) << "no run emptied a cluster after the first iteration: the test lost its point";
+}
+
+TEST(KMeansBounds, OneClusterEveryPointAClusterDuplicates) {
+    Data D = blobs(3000, 5, 3, 2.0f, 8);
+    expect_same_as_plain(D, params(1), nullptr, "k = 1");
+    Data S = blobs(24, 3, 3, 2.0f, 9);
+    std::vector<float> init = rows_init(S, 24, 5);  // 5 and 24 coprime: every row once
+    expect_same_as_plain(S, params(24, MFS_KMEANS_INIT_ARRAY), &init, "k = n, rows");
+    expect_same_as_plain(S, params(24), nullptr, "k = n, k-means++");
+    // every point three times, and centers started on duplicated rows (ties)
+    Data T = blobs(1000, 4, 4, 1.5f, 10);
+    Data U{3 * T.n, T.d, std::vector<float>(3 * T.n * T.d), {}};
+    for (int64_t i = 0; i < U.n; i++)
+        for (int64_t j = 0; j < T.d; j++) U.X[i * T.d + j] = T.X[(i / 3) * T.d + j];
+    expect_same_as_plain(U, params(6, MFS_KMEANS_INIT_K_MEANS_PP, 3), nullptr, "duplicates, k-means++");
+    std::vector<float> dup = rows_init(U, 6, 1);  // rows 0, 1, 2 equal: two empty clusters at once
+    expect_same_as_plain(U, params(6, MFS_KMEANS_INIT_ARRAY), &dup, "duplicates, equal initial centers");
+    Data Z{300, 3, std::vector<float>(900, -2.5f), {}};
+    expect_same_as_plain(Z, params(4), nullptr, "all points equal");
+}
+
+TEST(KMeansBounds, ThreadCountDoesNotChangeBitsLongRun) {
+    int32_t before = mfs_get_num_threads();
+    if (mfs_set_num_threads(2) != MFS_OK) GTEST_SKIP() << "built without OpenMP";
+    Data D = blobs(30000, 20, 9, 1.0f, 11);  // overlapping: many bounded iterations over 59 chunks
+    std::vector<float> init = rows_init(D, 9, 1);
+    mfs_kmeans_params p = params(9, MFS_KMEANS_INIT_ARRAY);
+    mfs_model *two = fit(D, p, &init);
+    ASSERT_EQ(mfs_set_num_threads(1), MFS_OK);
+    mfs_model *one = fit(D, p, &init);
+    ASSERT_EQ(mfs_set_num_threads(before), MFS_OK);
+    EXPECT_GT(get<int32_t>(one, "n_iter")[0], 5);
+    EXPECT_EQ(get<float>(one, "cluster_centers"), get<float>(two, "cluster_centers"));
+    EXPECT_EQ(get<int32_t>(one, "labels"), get<int32_t>(two, "labels"));
+    EXPECT_EQ(get<double>(one, "inertia"), get<double>(two, "inertia"));
+    EXPECT_EQ(get<int32_t>(one, "n_iter"), get<int32_t>(two, "n_iter"));
+    for (auto *m : {one, two}) mfs_model_free(m);
+    expect_same_as_plain(D, p, &init, "long run");
 }
 
 TEST(KMeans, PredictAndTransform) {

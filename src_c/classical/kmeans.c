@@ -14,9 +14,16 @@
  * double while the row is still in cache, and so do the inertia and the column
  * statistics that scale tol: one pass over X per iteration. Rows are split into chunks fixed by
  * (n, k, d), never by the thread count; chunk partial sums are added in chunk
- * order, so a seed gives the same bits with 1 or 16 threads. */
+ * order, so a seed gives the same bits with 1 or 16 threads.
+ *
+ * After the first iteration, Hamerly's bounds (with a margin for the E-step's
+ * float32 rounding) skip the rows whose label provably stays: only the others
+ * are read, through the same kernel, and the sums follow the moved rows only.
+ * The labels of every iteration are those of the plain Lloyd
+ * (MFS_KMEANS_PLAIN=1 runs that, for the tests). */
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/internal.h"
 #include "core/rng.h"
@@ -144,10 +151,12 @@ typedef struct centers_t {
     int64_t k, kp, d;
     float *ct, *cn;
     const float *shift; /* (d): subtracted from rows and centers */
+    double cmax;        /* >= the largest ||center - shift|| (for the error bounds) */
 } centers_t;
 
 static void centers_prepare(centers_t *c, const float *centers) {
     int64_t k = c->k, kp = c->kp, d = c->d;
+    double cm = 0.0;
     memset(c->ct, 0, (size_t)(d * kp) * sizeof(float));
     for (int64_t q = 0; q < k; q++) {
         double s = 0.0;
@@ -157,14 +166,21 @@ static void centers_prepare(centers_t *c, const float *centers) {
             s += (double)v * v;
         }
         c->cn[q] = (float)s;
+        if (s > cm) cm = s;
     }
     for (int64_t q = k; q < kp; q++) c->cn[q] = 0.0f;
+    c->cmax = sqrt(cm) * (1.0 + 1e-6);
 }
 
-/* Nearest center of R (shifted) rows in xs: labels bi (R). dots is (R, 64) scratch. */
-static void block_argmin(const centers_t *c, const float *xs, int R, float *dots, float *bv, int32_t *bi) {
+/* Nearest center of R (shifted) rows in xs: labels bi (R), their values
+ * ||c||^2 - 2 x.c in bv (R) and, if bv2 is not NULL, the second smallest value
+ * (INFINITY when k == 1) in bv2. dots is (R, 64) scratch. */
+static void block_argmin(const centers_t *c, const float *xs, int R, float *dots, float *bv, float *bv2,
+                         int32_t *bi) {
     int64_t kv = c->kp / VL, d = c->d, k = c->k;
     for (int r = 0; r < R; r++) { bv[r] = INFINITY; bi[r] = 0; }
+    if (bv2)
+        for (int r = 0; r < R; r++) bv2[r] = INFINITY;
     for (int64_t g0 = 0; g0 < kv; g0 += 4) {
         int64_t G = kv - g0 < 4 ? kv - g0 : 4;
         const float *ct = c->ct + g0 * VL;
@@ -183,14 +199,67 @@ static void block_argmin(const centers_t *c, const float *xs, int R, float *dots
             float best = bv[r];
             int32_t arg = bi[r];
             /* first minimum wins, as numpy's argmin and scikit-learn's loop */
-            for (int64_t q = q0; q < q1; q++) {
-                float v = c->cn[q] - 2.0f * dr[q];
-                if (v < best) { best = v; arg = (int32_t)q; }
+            if (bv2) {
+                float second = bv2[r];
+                for (int64_t q = q0; q < q1; q++) {
+                    float v = c->cn[q] - 2.0f * dr[q];
+                    if (v < best) { second = best; best = v; arg = (int32_t)q; }
+                    else if (v < second) second = v;
+                }
+                bv2[r] = second;
+            } else {
+                for (int64_t q = q0; q < q1; q++) {
+                    float v = c->cn[q] - 2.0f * dr[q];
+                    if (v < best) { best = v; arg = (int32_t)q; }
+                }
             }
             bv[r] = best;
             bi[r] = arg;
         }
     }
+}
+
+/* ---- exact pruning bounds ------------------------------------------------------- */
+
+/* The E-step's value for center q, v_q = ||c_q - s||^2 - 2 (x - s).(c_q - s)
+ * computed in float32 (s the shift), differs from the exact
+ * ||x - c_q||^2 - ||x - s||^2 by at most about (d/2 + 10) u (X + C)^2, with
+ * u = 2^-24, X >= ||x - s||, C >= max ||c_q - s|| (d u X C from the d-term
+ * float dot product doubled, ~8 u (X + C)^2 from rounding x - s and c - s,
+ * u C^2 from the norm, u |v| from the subtraction). err_coef(d) (X + C)^2 is
+ * more than twice |error of v_a| + |error of v_q|; the spare factor also covers
+ * the float lanes of ||x - s||^2 and the double rounding of the bounds below. */
+static inline double err_coef(int64_t d) { return 4.0 * (double)(d + 16) * 0x1p-24; }
+
+/* xr = x - shift (the E-step's shifted row); returns ||xr||^2, summed in 16
+ * float lanes (relative error <= (d / 16 + 2) u, inside the slack of err_coef). */
+static inline double shift_row(const float *x, const float *shift, float *xr, int64_t d) {
+    v16 acc = {0};
+    int64_t j = 0;
+    for (; j + VL <= d; j += VL) {
+        v16 u = v16_load(x + j) - v16_load(shift + j);
+        memcpy(xr + j, &u, sizeof u);
+        acc += u * u;
+    }
+    double s = 0.0;
+    for (; j < d; j++) {
+        xr[j] = x[j] - shift[j];
+        s += (double)xr[j] * xr[j];
+    }
+    for (int l = 0; l < VL; l++) s += (double)acc[l];
+    return s;
+}
+
+/* Hamerly bounds from one E-step of a row: ub >= ||x - c_best||, lb <= the
+ * distance to every other center, from v_best, v_second (float values above),
+ * xn2 = ||x - s||^2, widened by the error bound. xn >= ||x - s||. */
+static inline void bounds_from_values(double xn2, float vb, float v2, double cmax, double ke, double *ub,
+                                      double *lb, float *xn) {
+    double X = sqrt(xn2) * (1.0 + 1e-6), E = ke * (X + cmax) * (X + cmax);
+    double hi = (double)vb + xn2 + E, lo = (double)v2 + xn2 - E;
+    *ub = sqrt(hi > 0.0 ? hi : 0.0);
+    *lb = lo > 0.0 ? sqrt(lo) : 0.0; /* +inf when k == 1 */
+    *xn = nextafterf((float)X, INFINITY);
 }
 
 /* ---- the E-step (+ M-step sums) ------------------------------------------------ */
@@ -209,6 +278,8 @@ typedef struct estep_t {
     double *sums;         /* (k, d) totals */
     int64_t *counts;      /* (k) */
     int want_inertia, want_stats;
+    double *ub, *lb;      /* (n) Hamerly bounds to fill (see bounds_from_values), or NULL */
+    float *xn;            /* (n) with ub: >= ||x - shift|| */
     /* results */
     int changed;          /* some label differs from its previous value */
     double inertia;
@@ -270,8 +341,11 @@ static void estep_run(estep_t *e) {
     {
         float *xs = e->scratch + (size_t)thread_id() * (size_t)(RMAX * dpad + RMAX * 64);
         float *dots = xs + RMAX * dpad;
-        float bv[RMAX];
+        float bv[RMAX], bv2[RMAX];
+        double xn2[RMAX];
         int32_t bi[RMAX];
+        const int want_b = e->ub != NULL;
+        const double ke = err_coef(d);
 #pragma omp for schedule(static)
         for (int64_t ch = 0; ch < nsch; ch++) {
             int64_t i0 = ch * sch, i1 = i0 + sch < n ? i0 + sch : n;
@@ -286,7 +360,9 @@ static void estep_run(estep_t *e) {
                 for (int r = 0; r < rows; r++) {
                     const float *x = e->X + (b0 + r) * d;
                     float *xr = xs + r * d;
-                    for (int64_t j = 0; j < d; j++) xr[j] = x[j] - shift[j];
+                    if (want_b) xn2[r] = shift_row(x, shift, xr, d);
+                    else
+                        for (int64_t j = 0; j < d; j++) xr[j] = x[j] - shift[j];
                     if (want_st)
                         for (int64_t j = 0; j < d; j++) {
                             double v = (double)xr[j];
@@ -294,10 +370,11 @@ static void estep_run(estep_t *e) {
                             st2[j] += v * v;
                         }
                 }
-                block_argmin(e->c, xs, R, dots, bv, bi);
+                block_argmin(e->c, xs, R, dots, bv, want_b ? bv2 : NULL, bi);
                 for (int r = 0; r < rows; r++) {
                     int64_t i = b0 + r;
                     const float *x = e->X + i * d;
+                    if (want_b) bounds_from_values(xn2[r], bv[r], bv2[r], e->c->cmax, ke, e->ub + i, e->lb + i, e->xn + i);
                     changed |= e->labels[i] != bi[r];
                     e->labels[i] = bi[r];
                     if (want_in) inert += sqdist_row(x, e->centers + (int64_t)bi[r] * d, d);
@@ -385,6 +462,203 @@ static void relocate_empty(const float *X, int64_t n, int64_t d, int64_t k, cons
     }
 }
 
+/* ---- Hamerly's accelerated E-step ----------------------------------------------------- */
+
+/* State of the bounds between iterations: per point ub >= distance to its
+ * assigned center, lb <= distance to every other center, xn + xdrift >=
+ * ||x - shift||; all valid for the centers `prev` the last step assigned with. */
+typedef struct hamerly_t {
+    double *ub, *lb;      /* (n) */
+    float *xn;            /* (n) */
+    double xdrift;        /* how far the shift moved since xn was computed (bound) */
+    float *prev;          /* (k, d) */
+    double *delta, *twos; /* (k) ||c_q - prev_q||, min over q' != q of ||c_q - c_q'|| (lower bounds) */
+    unsigned char *touched; /* (nsch, k) chunk ch has a delta sum for cluster q */
+} hamerly_t;
+
+/* Touch cluster q's delta sum in a chunk (zeroed on first touch). */
+static inline double *delta_sum(const estep_t *e, unsigned char *tch, double *ps, int64_t *pc, int32_t q) {
+    double *acc = ps + (int64_t)q * e->d;
+    if (!tch[q]) {
+        tch[q] = 1;
+        pc[q] = 0;
+        memset(acc, 0, (size_t)e->d * sizeof(double));
+    }
+    return acc;
+}
+
+/* The rows idx[0..cnt) (shifted in xs, their ||x - s||^2 in xn2) failed the
+ * bound test: the same block_argmin as the full pass (so the same label bits),
+ * new bounds, and the moves of changed rows into the chunk's delta sums. */
+static int hamerly_flush(const estep_t *e, hamerly_t *h, const float *xs, float *dots, int R, int cnt,
+                         const int64_t *idx, const double *xn2, unsigned char *tch, double *ps, int64_t *pc) {
+    float bv[RMAX], bv2[RMAX];
+    int32_t bi[RMAX];
+    const int64_t d = e->d;
+    const double ke = err_coef(d);
+    int changed = 0;
+    block_argmin(e->c, xs, R, dots, bv, bv2, bi);
+    for (int r = 0; r < cnt; r++) {
+        int64_t i = idx[r];
+        bounds_from_values(xn2[r], bv[r], bv2[r], e->c->cmax, ke, h->ub + i, h->lb + i, h->xn + i);
+        int32_t a = e->labels[i], b = bi[r];
+        if (a == b) continue;
+        changed = 1;
+        e->labels[i] = b;
+        const float *x = e->X + i * d;
+        double *sa = delta_sum(e, tch, ps, pc, a), *sb = delta_sum(e, tch, ps, pc, b);
+        for (int64_t j = 0; j < d; j++) {
+            sa[j] -= (double)x[j];
+            sb[j] += (double)x[j];
+        }
+        pc[a]--;
+        pc[b]++;
+    }
+    return changed;
+}
+
+enum { SUB = 256, PF = 4 }; /* rows per bound test block, rows prefetched ahead */
+
+static inline void prefetch_row(const float *x, int64_t d) {
+    for (int64_t j = 0; j < d; j += 16) __builtin_prefetch(x + j);
+    __builtin_prefetch(x + d - 1);
+}
+
+/* Hamerly's test (Hamerly 2010) with the rounding margin: with u = ub[i] >=
+ * ||x - c_a|| and L = max(lb[i], twos[a] - u) <= ||x - c_q|| for every q != a,
+ * L^2 - u^2 > err_coef(d) (X + C)^2 proves that the E-step's float values
+ * order c_a strictly first, so the E-step would return a again. Nonzero: the
+ * row must be assigned by the E-step's computation. */
+static inline int bound_fails(const hamerly_t *h, int64_t i, int32_t a, double ke, double C, double xdrift) {
+    double u = h->ub[i], l = h->lb[i], L = h->twos[a] - u;
+    double X = (double)h->xn[i] + xdrift, E = ke * (X + C) * (X + C);
+    if (l > L) L = l;
+    return !(L > u && (L - u) * (L + u) > E);
+}
+
+/* After the centers moved by delta: ub += delta[a], lb -= the largest move of
+ * another center (dmax, or dmax2 for the center qmax that moved most). Returns
+ * how many rows then fail the test (a sum over rows: independent of threads). */
+static int64_t hamerly_move_bounds(const estep_t *e, hamerly_t *h, double dmax, double dmax2, int32_t qmax) {
+    const int64_t n = e->n;
+    const double ke = err_coef(e->d), C = e->c->cmax, xdrift = h->xdrift;
+    int64_t fails = 0;
+#pragma omp parallel for schedule(static) num_threads(e->nt) if (n > 4 * CH) reduction(+ : fails)
+    for (int64_t i = 0; i < n; i++) {
+        int32_t a = e->labels[i];
+        h->ub[i] += h->delta[a];
+        h->lb[i] -= a == qmax ? dmax2 : dmax;
+        fails += bound_fails(h, i, a, ke, C, xdrift);
+    }
+    return fails;
+}
+
+/* One Lloyd E-step + M-step sums with the bounds (after hamerly_move_bounds):
+ * a row that passes bound_fails keeps its label without X being read; the
+ * others get the full pass's computation. The sums and counts are updated by
+ * the moves only, per chunk, then added in chunk order. */
+static void hamerly_run(estep_t *e, hamerly_t *h) {
+    const int64_t n = e->n, d = e->d, k = e->k, sch = e->sch, nsch = e->nsch;
+    const int64_t dpad = (d + VL - 1) / VL * VL;
+    const int R = tile_rows(e->c->kp / VL);
+    const float *shift = e->c->shift;
+    const double ke = err_coef(d), C = e->c->cmax, xdrift = h->xdrift;
+    int changed = 0;
+#pragma omp parallel num_threads(e->nt) if (nsch > 1) reduction(| : changed)
+    {
+        float *xs = e->scratch + (size_t)thread_id() * (size_t)(RMAX * dpad + RMAX * 64);
+        float *dots = xs + RMAX * dpad;
+        int64_t idx[RMAX], fail[SUB];
+        double xn2[RMAX];
+#pragma omp for schedule(dynamic)
+        for (int64_t ch = 0; ch < nsch; ch++) {
+            int64_t i0 = ch * sch, i1 = i0 + sch < n ? i0 + sch : n;
+            double *ps = e->psums + ch * k * d;
+            int64_t *pc = e->pcounts + ch * k;
+            unsigned char *tch = h->touched + ch * k;
+            memset(tch, 0, (size_t)k);
+            int cnt = 0;
+            for (int64_t s0 = i0; s0 < i1; s0 += SUB) {
+                /* the bound test over SUB rows (X is not read), then the rows
+                 * that failed it, prefetched a few rows ahead */
+                int64_t s1 = s0 + SUB < i1 ? s0 + SUB : i1;
+                int nf = 0;
+                for (int64_t i = s0; i < s1; i++)
+                    if (bound_fails(h, i, e->labels[i], ke, C, xdrift)) fail[nf++] = i;
+                for (int t = 0; t < nf && t < PF; t++) prefetch_row(e->X + fail[t] * d, d);
+                for (int t = 0; t < nf; t++) {
+                    if (t + PF < nf) prefetch_row(e->X + fail[t + PF] * d, d);
+                    int64_t i = fail[t];
+                    xn2[cnt] = shift_row(e->X + i * d, shift, xs + cnt * d, d);
+                    idx[cnt++] = i;
+                    if (cnt == R) {
+                        changed |= hamerly_flush(e, h, xs, dots, R, cnt, idx, xn2, tch, ps, pc);
+                        cnt = 0;
+                    }
+                }
+            }
+            if (cnt) changed |= hamerly_flush(e, h, xs, dots, R, cnt, idx, xn2, tch, ps, pc);
+        }
+    }
+    /* the moves, in chunk order */
+    for (int64_t ch = 0; ch < nsch; ch++)
+        for (int64_t q = 0; q < k; q++) {
+            if (!h->touched[ch * k + q]) continue;
+            const double *src = e->psums + (ch * k + q) * d;
+            double *dst = e->sums + q * d;
+            for (int64_t j = 0; j < d; j++) dst[j] += src[j];
+            e->counts[q] += e->pcounts[ch * k + q];
+        }
+    e->changed = changed;
+}
+
+/* The inertia of the labels against e->centers, summed exactly as estep_run
+ * sums it (same chunks, same order): the same bits as a full pass would give. */
+static void inertia_pass(estep_t *e) {
+    const int64_t n = e->n, d = e->d, sch = e->sch, nsch = e->nsch;
+#pragma omp parallel for schedule(static) num_threads(e->nt) if (nsch > 1)
+    for (int64_t ch = 0; ch < nsch; ch++) {
+        int64_t i0 = ch * sch, i1 = i0 + sch < n ? i0 + sch : n;
+        double inert = 0.0;
+        for (int64_t i = i0; i < i1; i++) inert += sqdist_row(e->X + i * d, e->centers + (int64_t)e->labels[i] * d, d);
+        e->pinert[ch] = inert;
+    }
+    e->inertia = 0.0;
+    for (int64_t ch = 0; ch < nsch; ch++) e->inertia += e->pinert[ch];
+}
+
+/* The center movements since prev and the half-gaps, for hamerly_run; all
+ * rounded away from the side where a bound could fail. */
+static void hamerly_centers(hamerly_t *h, const float *centers, int64_t k, int64_t d, double *dmax,
+                            double *dmax2, int32_t *qmax) {
+    *dmax = 0.0;
+    *dmax2 = 0.0;
+    *qmax = 0;
+    for (int64_t q = 0; q < k; q++) {
+        double s = 0.0;
+        for (int64_t j = 0; j < d; j++) {
+            double u = (double)centers[q * d + j] - (double)h->prev[q * d + j];
+            s += u * u;
+        }
+        double dq = s > 0.0 ? sqrt(s) * (1.0 + 1e-12) : 0.0;
+        h->delta[q] = dq;
+        if (dq > *dmax) { *dmax2 = *dmax; *dmax = dq; *qmax = (int32_t)q; }
+        else if (dq > *dmax2) *dmax2 = dq;
+        h->twos[q] = INFINITY;
+    }
+    for (int64_t q = 0; q < k; q++)
+        for (int64_t p = q + 1; p < k; p++) {
+            double s = 0.0;
+            for (int64_t j = 0; j < d; j++) {
+                double u = (double)centers[q * d + j] - (double)centers[p * d + j];
+                s += u * u;
+            }
+            double g = sqrt(s) * (1.0 - 1e-12);
+            if (g < h->twos[q]) h->twos[q] = g;
+            if (g < h->twos[p]) h->twos[p] = g;
+        }
+}
+
 /* Lloyd from centers (k, d) (updated in place) until the labels stop changing
  * or the squared center shift is <= tol_rel * mean(var(X)); then labels match
  * the centers. The rows are shifted by the data mean as scikit-learn's are: in
@@ -399,12 +673,12 @@ static mfs_status lloyd_cpu(const float *X, int64_t n, int64_t d, int64_t k, int
      * sums (k, d) f64 and counts (k); "far" (n) only if a cluster empties */
     size_t bytes = (size_t)(d * kp + kp + d + k * d) * sizeof(float) + (size_t)(k * d) * sizeof(double) +
                    (size_t)k * sizeof(int64_t) + 128;
-    unsigned char *blk = NULL;
+    unsigned char *blk = NULL, *hblk = NULL;
     void *scr_block = NULL;
     float *far = NULL;
     MFS_TRY(mfs__alloc((void **)&blk, bytes, FIT, "the Lloyd buffers"));
     float *shift = (float *)blk + d * kp + kp, *old = shift + d;
-    centers_t c = {k, kp, d, (float *)blk, (float *)blk + d * kp, shift};
+    centers_t c = {k, kp, d, (float *)blk, (float *)blk + d * kp, shift, 0.0};
     double *sums = (double *)(((uintptr_t)(old + k * d) + 63) & ~(uintptr_t)63);
     int64_t *counts = (int64_t *)(sums + k * d);
     estep_t e;
@@ -413,30 +687,76 @@ static mfs_status lloyd_cpu(const float *X, int64_t n, int64_t d, int64_t k, int
     e.sums = sums; e.counts = counts; e.want_inertia = 1; e.nt = nt;
     mfs_status s = estep_alloc(&e, 1, FIT, &scr_block);
     if (s != MFS_OK) goto done;
+    /* Hamerly's state: ub, lb (n) f64, delta, twos (k) f64, xn (n) f32, prev (k, d) f32, touched (nsch, k) */
+    hamerly_t h;
+    memset(&h, 0, sizeof h);
+    s = mfs__alloc((void **)&hblk, (size_t)(2 * n + 2 * k) * sizeof(double) + (size_t)(n + k * d) * sizeof(float) +
+                   (size_t)(e.nsch * k), FIT, "the K-Means bounds");
+    if (s != MFS_OK) goto done;
+    h.ub = (double *)hblk; h.lb = h.ub + n; h.delta = h.lb + n; h.twos = h.delta + k;
+    h.xn = (float *)(h.twos + k); h.prev = h.xn + n; h.touched = (unsigned char *)(h.prev + k * d);
     sample_mean(X, n, d, shift);
     for (int64_t i = 0; i < n; i++) labels[i] = -1;
 
+    /* MFS_KMEANS_PLAIN=1 (tests, dev/kmeans): a full pass every iteration, the
+     * plain Lloyd the bounds must reproduce */
+    const char *plain_env = getenv("MFS_KMEANS_PLAIN");
+    const int plain = plain_env && plain_env[0] && plain_env[0] != '0';
     double tol = 0.0;
-    int strict = 0, it = 0;
+    int strict = 0, it = 0, full = 1, last_full = 0;
     for (it = 0; it < max_iter; it++) {
         memcpy(old, centers, (size_t)(k * d) * sizeof(float));
         centers_prepare(&c, old);
-        e.want_stats = it == 0; /* tol is relative to the data's scale, as scikit-learn's _tolerance */
-        estep_run(&e);
+        if (full || plain) {
+            /* a full pass: labels, sums from scratch, inertia, fresh bounds */
+            e.want_stats = it == 0; /* tol is relative to the data's scale, as scikit-learn's _tolerance */
+            e.ub = h.ub; e.lb = h.lb; e.xn = h.xn;
+            estep_run(&e);
+            h.xdrift = 0.0;
+            full = 0;
+            last_full = 1;
+        } else {
+            double dmax, dmax2;
+            int32_t qmax;
+            hamerly_centers(&h, old, k, d, &dmax, &dmax2, &qmax);
+            if (2 * hamerly_move_bounds(&e, &h, dmax, dmax2, qmax) > n) {
+                /* most rows would be read anyway: the full pass is cheaper,
+                 * and it gives the inertia (labels are the same either way) */
+                e.want_stats = 0;
+                estep_run(&e);
+                h.xdrift = 0.0;
+                last_full = 1;
+            } else {
+                hamerly_run(&e, &h);
+                last_full = 0;
+            }
+        }
+        memcpy(h.prev, old, (size_t)(k * d) * sizeof(float));
         if (it == 0) {
             tol = tol_rel * e.mean_var;
+            double drift = 0.0;
             for (int64_t j = 0; j < d; j++) {
                 double t = 0.0;
                 for (int64_t q = 0; q < k; q++) t += sums[q * d + j];
-                shift[j] = (float)(t / (double)n);
+                float v = (float)(t / (double)n);
+                double u = (double)v - (double)shift[j];
+                drift += u * u;
+                shift[j] = v;
             }
+            h.xdrift += sqrt(drift) * (1.0 + 1e-6);
         }
         for (int64_t q = 0; q < k && !far; q++)
             if (counts[q] == 0) {
                 s = mfs__alloc((void **)&far, (size_t)n * sizeof(float), FIT, "the empty-cluster distances");
                 if (s != MFS_OK) goto done;
             }
-        if (far) relocate_empty(X, n, d, k, old, labels, sums, counts, far, nt);
+        int empty = 0;
+        for (int64_t q = 0; q < k; q++) empty |= counts[q] == 0;
+        if (empty) {
+            relocate_empty(X, n, d, k, old, labels, sums, counts, far, nt);
+            /* the sums now disagree with the labels: the next step is a full pass */
+            full = 1;
+        }
         double shift2 = 0.0;
         for (int64_t q = 0; q < k; q++) {
             /* a cluster left with no point keeps its (zero) sum, as scikit-learn */
@@ -455,18 +775,24 @@ static mfs_status lloyd_cpu(const float *X, int64_t n, int64_t d, int64_t k, int
         if (!e.changed) { strict = 1; it++; break; }
         if (shift2 <= tol) { it++; break; }
     }
-    if (!strict || memcmp(old, centers, (size_t)(k * d) * sizeof(float)) != 0) {
+    if (strict && !last_full && memcmp(old, centers, (size_t)(k * d) * sizeof(float)) == 0) {
+        /* the labels are final, the bounded step just gave no inertia: the
+         * full pass's inertia, without its E-step */
+        inertia_pass(&e);
+    } else if (!strict || memcmp(old, centers, (size_t)(k * d) * sizeof(float)) != 0) {
         /* the centers moved after the last assignment: assign once more (the
          * inertia comes with it) */
         memcpy(old, centers, (size_t)(k * d) * sizeof(float));
         centers_prepare(&c, old);
         e.sums = NULL;
         e.want_stats = 0;
+        e.ub = NULL;
         estep_run(&e);
     }
     *inertia = e.inertia;
     *n_iter = it;
 done:
+    mfs__free(hblk);
     mfs__free(far);
     mfs__free(scr_block);
     mfs__free(blk);
@@ -692,7 +1018,7 @@ static mfs_status predict(const mfs_model *m, const mfs_array *Xa, mfs_array *ou
     MFS_TRY(mfs__alloc((void **)&blk, (size_t)(d * kp + kp + d) * sizeof(float), fn, "the prediction buffers"));
     float *shift = blk + d * kp + kp;
     sample_mean(X, n, d, shift);
-    centers_t c = {k, kp, d, blk, blk + d * kp, shift};
+    centers_t c = {k, kp, d, blk, blk + d * kp, shift, 0.0};
     centers_prepare(&c, centers);
     estep_t e;
     memset(&e, 0, sizeof e);
