@@ -25,7 +25,7 @@
  * docs/linalg.md and dev/gemm/. Each kernel computes C (MR, NR), stride ldc,
  * = alpha * Ap^T Bp + beta * C over kc steps; beta == 0 never reads C. */
 #ifndef MFS_GEMM_KC /* overridable for the experiments in dev/gemm */
-#define MFS_GEMM_KC 256
+#define MFS_GEMM_KC 512
 #endif
 #ifndef MFS_GEMM_MC
 #define MFS_GEMM_MC 192
