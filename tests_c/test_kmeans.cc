@@ -2,6 +2,7 @@
 // scikit-learn's rules, seeds and thread counts, bad input, and the model file
 // (round trip and hostile input).
 #include <gtest/gtest.h>
+#include "testing.h"
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -77,14 +78,6 @@ std::vector<int32_t> predict(const mfs_model *m, const Data &D) {
     mfs_array X = view(D), o = {out.data(), MFS_DTYPE_INT32, 1, {D.n}};
     EXPECT_EQ(mfs_predict(m, &X, &o), MFS_OK) << mfs_last_error();
     return out;
-}
-
-std::vector<unsigned char> save(const mfs_model *m) {
-    size_t needed = 0;
-    EXPECT_EQ(mfs_model_save_buffer(m, nullptr, 0, &needed), MFS_E_BUFFER_TOO_SMALL);
-    std::vector<unsigned char> buf(needed);
-    EXPECT_EQ(mfs_model_save_buffer(m, buf.data(), buf.size(), &needed), MFS_OK) << mfs_last_error();
-    return buf;
 }
 
 double sq(const float *a, const double *c, int64_t d) {
@@ -650,15 +643,6 @@ TEST(KMeansFile, TruncatedAtEveryOffset) {
 }
 
 namespace {
-// FNV-1a 64 of the model file format, to forge files that pass the checksum.
-void reseal(std::vector<unsigned char> &b) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i + 8 < b.size(); i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    std::memcpy(b.data() + b.size() - 8, &h, 8);
-}
 size_t find(const std::vector<unsigned char> &b, const char *s) {
     std::string hay(b.begin(), b.end());
     return hay.find(s);
@@ -674,7 +658,7 @@ TEST(KMeansFile, HostileStateWithValidChecksum) {
     auto b = good;
     int32_t k = 3;
     std::memcpy(b.data() + 40, &k, 4);
-    reseal(b);
+    refresh_checksum(b);
     EXPECT_EQ(mfs_model_load_buffer(b.data(), b.size(), MFS_DEVICE_CPU, &out), MFS_E_FORMAT);
     EXPECT_EQ(out, nullptr);
     // a label out of range: name, dtype, ndim, shape[0], nbytes, then the data
@@ -683,7 +667,7 @@ TEST(KMeansFile, HostileStateWithValidChecksum) {
     ASSERT_NE(at, std::string::npos);
     int32_t bad = 7;
     std::memcpy(b.data() + at + 6 + 4 + 4 + 8 + 8, &bad, 4);
-    reseal(b);
+    refresh_checksum(b);
     EXPECT_EQ(mfs_model_load_buffer(b.data(), b.size(), MFS_DEVICE_CPU, &out), MFS_E_FORMAT);
     EXPECT_NE(std::string(mfs_last_error()).find("labels"), std::string::npos) << mfs_last_error();
     // a negative inertia
@@ -692,11 +676,11 @@ TEST(KMeansFile, HostileStateWithValidChecksum) {
     ASSERT_NE(at, std::string::npos);
     double neg = -1.0;
     std::memcpy(b.data() + at + 7 + 4 + 4 + 8, &neg, 8);
-    reseal(b);
+    refresh_checksum(b);
     EXPECT_EQ(mfs_model_load_buffer(b.data(), b.size(), MFS_DEVICE_CPU, &out), MFS_E_FORMAT);
     // the sealed original still loads (the forging itself is right)
     b = good;
-    reseal(b);
+    refresh_checksum(b);
     ASSERT_EQ(mfs_model_load_buffer(b.data(), b.size(), MFS_DEVICE_CPU, &out), MFS_OK) << mfs_last_error();
     mfs_model_free(out);
     mfs_model_free(m);

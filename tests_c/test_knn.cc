@@ -3,6 +3,7 @@
 // ties by index, data far from the origin, votes and means, bad parameters and
 // input, bounded memory, and the model file (round trip, truncated, hostile).
 #include <gtest/gtest.h>
+#include "testing.h"
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -106,13 +107,6 @@ void expect_same(const Nb &got, const Nb &want, const char *what) {
         ASSERT_EQ(got.dist[i], want.dist[i]) << what << " at " << i;
 }
 
-std::vector<unsigned char> save(const mfs_model *m) {
-    size_t needed = 0;
-    EXPECT_EQ(mfs_model_save_buffer(m, nullptr, 0, &needed), MFS_E_BUFFER_TOO_SMALL);
-    std::vector<unsigned char> buf(needed);
-    EXPECT_EQ(mfs_model_save_buffer(m, buf.data(), buf.size(), &needed), MFS_OK);
-    return buf;
-}
 }  // namespace
 
 // Brute force: n crosses two training blocks plus a remainder, m several query
@@ -437,12 +431,6 @@ TEST(KnnModelFile, TruncatedAtEveryOffset) {
         ASSERT_EQ(out, nullptr);
     }
     mfs_model_free(m);
-}
-
-static void refresh_checksum(std::vector<unsigned char> &b) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i + 8 < b.size(); i++) { h ^= b[i]; h *= 1099511628211ull; }
-    memcpy(b.data() + b.size() - 8, &h, 8);
 }
 
 // Every byte set to hostile values with a valid checksum: load refuses it

@@ -1,6 +1,7 @@
 // Linear Regression / Ridge: exact recovery, against a naive double solve,
 // rank deficiency, multi-target, and the model file (round trip and hostile input).
 #include <gtest/gtest.h>
+#include "testing.h"
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -201,14 +202,6 @@ TEST(LinearRegression, BadInput) {
 
 // ---- model files --------------------------------------------------------------
 
-static std::vector<unsigned char> save(const mfs_model *m) {
-    size_t needed = 0;
-    EXPECT_EQ(mfs_model_save_buffer(m, nullptr, 0, &needed), MFS_E_BUFFER_TOO_SMALL);
-    std::vector<unsigned char> buf(needed);
-    EXPECT_EQ(mfs_model_save_buffer(m, buf.data(), buf.size(), &needed), MFS_OK);
-    return buf;
-}
-
 TEST(ModelFile, RoundTripBufferAndPath) {
     Data D = make(50, 4, 2, 0.5, 6);
     mfs_model *m = fit(D, 0.5, 0, true);
@@ -271,12 +264,6 @@ TEST(ModelFile, FlippedBitsWrongMagicFutureVersionOtherKind) {
 
 // A file with a valid checksum but hostile contents: the checksum is recomputed
 // after the edit, so only field validation stands between it and predict.
-static void refresh_checksum(std::vector<unsigned char> &b) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i + 8 < b.size(); i++) { h ^= b[i]; h *= 1099511628211ull; }
-    memcpy(b.data() + b.size() - 8, &h, 8);
-}
-
 TEST(ModelFile, HostileFieldsWithValidChecksum) {
     Data D = make(20, 3, 1, 0.5, 9);
     mfs_model *m = fit(D, 0.0, 0, false);

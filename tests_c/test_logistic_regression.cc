@@ -3,6 +3,7 @@
 // L-BFGS solver to a stationary point, the methods' outputs, bad parameters and
 // labels, determinism across thread counts, and the model file.
 #include <gtest/gtest.h>
+#include "testing.h"
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -322,14 +323,6 @@ TEST(LogisticRegression, BadParamsAndLabels) {
 }
 
 // ---- model files -----------------------------------------------------------------
-
-static std::vector<unsigned char> save(const mfs_model *m) {
-    size_t needed = 0;
-    EXPECT_EQ(mfs_model_save_buffer(m, nullptr, 0, &needed), MFS_E_BUFFER_TOO_SMALL);
-    std::vector<unsigned char> buf(needed);
-    EXPECT_EQ(mfs_model_save_buffer(m, buf.data(), buf.size(), &needed), MFS_OK);
-    return buf;
-}
 
 TEST(LogisticRegressionFile, RoundTrip) {
     for (int64_t K : {2, 4}) {

@@ -3,6 +3,7 @@
 // whitening, the variance fraction, bad parameters and input, and the model
 // file (round trip, corrupted and hostile bytes).
 #include <gtest/gtest.h>
+#include "testing.h"
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -161,14 +162,6 @@ std::vector<float> apply(const mfs_model *m, mfs_method method, const float *x, 
     mfs_status s = method == MFS_METHOD_TRANSFORM ? mfs_transform(m, &X, &out) : mfs_inverse_transform(m, &X, &out);
     EXPECT_EQ(s, MFS_OK) << mfs_last_error();
     return o;
-}
-
-std::vector<unsigned char> save(const mfs_model *m) {
-    size_t needed = 0;
-    EXPECT_EQ(mfs_model_save_buffer(m, nullptr, 0, &needed), MFS_E_BUFFER_TOO_SMALL);
-    std::vector<unsigned char> buf(needed);
-    EXPECT_EQ(mfs_model_save_buffer(m, buf.data(), buf.size(), &needed), MFS_OK) << mfs_last_error();
-    return buf;
 }
 
 // Compare a fitted model with the reference on its first k components. The
@@ -511,12 +504,6 @@ TEST(PCA, CorruptedFileIsFormatError) {
 
 // Valid checksum, hostile contents: only the loader's and check_state's
 // validation stands between the bytes and transform.
-static void refresh_checksum(std::vector<unsigned char> &b) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i + 8 < b.size(); i++) { h ^= b[i]; h *= 1099511628211ull; }
-    memcpy(b.data() + b.size() - 8, &h, 8);
-}
-
 TEST(PCA, HostileFileWithValidChecksum) {
     Data D = make(20, 3, 18);
     mfs_model *m = fit(D, params(2, MFS_PCA_SVD_SOLVER_FULL, 1));
