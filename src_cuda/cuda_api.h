@@ -103,6 +103,12 @@ mfs_status mfs__logreg_cuda_eval(mfs__logreg_cuda *state, const float *coef,
                                  double *dintercept);
 void mfs__logreg_cuda_free(mfs__logreg_cuda *state);
 
+/* ---- decision_tree + random_forest: declarations of its entry points below this line ---- */
+
+/* ---- svm + linear_svm: declarations of its entry points below this line ---- */
+
+/* ---- neural (mlp, cnn, layers): declarations of its entry points below this line ---- */
+
 #ifdef __cplusplus
 }
 #endif

@@ -110,3 +110,9 @@ mfs_status mfs__logreg_cuda_eval(mfs__logreg_cuda *state, const float *coef,
 }
 
 void mfs__logreg_cuda_free(mfs__logreg_cuda *state) { (void)state; /* nothing was allocated */ }
+
+/* ---- decision_tree + random_forest: stubs of its entry points below this line ---- */
+
+/* ---- svm + linear_svm: stubs of its entry points below this line ---- */
+
+/* ---- neural (mlp, cnn, layers): stubs of its entry points below this line ---- */

@@ -152,7 +152,9 @@ TEST(Rng, UniformAndNormalMoments) {
 
 TEST(Registry, EveryKindHasATable) {
     for (int k : {MFS_MODEL_LINEAR_REGRESSION, MFS_MODEL_KMEANS, MFS_MODEL_PCA,
-                  MFS_MODEL_LOGISTIC_REGRESSION, MFS_MODEL_KNN, MFS_MODEL_NAIVE_BAYES}) {
+                  MFS_MODEL_LOGISTIC_REGRESSION, MFS_MODEL_KNN, MFS_MODEL_NAIVE_BAYES,
+                  MFS_MODEL_DECISION_TREE, MFS_MODEL_RANDOM_FOREST, MFS_MODEL_SVM,
+                  MFS_MODEL_LINEAR_SVM, MFS_MODEL_MLP, MFS_MODEL_CNN}) {
         const mfs_model_vtable *vt = mfs__vtable((mfs_model_kind)k);
         ASSERT_NE(vt, nullptr) << k;
         EXPECT_EQ((int)vt->kind, k);

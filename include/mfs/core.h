@@ -77,7 +77,13 @@ typedef enum mfs_model_kind {
     MFS_MODEL_PCA = 3,
     MFS_MODEL_LOGISTIC_REGRESSION = 4,
     MFS_MODEL_KNN = 5,
-    MFS_MODEL_NAIVE_BAYES = 6
+    MFS_MODEL_NAIVE_BAYES = 6,
+    MFS_MODEL_DECISION_TREE = 7,
+    MFS_MODEL_RANDOM_FOREST = 8,
+    MFS_MODEL_SVM = 9,
+    MFS_MODEL_LINEAR_SVM = 10,
+    MFS_MODEL_MLP = 11,
+    MFS_MODEL_CNN = 12
 } mfs_model_kind;
 
 /** Methods whose output shape can be queried with mfs_output_shape(). */

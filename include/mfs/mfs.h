@@ -33,4 +33,10 @@
 #include "mfs/logistic_regression.h"
 #include "mfs/knn.h"
 #include "mfs/naive_bayes.h"
+#include "mfs/decision_tree.h"
+#include "mfs/random_forest.h"
+#include "mfs/svm.h"
+#include "mfs/linear_svm.h"
+#include "mfs/mlp.h"
+#include "mfs/cnn.h"
 #endif

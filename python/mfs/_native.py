@@ -113,6 +113,12 @@ KINDS = {
     "logistic_regression": lib.MFS_MODEL_LOGISTIC_REGRESSION,
     "knn": lib.MFS_MODEL_KNN,
     "naive_bayes": lib.MFS_MODEL_NAIVE_BAYES,
+    "decision_tree": lib.MFS_MODEL_DECISION_TREE,
+    "random_forest": lib.MFS_MODEL_RANDOM_FOREST,
+    "svm": lib.MFS_MODEL_SVM,
+    "linear_svm": lib.MFS_MODEL_LINEAR_SVM,
+    "mlp": lib.MFS_MODEL_MLP,
+    "cnn": lib.MFS_MODEL_CNN,
 }
 KIND_NAMES = {v: k for k, v in KINDS.items()}
 
