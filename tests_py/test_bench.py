@@ -169,12 +169,30 @@ def test_model_selection():
     assert parse("--models", "logreg,knn,bnb").models == ["logistic_regression", "knn", "bernoulli_nb"]
     default = parse().models
     assert NEW_MODELS <= set(default) and "gemm" in default
+    assert parse("--models", "svm,rf,tree").models == ["svc", "random_forest", "decision_tree"]
     with pytest.raises(SystemExit):
-        parse("--models", "svm")
+        parse("--models", "gbm")
     # the sweep: no k-NN, one naive Bayes variant, Ridge only without LinearRegression
     assert _run._config(parse())["sweep_models"] == ["linear_regression", "kmeans", "pca",
                                                      "logistic_regression", "gaussian_nb"]
     assert _run._config(parse("--models", "knn,bnb,mnb"))["sweep_models"] == ["bernoulli_nb"]
+
+
+def test_model_sizes():
+    """Trees and forests run at d=50, the SVC at 10,000 x 50, unless the
+    command line names a size; the python forest runs reduced."""
+    parse = lambda *a: _run._config(_run.build_parser().parse_args(list(a)))  # noqa: E731
+    cfg = parse()
+    rf = _run._model_spec(cfg, "random_forest", "c", cfg["n_samples"], 3)
+    assert (rf["n_samples"], rf["n_features"], rf["n_estimators"]) == (100_000, 50, 100)
+    svc = _run._model_spec(cfg, "svc", "sklearn", cfg["n_samples"], 3)
+    assert (svc["n_samples"], svc["n_features"]) == (10_000, 50)
+    assert _run._model_spec(cfg, "knn", "c", cfg["n_samples"], 3)["n_features"] == 100
+    given = parse("--n-samples", "2000", "--n-features", "7")
+    svc = _run._model_spec(given, "svc", "c", given["n_samples"], 3)
+    assert (svc["n_samples"], svc["n_features"]) == (2000, 7)
+    py = _run._model_spec(cfg, "random_forest", "python", cfg["n_samples"], 3)
+    assert py["reduced"] and py["n_estimators"] == 10 and py["n_samples"] == 5_000
 
 
 def test_python_knn_is_reduced():

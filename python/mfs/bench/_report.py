@@ -8,7 +8,9 @@ import sys
 NAMES = {"linear_regression": "LinearRegression", "ridge": "Ridge", "kmeans": "KMeans",
          "pca": "PCA (full)", "logistic_regression": "LogisticRegression",
          "knn": "KNeighborsClassifier", "gaussian_nb": "GaussianNB",
-         "multinomial_nb": "MultinomialNB", "bernoulli_nb": "BernoulliNB"}
+         "multinomial_nb": "MultinomialNB", "bernoulli_nb": "BernoulliNB",
+         "decision_tree": "DecisionTreeClassifier", "random_forest": "RandomForestClassifier",
+         "svc": "SVC (rbf)"}
 METRIC = {"r2": "R²", "inertia": "inertia", "explained_variance_ratio_sum": "EVR sum",
           "accuracy": "accuracy"}
 BACKEND_ORDER = {"python": 0, "c": 1, "cuda": 2, "sklearn": 3}
@@ -69,6 +71,8 @@ def _size(r):
     txt = f"{r['n_samples']:,} × {r['n_features']}"
     if r.get("n_queries") is not None:
         txt += f" + {r['n_queries']:,} q"
+    if r.get("n_estimators") is not None:
+        txt += f", {r['n_estimators']} trees"
     return txt + (" †" if r.get("reduced") else "")
 
 
@@ -87,7 +91,8 @@ def model_rows(doc):
                             fmt_bytes(mem["rss_growth"]),
                             fmt_bytes(mem["lib_host_peak"]) if mem["lib_counts"] else "-",
                             fmt_metric(r.get("metric"))
-                            + (f" ({r['extra']['n_iter']} it)" if r.get("extra", {}).get("n_iter") else "")])
+                            + (f" ({r['extra']['n_iter']} it)" if r.get("extra", {}).get("n_iter") else "")
+                            + (f" ({r['extra']['n_support']} SV)" if r.get("extra", {}).get("n_support") else "")])
     return rows
 
 

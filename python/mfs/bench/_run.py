@@ -13,8 +13,11 @@ import subprocess
 import sys
 import time
 
+from ._worker import HELDOUT
+
 NB_MODELS = ("gaussian_nb", "multinomial_nb", "bernoulli_nb")
-MODEL_NAMES = ("linear_regression", "ridge", "kmeans", "pca", "logistic_regression", "knn") + NB_MODELS
+MODEL_NAMES = ("linear_regression", "ridge", "kmeans", "pca", "logistic_regression", "knn") + NB_MODELS \
+    + ("decision_tree", "random_forest", "svc")
 ALL_MODELS = MODEL_NAMES + ("gemm",)
 # Names --models accepts for several models at once.
 GROUPS = {"naive_bayes": NB_MODELS}
@@ -24,12 +27,29 @@ ALIASES = {"linear": "linear_regression", "linreg": "linear_regression", "ols": 
            "kneighbors": "knn", "kneighborsclassifier": "knn", "nb": "naive_bayes",
            "gaussiannb": "gaussian_nb", "gnb": "gaussian_nb", "multinomialnb": "multinomial_nb",
            "mnb": "multinomial_nb", "bernoullinb": "bernoulli_nb", "bnb": "bernoulli_nb",
-           "numpy": "sklearn", "skl": "sklearn", "scikit-learn": "sklearn"}
+           "numpy": "sklearn", "skl": "sklearn", "scikit-learn": "sklearn",
+           "tree": "decision_tree", "dt": "decision_tree", "decisiontreeclassifier": "decision_tree",
+           "forest": "random_forest", "rf": "random_forest", "randomforestclassifier": "random_forest",
+           "svm": "svc"}
+# The sizes each model is measured at unless --n-samples / --n-features say
+# otherwise (the sizes its issue names): trees and forests on 100,000 x 50,
+# the RBF SVC on 10,000 x 50. Models not listed use the command-line defaults.
+MODEL_SIZES = {"decision_tree": {"n_features": 50}, "random_forest": {"n_features": 50},
+               "svc": {"n_samples": 10_000, "n_features": 50}}
+# Models too slow to sweep over sizes in one benchmark run (k-NN: brute force
+# is n_samples x n_queries; the SVC is superlinear in n; a 100-tree forest
+# takes a minute a fit at 1e5 in scikit-learn).
+NO_SWEEP = ("knn", "svc", "random_forest", "decision_tree")
 # The python backend's k-NN (numpy brute force over exact float64
 # differences, ~1e-8 s per n_samples * n_queries * n_features element on one
 # core) would take a quarter of an hour per predict at 1e5 x 1e4 x 100: it
 # runs at these sizes instead, marked † in the table (no ratio to sklearn).
-PYTHON_CAPS = {"knn": {"n_samples": 10_000, "n_queries": 1_000}}
+PYTHON_CAPS = {"knn": {"n_samples": 10_000, "n_queries": 1_000},
+               # the numpy references of the trees, the forest and the SMO loop
+               # are readable, not fast (a Python loop per node / iteration)
+               "decision_tree": {"n_samples": 10_000},
+               "random_forest": {"n_samples": 5_000, "n_estimators": 10},
+               "svc": {"n_samples": 2_000}}
 # Environment variables that pin OpenBLAS to another kernel / cache size and
 # make numpy slower than it is on this CPU: the peers run without them.
 OPENBLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -79,8 +99,11 @@ def build_parser():
                    help="threads for libmfs, BLAS and OpenMP in every worker (default 2)")
     p.add_argument("--out", default="bench_results", help="output folder (default bench_results)")
     p.add_argument("--no-plots", action="store_true", help="skip the size sweep and its plots")
-    p.add_argument("--n-samples", type=int, default=100_000, help="rows of the model data (100000)")
-    p.add_argument("--n-features", type=int, default=100, help="columns of the model data (100)")
+    p.add_argument("--n-samples", type=int, default=None,
+                   help="rows of the model data (100000; svc 10000)")
+    p.add_argument("--n-features", type=int, default=None,
+                   help="columns of the model data (100; trees, forest and svc 50)")
+    p.add_argument("--n-estimators", type=int, default=100, help="trees of the random forest (100)")
     p.add_argument("--n-clusters", type=int, default=8, help="KMeans clusters (8)")
     p.add_argument("--n-components", type=int, default=10, help="PCA components kept (10)")
     p.add_argument("--n-classes", type=int, default=10, help="classes of the k-NN and naive Bayes data (10)")
@@ -206,8 +229,10 @@ def _config(args):
         "backends": list(args.backends),
         "repeats": args.repeats if args.repeats is not None else (3 if quick else 5),
         "threads": args.threads,
-        "n_samples": args.n_samples, "n_features": args.n_features,
-        "n_clusters": args.n_clusters, "n_components": min(args.n_components, args.n_features),
+        "n_samples": args.n_samples or 100_000, "n_features": args.n_features or 100,
+        "sizes_given": [k for k in ("n_samples", "n_features") if getattr(args, k) is not None],
+        "n_estimators": args.n_estimators,
+        "n_clusters": args.n_clusters, "n_components": min(args.n_components, args.n_features or 100),
         "n_classes": args.n_classes, "n_neighbors": args.n_neighbors, "n_queries": args.n_queries,
         "C": args.C, "max_iter": args.max_iter, "python_caps": PYTHON_CAPS,
         "gemm_sizes": args.gemm_sizes or ([512, 1024, 2048] if quick else [512, 1024, 2048, 4096]),
@@ -219,7 +244,7 @@ def _config(args):
         # naive Bayes fits are one pass over the data each: only the first
         # one selected is swept. k-NN is not swept: brute force is
         # n_samples x n_queries, minutes per point at 1e6 rows.
-        "sweep_models": [m for m in args.models if m in MODEL_NAMES and m != "knn"
+        "sweep_models": [m for m in args.models if m in MODEL_NAMES and m not in NO_SWEEP
                          and not (m == "ridge" and "linear_regression" in args.models)
                          and not (m in NB_MODELS
                                   and m != next(x for x in args.models if x in NB_MODELS))],
@@ -235,7 +260,7 @@ def _config(args):
         raise SystemExit("--repeats must be >= 1")
     if args.threads < 1:
         raise SystemExit("--threads must be >= 1")
-    for name in ("n_classes", "n_neighbors", "n_queries", "max_iter"):
+    for name in ("n_classes", "n_neighbors", "n_queries", "max_iter", "n_estimators"):
         if getattr(args, name) < (2 if name == "n_classes" else 1):
             raise SystemExit(f"--{name.replace('_', '-')} is too small")
     if not args.C > 0:
@@ -244,8 +269,12 @@ def _config(args):
 
 
 def _model_spec(cfg, model, backend, n, repeats):
+    sizes = {k: v for k, v in MODEL_SIZES.get(model, {}).items() if k not in cfg.get("sizes_given", ())}
+    if n == cfg["n_samples"] and "n_samples" in sizes:
+        n = sizes["n_samples"]
     spec = {"kind": "model", "model": model, "backend": backend, "n_samples": int(n),
-            "n_features": cfg["n_features"], "n_clusters": cfg["n_clusters"],
+            "n_features": sizes.get("n_features", cfg["n_features"]),
+            "n_estimators": cfg.get("n_estimators", 100), "n_clusters": cfg["n_clusters"],
             "n_components": cfg["n_components"], "n_classes": cfg["n_classes"],
             "n_neighbors": cfg["n_neighbors"], "n_queries": cfg["n_queries"],
             "C": cfg["C"], "max_iter": cfg["max_iter"], "repeats": repeats,
@@ -365,8 +394,10 @@ def run(argv=None):
             label = f"{spec['model']} {spec['backend']} n={spec['n_samples']}"
             row = {"model": spec["model"], "backend": spec["backend"],
                    "n_samples": spec["n_samples"], "n_features": spec["n_features"]}
-            if spec["model"] == "knn":
+            if spec["model"] in HELDOUT:
                 row["n_queries"] = spec["n_queries"]
+            if spec["model"] == "random_forest":
+                row["n_estimators"] = spec["n_estimators"]
             if spec.get("reduced"):
                 row["reduced"] = True
             row |= res
@@ -385,6 +416,15 @@ def run(argv=None):
         notes.append(f"Rows marked † ran the python backend at a smaller size ({caps}): its numpy "
                      "brute-force reference is too slow for the main size; they have no ratio to "
                      "scikit-learn.")
+    knn = next((r for r in results if r["model"] == "knn" and r["backend"] in ("c", "cuda")
+                and r.get("status") == "ok"), None)
+    if knn is not None:
+        copy = knn["n_samples"] * knn["n_features"] * 4
+        notes.append(f"k-NN memory: the mfs model owns a float32 copy of its training data "
+                     f"({copy / 2**20:.1f} MiB at {knn['n_samples']:,} x {knn['n_features']}), so it "
+                     "stays valid when the caller's array changes or is freed and it saves to a model "
+                     "file; scikit-learn's fit keeps a reference to the caller's array instead, so its "
+                     "RSS Δ does not include the training data.")
     hwm = [f"{r['model']}/{r['backend']}" for r in results
            if r.get("memory", {}).get("rss_method", "ru_maxrss") != "ru_maxrss"]
     if hwm:

@@ -9,7 +9,7 @@ Spec kinds:
   {"kind": "model", "model": one of MODELS,
    "backend": "python"|"c"|"cuda"|"sklearn", "n_samples", "n_features",
    "n_clusters", "n_components", "n_classes", "n_neighbors", "n_queries",
-   "C", "max_iter", "repeats", "budget_s", "threads", "seed"}
+   "n_estimators", "C", "max_iter", "repeats", "budget_s", "threads", "seed"}
   {"kind": "gemm", "impl": "mfs"|"numpy", "sizes": [...], "threads", "repeats",
    "budget_s", "seed"}
 """
@@ -25,21 +25,30 @@ import time
 import traceback
 
 MODELS = ("linear_regression", "ridge", "kmeans", "pca", "logistic_regression", "knn",
-          "gaussian_nb", "multinomial_nb", "bernoulli_nb")
+          "gaussian_nb", "multinomial_nb", "bernoulli_nb", "decision_tree", "random_forest", "svc")
 _SKLEARN_MODULE = {"linear_regression": ("sklearn.linear_model",), "ridge": ("sklearn.linear_model",),
                    "kmeans": ("sklearn.cluster",), "pca": ("sklearn.decomposition",),
                    "logistic_regression": ("sklearn.linear_model",), "knn": ("sklearn.neighbors",),
                    "gaussian_nb": ("sklearn.naive_bayes",), "multinomial_nb": ("sklearn.naive_bayes",),
-                   "bernoulli_nb": ("sklearn.naive_bayes",)}
+                   "bernoulli_nb": ("sklearn.naive_bayes",), "decision_tree": ("sklearn.tree",),
+                   "random_forest": ("sklearn.ensemble",), "svc": ("sklearn.svm",)}
 # The same class name in mfs and in scikit-learn's module above.
 CLASS_NAMES = {"linear_regression": "LinearRegression", "ridge": "Ridge", "kmeans": "KMeans",
                "pca": "PCA", "logistic_regression": "LogisticRegression",
                "knn": "KNeighborsClassifier", "gaussian_nb": "GaussianNB",
-               "multinomial_nb": "MultinomialNB", "bernoulli_nb": "BernoulliNB"}
-CLASSIFIERS = ("logistic_regression", "knn", "gaussian_nb", "multinomial_nb", "bernoulli_nb")
+               "multinomial_nb": "MultinomialNB", "bernoulli_nb": "BernoulliNB",
+               "decision_tree": "DecisionTreeClassifier", "random_forest": "RandomForestClassifier",
+               "svc": "SVC"}
+CLASSIFIERS = ("logistic_regression", "knn", "gaussian_nb", "multinomial_nb", "bernoulli_nb",
+               "decision_tree", "random_forest", "svc")
+# Models scored on held-out rows (X_query, y_query: the last n_queries rows
+# drawn with the training rows): their training accuracy says nothing (k-NN
+# and a fully grown tree are perfect on it). Their predict runs on X_query.
+HELDOUT = ("knn", "decision_tree", "random_forest", "svc")
 # Classifiers whose predict_proba is timed too (k-NN's would repeat its
 # neighbor search, as long as predict itself).
-PROBA_MODELS = ("logistic_regression", "gaussian_nb", "multinomial_nb", "bernoulli_nb")
+PROBA_MODELS = ("logistic_regression", "gaussian_nb", "multinomial_nb", "bernoulli_nb",
+                "decision_tree", "random_forest")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -151,9 +160,12 @@ def _make_data(spec):
     if model in ("multinomial_nb", "bernoulli_nb"):
         X, y = _data.counts(n, d, spec.get("n_classes", 10), seed)
         return X, y, {}
-    if model == "knn":
+    if model in HELDOUT:
         m = int(spec.get("n_queries", 10_000))
-        X, y = _data.class_blobs(n + m, d, spec.get("n_classes", 10), seed)
+        if model == "knn":
+            X, y = _data.class_blobs(n + m, d, spec.get("n_classes", 10), seed)
+        else:
+            X, y = _data.nonlinear_classification(n + m, d, seed)
         # copies, so the training X does not keep the query rows alive
         return (np.ascontiguousarray(X[:n]), np.ascontiguousarray(y[:n]),
                 {"X_query": np.ascontiguousarray(X[n:]), "y_query": np.ascontiguousarray(y[n:])})
@@ -189,6 +201,15 @@ def _factory(spec, extra):
         params = {"n_neighbors": int(spec.get("n_neighbors", 10)), "algorithm": "brute"}
     elif model in ("multinomial_nb", "bernoulli_nb"):
         params = {"alpha": 1.0} | ({"binarize": 0.0} if model == "bernoulli_nb" else {})
+    elif model == "decision_tree":
+        params = {"random_state": 0}
+    elif model == "random_forest":
+        params = {"n_estimators": int(spec.get("n_estimators", 100)), "random_state": 0}
+        if backend == "sklearn":
+            params["n_jobs"] = int(spec.get("threads", 2))
+    elif model == "svc":
+        params = {"kernel": "rbf", "C": float(spec.get("C", 1.0)), "gamma": "scale",
+                  "cache_size": 200}
     else:
         params = {}
     return lambda: cls(**params, **kw)
@@ -196,12 +217,14 @@ def _factory(spec, extra):
 
 def _apply(est, model, X, extra):
     """The timed "predict": transform(X) for PCA, predict on the held-out
-    queries for k-NN, predict(X) otherwise."""
+    queries for k-NN, the trees and the SVC, predict(X) otherwise."""
     if model == "pca":
         return est.transform(X)
-    if model == "knn":
-        return est.predict(extra["X_query"])
-    return est.predict(X)
+    return est.predict(_predict_input(model, X, extra))
+
+
+def _predict_input(model, X, extra):
+    return extra["X_query"] if model in HELDOUT else X
 
 
 def _quality(est, model, X, y, out, extra):
@@ -214,7 +237,7 @@ def _quality(est, model, X, y, out, extra):
     if model == "kmeans":
         return "inertia", float(est.inertia_)
     if model in CLASSIFIERS:  # k-NN: on the held-out queries, else on the training data
-        truth = extra["y_query"] if model == "knn" else y
+        truth = extra["y_query"] if model in HELDOUT else y
         return "accuracy", float(np.mean(np.asarray(out).ravel() == truth))
     return "explained_variance_ratio_sum", float(np.sum(est.explained_variance_ratio_))
 
@@ -235,7 +258,7 @@ def run_model(spec):
     small = make().fit(*[a[:m] for a in fit_args])
     _apply(small, model, X[:m], {k: v[:m] for k, v in extra.items() if k == "X_query"})
     if model in PROBA_MODELS:
-        small.predict_proba(X[:m])
+        small.predict_proba(_predict_input(model, X, extra)[:m])
     del small
     gc.collect()
 
@@ -259,12 +282,16 @@ def run_model(spec):
     t_warm_proba = 0.0
     if model in PROBA_MODELS:
         t0 = time.perf_counter()
-        est.predict_proba(X)
+        est.predict_proba(_predict_input(model, X, extra))
         t_warm_proba = time.perf_counter() - t0
     metric_name, metric = _quality(est, model, X, y, out, extra)
     extras = {}
     if getattr(est, "n_iter_", None) is not None:  # sklearn's Ridge has n_iter_ = None
         extras["n_iter"] = int(np.max(est.n_iter_))
+    if model == "svc":
+        extras["n_support"] = int(np.sum(est.n_support_))
+    if model == "decision_tree":
+        extras["n_leaves"] = int(est.get_n_leaves())
     del out, est
     gc.collect()
 
@@ -301,7 +328,7 @@ def run_model(spec):
         pred_t.append(time.perf_counter() - t0)
         if model in PROBA_MODELS:
             t0 = time.perf_counter()
-            est.predict_proba(X)
+            est.predict_proba(_predict_input(model, X, extra))
             proba_t.append(time.perf_counter() - t0)
         del est
     if proba_t:
@@ -314,7 +341,7 @@ def run_model(spec):
             "threads": spec.get("threads", 2), "blas": blas_info()}
     if proba_t:
         res["predict_proba"] = _stats(proba_t)
-    if model == "knn":
+    if model in HELDOUT:
         res["n_queries"] = int(extra["X_query"].shape[0])
     return res
 
