@@ -140,3 +140,30 @@ def nonlinear_classification(n_samples, n_features, seed=0, n_informative=10, fl
         lab ^= rng.random(e - s) < flip
         y[s:e] = lab
     return X, y
+
+
+def images(n_samples, shape=(1, 28, 28), n_classes=10, seed=0, noise=1.0):
+    """Learnable synthetic images for the networks: per class a smooth random
+    template (a sum of a few 2-D Gaussian bumps per channel), each sample its
+    class template shifted by up to 2 pixels plus N(0, noise^2) pixel noise.
+    Returns X (n, C, H, W) float32 and y (n,) int32 labels (uniform)."""
+    rng = np.random.default_rng([seed, 9])
+    C, H, W = shape
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    templates = np.zeros((n_classes, C, H, W), dtype=np.float32)
+    for k in range(n_classes):
+        for c in range(C):
+            for _ in range(4):
+                cy, cx = rng.uniform(4, H - 4), rng.uniform(4, W - 4)
+                s = rng.uniform(2.0, 4.0)
+                templates[k, c] += rng.uniform(1.0, 2.0) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * s * s))
+    labels = rng.integers(0, n_classes, size=n_samples).astype(np.int32)
+    X = np.empty((n_samples, C, H, W), dtype=np.float32)
+    for s in range(0, n_samples, CHUNK):
+        e = min(n_samples, s + CHUNK)
+        Xc = X[s:e]
+        rng.standard_normal(out=Xc, dtype=np.float32)
+        Xc *= np.float32(noise)
+        dy, dx = rng.integers(-2, 3, size=2)
+        Xc += np.roll(templates[labels[s:e]], (int(dy), int(dx)), axis=(2, 3))
+    return X, labels

@@ -109,6 +109,31 @@ def proba_rows(doc):
     return rows
 
 
+NET_HEAD = ["Network", "Impl", "n × epochs", "Reps", "Train samples/s (min–max)", "÷ torch",
+            "Predict samples/s (min–max)", "÷ torch", "RSS Δ fit", "Loss / train acc"]
+NET_NAMES = {"mlp": "MLP 784-256-256-10 (b128)", "cnn": "CNN 2 conv + fc (b64)"}
+IMPL_ORDER = {"c": 0, "cuda": 1, "sklearn": 2, "torch": 3, "torch-cuda": 4}
+
+
+def _rate(st):
+    f = lambda v: f"{v:,.0f}"  # noqa: E731
+    return f"{f(st['median'])} ({f(st['min'])}–{f(st['max'])})"
+
+
+def net_rows(doc):
+    rows = []
+    for r in sorted(doc.get("nets", []), key=lambda r: (r["net"], IMPL_ORDER.get(r["impl"], 9))):
+        head = [NET_NAMES.get(r["net"], r["net"]), r["impl"], f"{r['n_samples']:,} × {r['epochs']}"]
+        if r.get("status") != "ok":
+            rows.append(head + ["-", f"{r.get('status')}: {r.get('error', '')}"[:70], "", "", "", "", ""])
+            continue
+        rows.append(head + [str(r["repeats"]), _rate(r["train_rate"]), fmt_ratio(r["vs_torch"]["train"]),
+                            _rate(r["predict_rate"]), fmt_ratio(r["vs_torch"]["predict"]),
+                            fmt_bytes(r["memory"]["rss_growth"]),
+                            f"{r['loss']:.4g} / {r['train_accuracy']:.3f}"])
+    return rows
+
+
 def gemm_rows(doc):
     by = {}
     for g in doc["gemm"]:
@@ -171,7 +196,7 @@ def _plain_table(title, head, rows, out):
 
 def print_tables(doc, file=None):
     out = file or sys.stdout
-    mrows, prows, grows = model_rows(doc), proba_rows(doc), gemm_rows(doc)
+    mrows, prows, grows, nrows = model_rows(doc), proba_rows(doc), gemm_rows(doc), net_rows(doc)
     try:
         from rich.console import Console
         from rich.table import Table
@@ -185,6 +210,8 @@ def print_tables(doc, file=None):
             _plain_table("Models (times: median (min–max); ÷ skl = time / scikit-learn's)", MODEL_HEAD, mrows, out)
         if prows:
             _plain_table("Classifiers: predict_proba(X)", PROBA_HEAD, prows, out)
+        if nrows:
+            _plain_table("Networks (samples/s, higher is better; ÷ torch = ours / PyTorch's)", NET_HEAD, nrows, out)
         if grows:
             _plain_table("GEMM, float32, square", GEMM_HEAD, grows, out)
     else:
@@ -206,6 +233,13 @@ def print_tables(doc, file=None):
                 t.add_column(h, justify="left" if h in ("Model", "Backend") else "right")
             for r in prows:
                 t.add_row(*r, style="bold" if r[1] == "sklearn" else None)
+            con.print(t)
+        if nrows:
+            t = Table(title="Networks — samples/s, higher is better; ÷ torch = ours / PyTorch's (CPU; cuda rows / PyTorch CUDA)")
+            for h in NET_HEAD:
+                t.add_column(h, justify="left" if h in ("Network", "Impl") else "right")
+            for r in nrows:
+                t.add_row(*r, style="bold" if r[1].startswith("torch") else None)
             con.print(t)
         if grows:
             t = Table(title="GEMM, float32, C = A @ B, square")
@@ -245,19 +279,32 @@ def markdown(doc):
                 f"k={c.get('n_neighbors', 10)} predicting {c.get('n_queries', 10000):,} held-out queries "
                 f"('+ q' in n × d), "
                 f"naive Bayes with {c.get('n_classes', 10)} classes (Gaussian blobs for GaussianNB, "
-                "Poisson counts for MultinomialNB / BernoulliNB, alpha=1). "
+                "Poisson counts for MultinomialNB / BernoulliNB, alpha=1), "
+                f"DecisionTreeClassifier (fully grown, max_features=None) and RandomForestClassifier "
+                f"({c.get('n_estimators', 100)} trees, max_features='sqrt', scikit-learn n_jobs = threads) "
+                "on 50 features of a two-class non-linear problem (5% label noise), SVC kernel='rbf' "
+                "gamma='scale' C=1 on 10,000 rows of it; these four predict held-out queries. "
                 "Times are median (min–max) over the timed repeats; ÷ skl is our median / "
                 "scikit-learn's median (below 1 is faster). RSS Δ fit: peak RSS during the "
                 "first full fit minus RSS right before it. libmfs peak: the library's own "
                 "host_peak counter (c/cuda backends). Quality: R² on the training data, "
                 "KMeans inertia, PCA explained-variance-ratio sum, accuracy of the classifiers "
-                "(k-NN on the queries, the others on the training data).", "",
+                "(k-NN, trees, forest and SVC on the held-out queries, the others on the training data).", "",
                 _md_table(MODEL_HEAD, model_rows(doc)), ""]
         if proba_rows(doc):
             out += ["### predict_proba", "",
                     "The classifiers' predict_proba(X) on the training X, timed in the same "
                     "repeats right after predict.", "",
                     _md_table(PROBA_HEAD, proba_rows(doc)), ""]
+    if doc.get("nets"):
+        out += ["## Networks", "",
+                "Training and inference throughput on synthetic 28×28 images of 10 classes, the "
+                "same architecture, Adam (lr 1e-3, no weight decay), batch size and data for every "
+                "implementation; a fit is `epochs` passes with shuffling; predict runs on the "
+                "training rows. Samples/s are from the median (min–max from the slowest and fastest) "
+                "fit; ÷ torch is our samples/s over PyTorch's (above 1 is faster). RSS Δ fit: peak "
+                "RSS during the first timed fit minus RSS before it.", "",
+                _md_table(NET_HEAD, net_rows(doc)), ""]
     if doc["gemm"]:
         out += ["## GEMM", "",
                 "C = A @ B, float32, square, alpha=1, beta=0; GFLOP/s = 2n³ / median time "

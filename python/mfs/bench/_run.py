@@ -18,9 +18,10 @@ from ._worker import HELDOUT
 NB_MODELS = ("gaussian_nb", "multinomial_nb", "bernoulli_nb")
 MODEL_NAMES = ("linear_regression", "ridge", "kmeans", "pca", "logistic_regression", "knn") + NB_MODELS \
     + ("decision_tree", "random_forest", "svc")
-ALL_MODELS = MODEL_NAMES + ("gemm",)
+NETS = ("mlp", "cnn")
+ALL_MODELS = MODEL_NAMES + NETS + ("gemm",)
 # Names --models accepts for several models at once.
-GROUPS = {"naive_bayes": NB_MODELS}
+GROUPS = {"naive_bayes": NB_MODELS, "nn": ("mlp", "cnn")}
 ALL_BACKENDS = ("python", "c", "cuda", "sklearn")
 ALIASES = {"linear": "linear_regression", "linreg": "linear_regression", "ols": "linear_regression",
            "lr": "linear_regression", "logistic": "logistic_regression", "logreg": "logistic_regression",
@@ -30,7 +31,7 @@ ALIASES = {"linear": "linear_regression", "linreg": "linear_regression", "ols": 
            "numpy": "sklearn", "skl": "sklearn", "scikit-learn": "sklearn",
            "tree": "decision_tree", "dt": "decision_tree", "decisiontreeclassifier": "decision_tree",
            "forest": "random_forest", "rf": "random_forest", "randomforestclassifier": "random_forest",
-           "svm": "svc"}
+           "svm": "svc", "mlpclassifier": "mlp", "cnnclassifier": "cnn", "networks": "nn"}
 # The sizes each model is measured at unless --n-samples / --n-features say
 # otherwise (the sizes its issue names): trees and forests on 100,000 x 50,
 # the RBF SVC on 10,000 x 50. Models not listed use the command-line defaults.
@@ -114,6 +115,9 @@ def build_parser():
                    help="LogisticRegression C, the same for mfs and scikit-learn (1.0)")
     p.add_argument("--max-iter", type=int, default=100,
                    help="LogisticRegression max_iter, the same for mfs and scikit-learn (100)")
+    p.add_argument("--nn-samples", type=int, default=None,
+                   help="training rows of the network benchmarks (MLP 20000, CNN 10000)")
+    p.add_argument("--epochs", type=int, default=1, help="epochs per timed network fit (1)")
     p.add_argument("--gemm-sizes", type=_ints, default=None,
                    help="square GEMM sizes (default 512,1024,2048,4096; no 4096 with --quick)")
     p.add_argument("--gemm-threads", type=_ints, default=None,
@@ -226,6 +230,8 @@ def _config(args):
         "quick": quick,
         "models": [m for m in args.models if m in MODEL_NAMES],
         "gemm": "gemm" in args.models,
+        "nets": [m for m in args.models if m in NETS],
+        "nn_samples": args.nn_samples, "epochs": args.epochs,
         "backends": list(args.backends),
         "repeats": args.repeats if args.repeats is not None else (3 if quick else 5),
         "threads": args.threads,
@@ -318,6 +324,19 @@ def add_gemm_ratios(gemm):
     return gemm
 
 
+def add_net_ratios(nets):
+    """vs_torch = {train, predict}: our samples/s / PyTorch CPU's (above 1 is
+    faster); cuda rows are divided by PyTorch CUDA's."""
+    ref = {(r["net"], r["impl"]): r for r in nets if r.get("status") == "ok"}
+    for r in nets:
+        peer = ref.get((r["net"], "torch-cuda" if r["impl"] == "cuda" else "torch"))
+        r["vs_torch"] = {"train": None, "predict": None}
+        if peer is not None and r.get("status") == "ok":
+            for k in ("train", "predict"):
+                r["vs_torch"][k] = r[f"{k}_rate"]["median"] / peer[f"{k}_rate"]["median"]
+    return nets
+
+
 class _Progress:
     def __init__(self, total, quiet):
         self.total, self.done, self.quiet, self.t0 = total, 0, quiet, time.perf_counter()
@@ -365,6 +384,18 @@ def run(argv=None):
                 jobs.append(("gemm", {"kind": "gemm", "impl": impl, "sizes": cfg["gemm_sizes"],
                                       "threads": t, "repeats": cfg["gemm_repeats"],
                                       "budget_s": cfg["budget_s"], "seed": cfg["seed"]}))
+    for net in cfg["nets"]:
+        impls = [b for b in backends if b in ("c", "cuda", "sklearn")] + ["torch"]
+        if "cuda" in backends:
+            impls.append("torch-cuda")
+        for impl in impls:
+            if impl == "sklearn" and net != "mlp":
+                continue
+            jobs.append(("nn", {"kind": "nn", "net": net, "impl": impl,
+                                "n_samples": cfg["nn_samples"] or (20_000 if net == "mlp" else 10_000),
+                                "epochs": cfg["epochs"], "repeats": cfg["repeats"],
+                                "threads": cfg["threads"], "seed": cfg["seed"],
+                                "budget_s": cfg["budget_s"]}))
     if cfg["sweep"]:
         for model in cfg["sweep_models"]:
             for b in backends:
@@ -373,10 +404,14 @@ def run(argv=None):
                         jobs.append(("sweep", _model_spec(cfg, model, b, n, cfg["sweep_repeats"])))
 
     prog = _Progress(len(jobs), args.quiet)
-    results, gemm, sweep = [], [], []
+    results, gemm, sweep, nets = [], [], [], []
     for kind, spec in jobs:
         res = run_worker(spec, env, cfg["timeout_s"])
-        if kind == "gemm":
+        if kind == "nn":
+            label = f"{spec['net']} {spec['impl']} n={spec['n_samples']}"
+            nets.append({"net": spec["net"], "impl": spec["impl"], "n_samples": spec["n_samples"],
+                         "epochs": spec["epochs"]} | res)
+        elif kind == "gemm":
             label = f"gemm {spec['impl']} threads={spec['threads']}"
             base = {"impl": spec["impl"], "threads": spec["threads"]}
             if res.get("status") == "ok":
@@ -406,6 +441,7 @@ def run(argv=None):
 
     add_ratios(results)
     add_gemm_ratios(gemm)
+    add_net_ratios(nets)
     if any(r.get("capped") for r in results):
         notes.append(f"Rows marked * ran fewer timed repeats than asked: one fit + predict took "
                      f"longer than the {cfg['budget_s']:g} s budget (--budget).")
@@ -446,7 +482,7 @@ def run(argv=None):
     doc = {"schema": 1, "created": _dt.datetime.now().isoformat(timespec="seconds"),
            "command": "python -m mfs.bench " + " ".join(sys.argv[1:] if argv is None else argv),
            "machine": info, "config": cfg, "skipped": skipped, "notes": notes,
-           "results": results, "gemm": gemm, "sweep": sweep_points, "plots": []}
+           "results": results, "gemm": gemm, "nets": nets, "sweep": sweep_points, "plots": []}
     from . import _report
     os.makedirs(cfg["out"], exist_ok=True)
     if cfg["sweep"] and sweep_points:
@@ -462,6 +498,6 @@ def run(argv=None):
 
 def main(argv=None):
     doc = run(argv)
-    ok = [r for r in doc["results"] if r.get("status") == "ok"] + \
+    ok = [r for r in doc["results"] + doc["nets"] if r.get("status") == "ok"] + \
          [g for g in doc["gemm"] if g.get("status") == "ok"]
-    return 0 if ok or not (doc["results"] or doc["gemm"]) else 1
+    return 0 if ok or not (doc["results"] or doc["gemm"] or doc["nets"]) else 1

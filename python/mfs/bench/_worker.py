@@ -402,6 +402,9 @@ def run(spec):
         return run_model(spec)
     if kind == "gemm":
         return run_gemm(spec)
+    if kind == "nn":
+        from ._nn import run_nn
+        return run_nn(spec)
     raise ValueError(f"unknown spec kind {kind!r}")
 
 
