@@ -191,7 +191,8 @@ MFS_API mfs_status mfs_model_get_params(const mfs_model *model, void *params,
 /** Sizeof the params struct of `kind` as this library was compiled (0 if unknown). */
 MFS_API size_t mfs_params_size(mfs_model_kind kind);
 
-/** Names of a model's fitted arrays: index 0..count-1. */
+/** Names of a model's arrays: index 0..count-1; the fitted arrays first, then
+ *  its metadata arrays ("meta.*", see mfs_model_set_array). */
 MFS_API int32_t mfs_model_array_count(const mfs_model *model);
 MFS_API const char *mfs_model_array_name(const mfs_model *model, int32_t index);
 /** dtype, ndim and shape of a named array ("coef", "cluster_centers", ...). */
@@ -202,7 +203,23 @@ MFS_API mfs_status mfs_model_get_array(const mfs_model *model, const char *name,
                                        mfs_array *out);
 /** Give the model an input array for fit ("init" for K-Means, "sample_weight"
  *  for Linear Regression). Copied; kept until replaced, or removed by passing
- *  value = NULL. */
+ *  value = NULL (removing an absent name is not an error).
+ *
+ *  Metadata: a name starting with "meta." (e.g. "meta.classes", the user's
+ *  class labels as the Python package writes them) sets a user metadata array
+ *  instead. It is copied, of any dtype (uint8 for opaque bytes) and 0..4
+ *  dimensions; the model itself never reads it. It is saved and loaded with
+ *  the model (file and buffer), listed by mfs_model_array_count/_name after the
+ *  fitted arrays, read back with mfs_model_array_info/mfs_model_get_array, and
+ *  removed with value = NULL. It may be set before or after fit: fit and
+ *  partial_fit keep it (a refit does not clear it), so set it again if it
+ *  describes the fit (as the user's labels do). Limits: at most 16 metadata
+ *  arrays and 64 MiB of them in all per model, a name of at most 31
+ *  characters with at least one after "meta."; float32 values must be finite.
+ *  Breaking a limit is MFS_E_INVALID_ARG (MFS_E_VALUE for NaN/Inf) and leaves
+ *  the model unchanged; a model file breaking one is MFS_E_FORMAT.
+ *  Like fit, this changes the model: do not call it while another thread uses
+ *  the same model. */
 MFS_API mfs_status mfs_model_set_array(mfs_model *model, const char *name,
                                        const mfs_array *value);
 

@@ -2,6 +2,10 @@
 fitted arrays -> attributes, pickling through model bytes, save/load."""
 from __future__ import annotations
 
+import io
+import numbers
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -9,6 +13,77 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _native
 
 BACKENDS = ("c", "cuda", "python")
+
+# User metadata saved in model files beside the fitted arrays (see
+# mfs_model_set_array in include/mfs/core.h): what the estimator knows that the
+# C model does not, so that mfs.load gives back the estimator that was saved.
+META_CLASSES = "meta.classes"              # classes_: the user's labels
+META_FEATURE_NAMES = "meta.feature_names"  # feature_names_in_ (pandas column names)
+_META_NAMES = (META_CLASSES, META_FEATURE_NAMES)
+META_MAX_BYTES = 64 << 20                  # MFS_META_MAX_BYTES in src_c/core/internal.h
+
+
+def encode_meta(values, what):
+    """A 1-D array as the bytes of a .npy file (numpy's portable format,
+    without pickle), as a uint8 array; None (with a warning) when `values`
+    cannot be stored that way: mixed Python objects, or more than 64 MiB."""
+    a = np.asarray(values)
+    if a.ndim != 1:
+        warnings.warn(f"mfs: {what} is not a 1-D array (shape {a.shape}); it is not stored in the "
+                      "model file, a loaded model will not have it", UserWarning, stacklevel=3)
+        return None
+    if a.dtype.hasobject:
+        # labels from pandas or object arrays: store them as the plain array they hold
+        items = a.tolist()
+        for kind, test in (("U", lambda v: isinstance(v, str)),
+                           ("b", lambda v: isinstance(v, (bool, np.bool_))),
+                           ("i", lambda v: isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))),
+                           ("f", lambda v: isinstance(v, numbers.Real))):
+            if items and all(test(v) for v in items):
+                a = np.array(items, dtype={"U": str, "b": bool, "i": np.int64, "f": np.float64}[kind])
+                break
+        else:
+            kinds = sorted({type(v).__name__ for v in items})
+            warnings.warn(f"mfs: {what} holds Python objects of types {kinds} that a model file cannot "
+                          "store without pickle; a loaded model will not have them (classifiers fall back "
+                          "to the indices 0..K-1)", UserWarning, stacklevel=3)
+            return None
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, a, allow_pickle=False)
+    data = np.frombuffer(buf.getvalue(), dtype=np.uint8)
+    if data.nbytes > META_MAX_BYTES:
+        warnings.warn(f"mfs: {what} takes {data.nbytes} bytes, more than the {META_MAX_BYTES} a model file "
+                      "keeps for metadata; a loaded model will not have it", UserWarning, stacklevel=3)
+        return None
+    return data
+
+
+def decode_meta(raw, name):
+    """The 1-D array that encode_meta stored; ModelFormatError for anything
+    else (the bytes come from a file: nothing is trusted, nothing is unpickled)."""
+    raw = np.asarray(raw)
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise _native.ModelFormatError(f"mfs.load: {name} must be a 1-D uint8 array (.npy bytes), "
+                                       f"got {raw.dtype} of shape {raw.shape}")
+    data = raw.tobytes()
+    f = io.BytesIO(data)
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f".npy version {version}")
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _fortran, dtype = read_header(f)
+        if dtype.hasobject or dtype.kind not in "biufcUSMm" or dtype.itemsize == 0:
+            raise ValueError(f"dtype {dtype} is not one encode_meta writes")
+        if len(shape) != 1:
+            raise ValueError(f"its shape is {shape}, expected 1-D")
+        want = shape[0] * dtype.itemsize
+        if len(data) - f.tell() != want:  # exact: no short or trailing data
+            raise ValueError(f"it has {len(data) - f.tell()} data bytes, its header says {want}")
+        return np.frombuffer(data, dtype=dtype, count=shape[0], offset=f.tell()).copy()
+    except Exception as e:  # the .npy parser on hostile bytes: any failure is a format error
+        raise _native.ModelFormatError(f"mfs.load: {name} is not a valid .npy array: {e}") from None
 
 
 class MfsEstimator(BaseEstimator):
@@ -81,15 +156,49 @@ class MfsEstimator(BaseEstimator):
         return getattr(self._reference, method)(self._state, X, **self._params(None))
 
     # ---- persistence -------------------------------------------------------
+    def _meta_arrays(self):
+        """The metadata arrays ("meta.*", encoded with encode_meta) this
+        estimator writes into its model file; restored by _restore_meta."""
+        meta = {}
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            data = encode_meta(np.asarray(names, dtype=object), "feature_names_in_")
+            if data is not None:
+                meta[META_FEATURE_NAMES] = data
+        return meta
+
+    def _restore_meta(self, model):
+        """Set what the metadata of a loaded model file records (the inverse of
+        _meta_arrays). A file whose metadata contradicts the model is a
+        ModelFormatError."""
+        names = model.array_names()
+        if META_FEATURE_NAMES in names:
+            feats = decode_meta(model.get(META_FEATURE_NAMES), META_FEATURE_NAMES)
+            if feats.dtype.kind != "U" or len(feats) != model.n_features_in:
+                raise _native.ModelFormatError(
+                    f"mfs.load: {META_FEATURE_NAMES} holds {len(feats)} values of dtype {feats.dtype}, the model "
+                    f"has {model.n_features_in} features (expected as many strings)")
+            self.feature_names_in_ = np.asarray(feats.tolist(), dtype=object)
+        return names
+
     def _model_bytes(self):
         check_is_fitted(self, "_state")
+        meta = self._meta_arrays()
         if self._native is not None:
+            # the C model carries the metadata from now on (replacing any older)
+            for name in _META_NAMES:
+                if name in meta:
+                    self._native.set_array(name, meta[name])
+                else:
+                    _native.check(_native.lib.mfs_model_set_array(self._native._h, name.encode(),
+                                                                  _native.ffi.NULL))
             return self._native.to_bytes()
         # python backend: the same format, written by the pure-Python writer
         from . import _modelfile
         p = _native.params_struct(self._kind, self._params(None))
+        state = {k: v for k, v in self._state.items() if not k.startswith("meta.")}
         return _modelfile.write(_native.KINDS[self._kind], bytes(_native.ffi.buffer(p)),
-                                self.n_features_in_, self._state)
+                                self.n_features_in_, state, meta=meta)
 
     def save(self, path):
         """Write the fitted model to a libmfs model file (readable from C)."""
@@ -143,6 +252,7 @@ def from_bytes(data, backend="c"):
         if c._accepts(model.params()):
             cls = c
     est = cls._from_native(model, backend)
+    est._restore_meta(model)
     return est
 
 
@@ -177,3 +287,47 @@ class MfsClassifier(MfsEstimator):
 
     def _decode(self, idx):
         return self.classes_[np.asarray(idx)]
+
+    # ---- model files: the labels travel as metadata ----------------------------
+    def _meta_arrays(self):
+        meta = super()._meta_arrays()
+        classes = getattr(self, "classes_", None)
+        if classes is not None:
+            data = encode_meta(classes, "classes_")
+            if data is not None:
+                meta[META_CLASSES] = data
+        return meta
+
+    def _restore_meta(self, model):
+        """classes_ from "meta.classes" when the file has it; otherwise the
+        _from_native fallback (the indices 0..K-1) stays. The label count must
+        be the model's class count: the fallback's length, and predict_proba's
+        column count where the model has predict_proba."""
+        names = super()._restore_meta(model)
+        if META_CLASSES not in names:
+            return names
+        classes = decode_meta(model.get(META_CLASSES), META_CLASSES)
+        counts = {}
+        fallback = getattr(self, "classes_", None)
+        if fallback is not None:
+            counts["the model's classes"] = len(fallback)
+        k = _proba_columns(model)
+        if k is not None:
+            counts["predict_proba's columns"] = k
+        for what, k in counts.items():
+            if len(classes) != k:
+                raise _native.ModelFormatError(
+                    f"mfs.load: {META_CLASSES} holds {len(classes)} labels, {what} number {k}")
+        self.classes_ = classes
+        return names
+
+
+def _proba_columns(model):
+    """Columns of the model's predict_proba (its class count), or None where the
+    model has no predict_proba."""
+    lib, ffi = _native.lib, _native.ffi
+    X = np.zeros((0, max(model.n_features_in, 1)), dtype=np.float32)
+    dt, nd, shape = ffi.new("mfs_dtype *"), ffi.new("int32_t *"), ffi.new("int64_t[4]")
+    if lib.mfs_output_shape(model._h, lib.MFS_METHOD_PREDICT_PROBA, _native.view(X), dt, nd, shape) != lib.MFS_OK:
+        return None
+    return int(shape[1]) if nd[0] == 2 else None

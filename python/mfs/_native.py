@@ -287,10 +287,13 @@ class NativeModel:
         check(lib.mfs_model_get_array(self._h, name.encode(), view(out)))
         return out
 
+    def array_names(self):
+        """Names of the model's arrays: the fitted ones, then its metadata ("meta.*")."""
+        return [ffi.string(lib.mfs_model_array_name(self._h, i)).decode()
+                for i in range(lib.mfs_model_array_count(self._h))]
+
     def arrays(self):
-        names = [ffi.string(lib.mfs_model_array_name(self._h, i)).decode()
-                 for i in range(lib.mfs_model_array_count(self._h))]
-        return {n: self.get(n) for n in names}
+        return {n: self.get(n) for n in self.array_names()}
 
     def memory_stats(self):
         return memory_stats(self)

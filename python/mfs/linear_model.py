@@ -313,6 +313,7 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         est._state = model.arrays()
         est.n_features_in_ = model.n_features_in
         est._set_attributes()
-        # the model file holds class indices, not the user's labels
+        # the class count; from_bytes replaces these indices by the user's labels
+        # from the file's "meta.classes" (files without it keep 0..K-1)
         est.classes_ = np.arange(int(est._state["n_classes"]))
         return est

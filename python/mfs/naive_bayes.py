@@ -138,8 +138,10 @@ class _BaseNB(ClassifierMixin, MfsClassifier):
 
     @classmethod
     def _from_native(cls, model, backend):
-        """A fitted estimator from a model file. The file holds class indices, so
-        classes_ is 0..K-1; user priors are not recorded (the fitted class prior is)."""
+        """A fitted estimator from a model file. classes_ is set to the indices
+        0..K-1 here; from_bytes replaces them by the user's labels from the
+        file's "meta.classes". User priors are not recorded (the fitted class
+        prior is)."""
         p = model.params()
         est = cls._from_params(p)
         est.backend = backend

@@ -163,6 +163,7 @@ class _KNeighborsBase(MfsEstimator):
         est.n_features_in_ = model.n_features_in
         est._set_fit_attributes(p, _fit_rows(model), model.n_features_in)
         if cls is KNeighborsClassifier:
+            # the class count; from_bytes sets the user's labels from "meta.classes"
             est.classes_ = np.arange(int(est._state["n_classes"]))
         return est
 

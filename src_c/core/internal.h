@@ -84,6 +84,14 @@ typedef struct mfs_tensor {
 
 enum { MFS_MAX_ARRAYS = 32 };
 
+/* User metadata ("meta.<name>", e.g. "meta.classes"): arrays of any dtype set
+ * with mfs_model_set_array, saved and loaded with the model and listed with its
+ * arrays, but kept apart from the fitted state: model code never sees them
+ * (mfs__array_find does not return them, check_state does not get them) and
+ * fit keeps them. At most MFS_META_MAX_ARRAYS per model, MFS_META_MAX_BYTES in all. */
+enum { MFS_META_MAX_ARRAYS = 16, MFS_META_MAX_BYTES = 64 << 20 };
+#define MFS_META_PREFIX "meta."
+
 typedef struct mfs_model_vtable mfs_model_vtable;
 
 struct mfs_model {
@@ -99,6 +107,8 @@ struct mfs_model {
     void *device_state;           /* model-owned GPU buffers (src_cuda), or NULL */
     void (*device_state_free)(mfs_model *m);
     mfs_mem_counter mem;
+    int32_t n_meta;
+    mfs_tensor meta[MFS_META_MAX_ARRAYS]; /* user metadata: saved, never read by the model */
 };
 
 /* The table each model supplies; registered in src_c/core/registry.c.
@@ -150,6 +160,13 @@ mfs_status mfs__array_new(mfs_model *m, const char *name, mfs_dtype dtype, int32
 void mfs__arrays_clear(mfs_model *m);
 /* Input arrays given with mfs_model_set_array. */
 const mfs_tensor *mfs__input_find(const mfs_model *m, const char *name);
+/* 1 if name starts with MFS_META_PREFIX (a metadata array's name). */
+int mfs__is_meta_name(const char *name);
+/* A metadata array; NULL if absent. */
+const mfs_tensor *mfs__meta_find(const mfs_model *m, const char *name);
+/* Create or replace metadata array `name` with a copy of value, enforcing the
+ * name rule and the caps; messages are prefixed with fn. Used by set_array and load. */
+mfs_status mfs__meta_set(mfs_model *m, const char *fn, const char *name, const mfs_array *value);
 
 /* Helper to make a 2-D float32 view. */
 static inline mfs_array mfs__view2(float *data, int64_t rows, int64_t cols) {

@@ -70,6 +70,7 @@ void mfs_model_free(mfs_model *m) {
     if (!m) return;
     mfs__arrays_clear(m);
     for (int i = 0; i < m->n_inputs; i++) tensor_free(m, &m->inputs[i]);
+    for (int i = 0; i < m->n_meta; i++) tensor_free(m, &m->meta[i]);
     mfs__free(m->params);
     mfs__free(m);
 }
@@ -90,6 +91,21 @@ const mfs_tensor *mfs__input_find(const mfs_model *m, const char *name) {
     for (int i = 0; i < m->n_inputs; i++)
         if (strcmp(m->inputs[i].name, name) == 0) return &m->inputs[i];
     return NULL;
+}
+
+int mfs__is_meta_name(const char *name) {
+    return name && strncmp(name, MFS_META_PREFIX, sizeof MFS_META_PREFIX - 1) == 0;
+}
+
+const mfs_tensor *mfs__meta_find(const mfs_model *m, const char *name) {
+    for (int i = 0; i < m->n_meta; i++)
+        if (strcmp(m->meta[i].name, name) == 0) return &m->meta[i];
+    return NULL;
+}
+
+/* A fitted array or a metadata array: what the public array functions see. */
+static const mfs_tensor *any_find(const mfs_model *m, const char *name) {
+    return mfs__is_meta_name(name) ? mfs__meta_find(m, name) : mfs__array_find(m, name);
 }
 
 /* Fill t with a fresh zeroed buffer of the given shape (charged to m). */
@@ -120,6 +136,9 @@ static mfs_status tensor_make(mfs_model *m, mfs_tensor *t, const char *name, mfs
 
 mfs_status mfs__array_new(mfs_model *m, const char *name, mfs_dtype dtype, int32_t ndim,
                           const int64_t *shape, void **data) {
+    if (mfs__is_meta_name(name)) /* the prefix belongs to user metadata */
+        return mfs__error(MFS_E_INTERNAL, "mfs: a model array may not be named '%s' (prefix '%s' is for metadata)",
+                          name, MFS_META_PREFIX);
     mfs_tensor t;
     MFS_TRY(tensor_make(m, &t, name, dtype, ndim, shape));
     mfs_tensor *old = mfs__array_find(m, name);
@@ -134,6 +153,47 @@ mfs_status mfs__array_new(mfs_model *m, const char *name, mfs_dtype dtype, int32
         m->arrays[m->n_arrays++] = t;
     }
     if (data) *data = t.data;
+    return MFS_OK;
+}
+
+mfs_status mfs__meta_set(mfs_model *m, const char *fn, const char *name, const mfs_array *value) {
+    const size_t plen = sizeof MFS_META_PREFIX - 1;
+    size_t len = strlen(name);
+    if (!mfs__is_meta_name(name) || len == plen)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: metadata array name '%s' must be '%s' followed by at least one character",
+                          fn, name, MFS_META_PREFIX);
+    if (len >= MFS_NAME_MAX)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: name '%.40s...' has %zu characters, at most %d", fn, name, len,
+                          MFS_NAME_MAX - 1);
+    int64_t numel;
+    MFS_TRY(mfs__array_numel(fn, name, value, &numel));
+    size_t bytes = (size_t)numel * mfs__dtype_size(value->dtype); /* array_numel checked the overflow */
+    size_t used = 0;
+    int slot = -1;
+    for (int i = 0; i < m->n_meta; i++) {
+        if (strcmp(m->meta[i].name, name) == 0) slot = i;
+        else used += m->meta[i].nbytes;
+    }
+    if (slot < 0 && m->n_meta >= MFS_META_MAX_ARRAYS)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: cannot add '%s': the model already has %d metadata arrays, at most %d",
+                          fn, name, (int)m->n_meta, MFS_META_MAX_ARRAYS);
+    if (bytes > (size_t)MFS_META_MAX_BYTES - used)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: '%s' has %zu bytes; metadata arrays hold at most %d bytes in all "
+                          "(64 MiB) and the others use %zu", fn, name, bytes, MFS_META_MAX_BYTES, used);
+    mfs_tensor t;
+    MFS_TRY(tensor_make(m, &t, name, value->dtype, value->ndim, value->shape));
+    if (t.nbytes) memcpy(t.data, value->data, t.nbytes);
+    /* checked on the aligned copy: value may point into a model file */
+    if (t.dtype == MFS_DTYPE_FLOAT32 && !mfs__all_finite((const float *)t.data, numel)) {
+        tensor_free(m, &t);
+        return mfs__error(MFS_E_VALUE, "%s: '%s' contains NaN or infinity", fn, name);
+    }
+    if (slot >= 0) {
+        tensor_free(m, &m->meta[slot]);
+        m->meta[slot] = t;
+    } else {
+        m->meta[m->n_meta++] = t;
+    }
     return MFS_OK;
 }
 
@@ -270,20 +330,21 @@ mfs_status mfs_model_get_params(const mfs_model *m, void *params, size_t params_
     return MFS_OK;
 }
 
-int32_t mfs_model_array_count(const mfs_model *m) { return m ? m->n_arrays : 0; }
+/* The listing: the fitted arrays, then the metadata arrays. */
+int32_t mfs_model_array_count(const mfs_model *m) { return m ? m->n_arrays + m->n_meta : 0; }
 
 const char *mfs_model_array_name(const mfs_model *m, int32_t index) {
-    if (!m || index < 0 || index >= m->n_arrays) return NULL;
-    return m->arrays[index].name;
+    if (!m || index < 0 || index >= m->n_arrays + m->n_meta) return NULL;
+    return index < m->n_arrays ? m->arrays[index].name : m->meta[index - m->n_arrays].name;
 }
 
 mfs_status mfs_model_array_info(const mfs_model *m, const char *name, mfs_dtype *dtype,
                                 int32_t *ndim, int64_t *shape) {
     static const char fn[] = "mfs_model_array_info";
     if (!m || !name) return mfs__error(MFS_E_INVALID_ARG, "%s: model or name is NULL", fn);
-    const mfs_tensor *t = mfs__array_find(m, name);
+    const mfs_tensor *t = any_find(m, name);
     if (!t) {
-        if (!m->fitted) return mfs__error(MFS_E_NOT_FITTED, "%s: this %s model is not fitted yet", fn, m->vt->name);
+        if (!m->fitted && !mfs__is_meta_name(name)) return mfs__error(MFS_E_NOT_FITTED, "%s: this %s model is not fitted yet", fn, m->vt->name);
         return mfs__error(MFS_E_INVALID_ARG, "%s: %s has no array named '%s'", fn, m->vt->name, name);
     }
     if (dtype) *dtype = t->dtype;
@@ -300,7 +361,7 @@ mfs_status mfs_model_get_array(const mfs_model *m, const char *name, mfs_array *
     int64_t shape[MFS_MAX_DIMS];
     MFS_TRY(mfs_model_array_info(m, name, &dt, &nd, shape));
     MFS_TRY(mfs__check_output(fn, out, dt, nd, shape));
-    const mfs_tensor *t = mfs__array_find(m, name);
+    const mfs_tensor *t = any_find(m, name);
     if (t->nbytes) memcpy(out->data, t->data, t->nbytes);
     return MFS_OK;
 }
@@ -309,6 +370,17 @@ mfs_status mfs_model_set_array(mfs_model *m, const char *name, const mfs_array *
     static const char fn[] = "mfs_model_set_array";
     if (!m || !name) return mfs__error(MFS_E_INVALID_ARG, "%s: model or name is NULL", fn);
     if (strlen(name) >= MFS_NAME_MAX) return mfs__error(MFS_E_INVALID_ARG, "%s: name '%.40s...' is too long", fn, name);
+    if (mfs__is_meta_name(name)) {
+        if (value) return mfs__meta_set(m, fn, name, value);
+        for (int i = 0; i < m->n_meta; i++)
+            if (strcmp(m->meta[i].name, name) == 0) {
+                tensor_free(m, &m->meta[i]);
+                for (int k = i; k + 1 < m->n_meta; k++) m->meta[k] = m->meta[k + 1]; /* keep the order */
+                memset(&m->meta[--m->n_meta], 0, sizeof(mfs_tensor));
+                break;
+            }
+        return MFS_OK;
+    }
     if (!value) { /* remove */
         for (int i = 0; i < m->n_inputs; i++)
             if (strcmp(m->inputs[i].name, name) == 0) {

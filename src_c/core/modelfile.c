@@ -14,6 +14,12 @@
  *                 u32 dtype, u32 ndim (0..4), ndim x i64 shape, u64 nbytes, data
  *   end-8   8     FNV-1a 64 checksum of every byte before it
  *
+ * n_arrays counts the model's fitted arrays (at most MFS_MAX_ARRAYS), written
+ * first, then the user's metadata arrays (names "meta.*", at most
+ * MFS_META_MAX_ARRAYS and MFS_META_MAX_BYTES in all; see mfs_model_set_array).
+ * The reader tells them apart by the name, so files written before metadata
+ * existed are the same format without them: version 1 reads both.
+ *
  * Loading checks every field and size before it is used, then the model's own
  * check_state: a truncated, corrupted or hostile file gives MFS_E_FORMAT and
  * never crashes. Integers are little-endian (the format is not for big-endian
@@ -58,10 +64,10 @@ static size_t serialize(const mfs_model *m, unsigned char *buf, size_t cap) {
     put_u32(&w, (uint32_t)m->fitted);
     put_u64(&w, (uint64_t)m->n_features_in);
     put_u32(&w, (uint32_t)m->vt->params_size);
-    put_u32(&w, (uint32_t)m->n_arrays);
+    put_u32(&w, (uint32_t)(m->n_arrays + m->n_meta));
     put(&w, m->params, m->vt->params_size);
-    for (int i = 0; i < m->n_arrays; i++) {
-        const mfs_tensor *t = &m->arrays[i];
+    for (int i = 0; i < m->n_arrays + m->n_meta; i++) {
+        const mfs_tensor *t = i < m->n_arrays ? &m->arrays[i] : &m->meta[i - m->n_arrays];
         uint32_t len = (uint32_t)strlen(t->name);
         put_u32(&w, len);
         put(&w, t->name, len);
@@ -155,7 +161,9 @@ mfs_status mfs_model_load_buffer(const void *buf, size_t size, mfs_device device
     if (fitted > 1) return FORMAT_ERR("%s: fitted flag is %u", fn, fitted);
     if (n_features < 0 || (fitted && n_features < 1) || n_features > ((int64_t)1 << 40))
         return FORMAT_ERR("%s: n_features_in is %lld", fn, (long long)n_features);
-    if (n_arrays > MFS_MAX_ARRAYS) return FORMAT_ERR("%s: %u arrays, at most %d", fn, n_arrays, MFS_MAX_ARRAYS);
+    if (n_arrays > MFS_MAX_ARRAYS + MFS_META_MAX_ARRAYS)
+        return FORMAT_ERR("%s: %u arrays, at most %d (%d of the model and %d of metadata)", fn, n_arrays,
+                          MFS_MAX_ARRAYS + MFS_META_MAX_ARRAYS, MFS_MAX_ARRAYS, MFS_META_MAX_ARRAYS);
     if (params_size > r.size - r.pos) return FORMAT_ERR("%s: truncated params", fn);
     const void *params = p + r.pos;
     r.pos += params_size;
@@ -183,7 +191,13 @@ mfs_status mfs_model_load_buffer(const void *buf, size_t size, mfs_device device
         if (!take(&r, name, len)) { s = FORMAT_ERR("%s: truncated array name", fn); goto fail; }
         name[len] = 0;
         if (strlen(name) != len) { s = FORMAT_ERR("%s: array name contains a NUL byte", fn); goto fail; }
-        if (mfs__array_find(m, name)) { s = FORMAT_ERR("%s: array '%s' appears twice", fn, name); goto fail; }
+        int meta = mfs__is_meta_name(name);
+        if (meta ? mfs__meta_find(m, name) != NULL : mfs__array_find(m, name) != NULL) {
+            s = FORMAT_ERR("%s: array '%s' appears twice", fn, name); goto fail;
+        }
+        if (!meta && m->n_arrays >= MFS_MAX_ARRAYS) {
+            s = FORMAT_ERR("%s: more than %d model arrays", fn, MFS_MAX_ARRAYS); goto fail;
+        }
         if (!take(&r, &dtype, 4) || !take(&r, &ndim, 4)) { s = FORMAT_ERR("%s: truncated array header", fn); goto fail; }
         if (mfs__dtype_size((mfs_dtype)dtype) == 0 || ndim > MFS_MAX_DIMS) {
             s = FORMAT_ERR("%s: array '%s' has dtype %u, ndim %u", fn, name, dtype, ndim); goto fail;
@@ -199,6 +213,25 @@ mfs_status mfs_model_load_buffer(const void *buf, size_t size, mfs_device device
         if (mfs__mul_overflows(numel, mfs__dtype_size((mfs_dtype)dtype), &expect) ||
             !take(&r, &nbytes, 8) || nbytes != expect || nbytes > r.size - r.pos) {
             s = FORMAT_ERR("%s: array '%s' size does not match its shape or the file", fn, name); goto fail;
+        }
+        if (meta) { /* user metadata: copied, capped and checked by the core, unseen by the model */
+            mfs_array v;
+            memset(&v, 0, sizeof v);
+            v.data = (void *)(p + r.pos);
+            v.dtype = (mfs_dtype)dtype;
+            v.ndim = (int32_t)ndim;
+            for (uint32_t k = 0; k < ndim; k++) v.shape[k] = shape[k];
+            s = mfs__meta_set(m, fn, name, &v);
+            if (s != MFS_OK) {
+                if (s != MFS_E_NOMEM) {
+                    char msg[900];
+                    snprintf(msg, sizeof msg, "%s", mfs_last_error());
+                    s = FORMAT_ERR("%s", msg);
+                }
+                goto fail;
+            }
+            r.pos += nbytes;
+            continue;
         }
         void *data;
         s = mfs__array_new(m, name, (mfs_dtype)dtype, (int32_t)ndim, shape, &data);
