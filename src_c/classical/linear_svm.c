@@ -1,17 +1,347 @@
-/* Linear support vector classification by dual coordinate descent: LinearSVC.
- * PLACEHOLDER so the registry links while the model is being built: creating
- * one answers MFS_E_UNSUPPORTED. */
+/* Linear support vector classification: L2-regularized L1- or L2-loss SVM
+ * solved in the dual by coordinate descent with liblinear's shrinking (Hsieh,
+ * Chang, Lin, Keerthi & Sundararajan, ICML 2008), one-vs-rest for K > 2, as
+ * scikit-learn's LinearSVC (penalty='l2', dual=True).
+ *
+ * Letters: n rows, d features, K classes, k binary problems (1 or K), m rows
+ * to predict.
+ *
+ * Dual of min_w 1/2 |w|^2 + C sum_i loss(1 - y_i w.x_i):
+ *   min_a 1/2 a^T (Q + D) a - e^T a,  0 <= a_i <= U,  Q_ij = y_i y_j x_i.x_j,
+ *   hinge: U = C_i, D = 0; squared hinge: U = inf, D_ii = 1 / (2 C_i);
+ * w = sum_i a_i y_i x_i is kept up to date, so a coordinate step costs two
+ * passes over one row (w.x_i, then w += delta y_i x_i), in double. Each pass
+ * over the data visits the active coordinates in a random order (Fisher-Yates
+ * from the core Philox RNG: seed random_state, stream = the binary problem),
+ * drops coordinates stuck at a bound (projected gradient outside the last
+ * pass's range) and stops when the projected-gradient spread is <= tol, after
+ * a last check over all coordinates. The intercept is a constant feature of
+ * value intercept_scaling whose weight is regularized like the others. */
+#include <math.h>
+#include <string.h>
 #include "core/internal.h"
+#include "core/rng.h"
+#include "linalg/linalg.h"
+#include "mfs/linear_svm.h"
+#include "src_cuda/cuda_api.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+typedef mfs_linear_svm_params lsvm_params;
+
+void mfs_linear_svm_params_default(mfs_linear_svm_params *p) {
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->loss = MFS_LINEAR_SVM_LOSS_SQUARED_HINGE;
+    p->fit_intercept = 1;
+    p->max_iter = 1000;
+    p->C = 1.0;
+    p->tol = 1e-4;
+    p->intercept_scaling = 1.0;
+    p->random_state = 0;
+}
 
 static mfs_status check_params(const void *params) {
-    (void)params;
-    return mfs__error(MFS_E_UNSUPPORTED, "mfs_model_create: model 'linear_svm' is not built yet");
+    const lsvm_params *p = (const lsvm_params *)params;
+    static const char fn[] = "mfs_model_create";
+    if (p->loss != MFS_LINEAR_SVM_LOSS_HINGE && p->loss != MFS_LINEAR_SVM_LOSS_SQUARED_HINGE)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: loss is %d, expected 0 (hinge) or 1 (squared_hinge)", fn, (int)p->loss);
+    if (p->fit_intercept != 0 && p->fit_intercept != 1)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: fit_intercept is %d, expected 0 or 1", fn, (int)p->fit_intercept);
+    if (p->max_iter < 1)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: max_iter is %d, it must be >= 1", fn, (int)p->max_iter);
+    if (p->reserved_ != 0)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: reserved_ is %d, it must be 0", fn, (int)p->reserved_);
+    if (!(p->C > 0) || !isfinite(p->C))
+        return mfs__error(MFS_E_INVALID_ARG, "%s: C is %g, it must be a finite number > 0", fn, p->C);
+    if (!(p->tol > 0) || !isfinite(p->tol))
+        return mfs__error(MFS_E_INVALID_ARG, "%s: tol is %g, it must be a finite number > 0", fn, p->tol);
+    if (!(p->intercept_scaling > 0) || !isfinite(p->intercept_scaling))
+        return mfs__error(MFS_E_INVALID_ARG, "%s: intercept_scaling is %g, it must be a finite number > 0", fn,
+                          p->intercept_scaling);
+    return MFS_OK;
+}
+
+mfs_status mfs_linear_svm_create(const mfs_linear_svm_params *params, mfs_device device, mfs_model **out) {
+    return mfs__model_new("mfs_linear_svm_create", MFS_MODEL_LINEAR_SVM, params, sizeof *params, device, out);
+}
+
+static inline void swap_i32(int32_t *a, int64_t i, int64_t j) {
+    int32_t t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+}
+
+/* One binary problem: labels s (n) +1/-1, per-class C (Cp for +1, Cn for
+ * -1). w (d + 1) out (w[d]: the weight of the constant feature, 0 without an
+ * intercept). QD, alpha (n), index (n) scratch. */
+static int32_t solve_binary(const float *X, int64_t n, int64_t d, const int8_t *s, double Cp, double Cn,
+                            const lsvm_params *p, uint64_t stream, double *w, double *QD, double *alpha,
+                            int32_t *index) {
+    const int l2 = p->loss == MFS_LINEAR_SVM_LOSS_SQUARED_HINGE;
+    const double bias = p->fit_intercept ? p->intercept_scaling : 0.0;
+    const double diag_p = l2 ? 0.5 / Cp : 0, diag_n = l2 ? 0.5 / Cn : 0;
+    const double ub_p = l2 ? HUGE_VAL : Cp, ub_n = l2 ? HUGE_VAL : Cn;
+    const double eps = p->tol;
+    mfs_rng rng = mfs_rng_make((uint64_t)p->random_state, stream);
+    for (int64_t j = 0; j <= d; j++) w[j] = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const float *x = X + i * d;
+        double q = bias * bias;
+        for (int64_t j = 0; j < d; j++) q += (double)x[j] * x[j];
+        QD[i] = q + (s[i] > 0 ? diag_p : diag_n);
+        alpha[i] = 0;
+        index[i] = (int32_t)i;
+    }
+    int64_t active = n;
+    double PGmax_old = HUGE_VAL, PGmin_old = -HUGE_VAL;
+    int32_t iter = 0;
+    while (iter < p->max_iter) {
+        double PGmax_new = -HUGE_VAL, PGmin_new = HUGE_VAL;
+        for (int64_t i = 0; i < active; i++) swap_i32(index, i, i + (int64_t)mfs_rng_below(&rng, (uint64_t)(active - i)));
+        for (int64_t t = 0; t < active; t++) {
+            const int64_t i = index[t];
+            const float *x = X + i * d;
+            const double yi = s[i];
+            double wx = w[d] * bias;
+            for (int64_t j = 0; j < d; j++) wx += w[j] * x[j];
+            const double G = yi * wx - 1 + alpha[i] * (s[i] > 0 ? diag_p : diag_n);
+            const double U = s[i] > 0 ? ub_p : ub_n;
+            double PG = 0;
+            if (alpha[i] == 0) {
+                if (G > PGmax_old) { /* stuck at 0: shrink */
+                    active--;
+                    swap_i32(index, t, active);
+                    t--;
+                    continue;
+                } else if (G < 0) {
+                    PG = G;
+                }
+            } else if (alpha[i] == U) {
+                if (G < PGmin_old) { /* stuck at U: shrink */
+                    active--;
+                    swap_i32(index, t, active);
+                    t--;
+                    continue;
+                } else if (G > 0) {
+                    PG = G;
+                }
+            } else {
+                PG = G;
+            }
+            if (PG > PGmax_new) PGmax_new = PG;
+            if (PG < PGmin_new) PGmin_new = PG;
+            if (fabs(PG) > 1.0e-12) {
+                const double old = alpha[i];
+                double a = old - G / QD[i];
+                a = a < 0 ? 0 : (a > U ? U : a);
+                alpha[i] = a;
+                const double delta = (a - old) * yi;
+                for (int64_t j = 0; j < d; j++) w[j] += delta * x[j];
+                w[d] += delta * bias;
+            }
+        }
+        iter++;
+        if (PGmax_new - PGmin_new <= eps) {
+            if (active == n) break;
+            active = n; /* check every coordinate before stopping */
+            PGmax_old = HUGE_VAL;
+            PGmin_old = -HUGE_VAL;
+            continue;
+        }
+        PGmax_old = PGmax_new;
+        PGmin_old = PGmin_new;
+        if (PGmax_old <= 0) PGmax_old = HUGE_VAL;
+        if (PGmin_old >= 0) PGmin_old = -HUGE_VAL;
+    }
+    return iter;
+}
+
+/* The optional "class_weight" input: (K,) finite > 0. */
+static mfs_status read_class_weight(const mfs_model *m, const char *fn, int64_t K, double *w) {
+    for (int64_t k = 0; k < K; k++) w[k] = 1.0;
+    const mfs_tensor *t = mfs__input_find(m, "class_weight");
+    if (!t) return MFS_OK;
+    if ((t->dtype != MFS_DTYPE_FLOAT32 && t->dtype != MFS_DTYPE_FLOAT64) || t->ndim != 1)
+        return mfs__error(MFS_E_SHAPE, "%s: class_weight must be a float32 or float64 vector, got a %d-D array of dtype %d",
+                          fn, (int)t->ndim, (int)t->dtype);
+    if (t->shape[0] != K)
+        return mfs__error(MFS_E_SHAPE, "%s: class_weight has %lld values, the data has %lld classes", fn,
+                          (long long)t->shape[0], (long long)K);
+    for (int64_t k = 0; k < K; k++) {
+        const double v = t->dtype == MFS_DTYPE_FLOAT32 ? (double)((const float *)t->data)[k] : ((const double *)t->data)[k];
+        if (!(v > 0) || !isfinite(v))
+            return mfs__error(MFS_E_VALUE, "%s: class_weight[%lld] = %g, weights must be finite and > 0", fn,
+                              (long long)k, v);
+        w[k] = v;
+    }
+    return MFS_OK;
+}
+
+static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
+    const lsvm_params *p = (const lsvm_params *)m->params;
+    static const char fn[] = "mfs_fit";
+    const int64_t n = Xa->shape[0], d = Xa->shape[1];
+    if (n > INT32_MAX) return mfs__error(MFS_E_OVERFLOW, "%s: X has %lld rows, at most %d", fn, (long long)n, INT32_MAX);
+    MFS_TRY(mfs__check_labels(fn, ya, n, INT32_MAX));
+    const int32_t *y = (const int32_t *)ya->data;
+    const float *X = (const float *)Xa->data;
+    int64_t K = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (y[i] + 1 > K) K = y[i] + 1;
+    if (K < 2) return mfs__error(MFS_E_VALUE, "%s: y has a single class (0); LinearSVC needs samples of at least 2 classes", fn);
+    if (K > (1 << 20)) return mfs__error(MFS_E_VALUE, "%s: y has labels up to %lld, at most 2^20 classes", fn, (long long)K - 1);
+    const int64_t k = K == 2 ? 1 : K;
+    char *mem = NULL;
+    const size_t bytes = (size_t)K * (sizeof(double) + sizeof(int64_t)) + (size_t)n * (2 * sizeof(double) + sizeof(int32_t) + 1) +
+                         (size_t)(d + 1) * sizeof(double) + 64;
+    MFS_TRY(mfs__alloc((void **)&mem, bytes, fn, "the coordinate descent"));
+    double *wC = (double *)mem, *QD = wC + K, *alpha = QD + n, *w = alpha + n;
+    int64_t *count = (int64_t *)(w + d + 1);
+    int32_t *index = (int32_t *)(count + K);
+    int8_t *s = (int8_t *)(index + n);
+    mfs_status st = read_class_weight(m, fn, K, wC);
+    if (st != MFS_OK) goto done;
+    memset(count, 0, (size_t)K * sizeof(int64_t));
+    for (int64_t i = 0; i < n; i++) count[y[i]]++;
+    for (int64_t c = 0; c < K; c++) {
+        if (count[c] == 0) {
+            st = mfs__error(MFS_E_VALUE, "%s: class %lld has no samples (labels must be 0..K-1, every one present)", fn,
+                            (long long)c);
+            goto done;
+        }
+        wC[c] *= p->C;
+    }
+    double *coef, *icpt;
+    int32_t *nit;
+    const int64_t s_coef[2] = {k, d}, s_k[1] = {k};
+    if ((st = mfs__array_new(m, "coef", MFS_DTYPE_FLOAT64, 2, s_coef, (void **)&coef)) != MFS_OK ||
+        (st = mfs__array_new(m, "intercept", MFS_DTYPE_FLOAT64, 1, s_k, (void **)&icpt)) != MFS_OK ||
+        (st = mfs__array_new(m, "n_iter", MFS_DTYPE_INT32, 1, s_k, (void **)&nit)) != MFS_OK)
+        goto done;
+    for (int64_t c = 0; c < k; c++) {
+        /* K = 2: class 1 against class 0; else class c against the rest with
+         * the rest's C = C (liblinear's one-vs-rest) */
+        const int64_t pos = K == 2 ? 1 : c;
+        for (int64_t i = 0; i < n; i++) s[i] = y[i] == pos ? 1 : -1;
+        const double Cp = wC[pos], Cn = K == 2 ? wC[0] : p->C;
+        nit[c] = solve_binary(X, n, d, s, Cp, Cn, p, (uint64_t)c, w, QD, alpha, index);
+        for (int64_t j = 0; j < d; j++) coef[c * d + j] = w[j];
+        icpt[c] = p->fit_intercept ? w[d] * p->intercept_scaling : 0.0;
+    }
+done:
+    mfs__free(mem);
+    return st;
+}
+
+enum { OUT_PREDICT = 0, OUT_DECISION = 1 };
+
+static mfs_status apply(const mfs_model *m, const char *fn, const mfs_array *Xa, int what, void *out) {
+    const mfs_tensor *ct = mfs__array_find(m, "coef");
+    const double *coef = (const double *)ct->data;
+    const double *icpt = (const double *)mfs__array_find(m, "intercept")->data;
+    const int64_t k = ct->shape[0], d = ct->shape[1], n = Xa->shape[0];
+    const float *X = (const float *)Xa->data;
+    if (m->device == MFS_DEVICE_CUDA) {
+        /* decision values X W^T through the device GEMM (float32 operands) */
+        char *mem = NULL;
+        MFS_TRY(mfs__alloc((void **)&mem, (size_t)(k * d + n * k) * sizeof(float) + 64, fn, "the decision values"));
+        float *W = (float *)mem, *D = W + k * d;
+        for (int64_t q = 0; q < k * d; q++) W[q] = (float)coef[q];
+        mfs_status s = mfs_sgemm_cuda(0, 1, n, k, d, 1.0f, X, d, W, d, 0.0f, D, k);
+        if (s == MFS_OK)
+            for (int64_t r = 0; r < n; r++) {
+                const float *dr = D + r * k;
+                if (what == OUT_DECISION) {
+                    for (int64_t c = 0; c < k; c++) ((float *)out)[r * k + c] = (float)((double)dr[c] + icpt[c]);
+                } else {
+                    int64_t best = 0;
+                    double bv = (double)dr[0] + icpt[0];
+                    for (int64_t c = 1; c < k; c++)
+                        if ((double)dr[c] + icpt[c] > bv) {
+                            bv = (double)dr[c] + icpt[c];
+                            best = c;
+                        }
+                    ((int32_t *)out)[r] = (int32_t)(k == 1 ? (bv > 0) : best);
+                }
+            }
+        mfs__free(mem);
+        return s;
+    }
+    int nt = mfs__num_threads();
+    if (n * k * d < (1 << 16)) nt = 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t r = 0; r < n; r++) {
+        const float *x = X + r * d;
+        int64_t best = 0;
+        double bv = -HUGE_VAL;
+        for (int64_t c = 0; c < k; c++) {
+            const double *wc = coef + c * d;
+            double v = icpt[c];
+            for (int64_t j = 0; j < d; j++) v += wc[j] * x[j];
+            if (what == OUT_DECISION) ((float *)out)[r * k + c] = (float)v;
+            if (c == 0 || v > bv) {
+                bv = v;
+                best = c;
+            }
+        }
+        if (what == OUT_PREDICT) ((int32_t *)out)[r] = (int32_t)(k == 1 ? (bv > 0) : best);
+    }
+    return MFS_OK;
+}
+
+static mfs_status predict(const mfs_model *m, const mfs_array *X, mfs_array *out) {
+    return apply(m, "mfs_predict", X, OUT_PREDICT, out->data);
+}
+static mfs_status decision_function(const mfs_model *m, const mfs_array *X, mfs_array *out) {
+    return apply(m, "mfs_decision_function", X, OUT_DECISION, out->data);
+}
+
+static mfs_status output_shape(const mfs_model *m, mfs_method method, int64_t rows, mfs_dtype *dtype, int32_t *ndim,
+                               int64_t *shape) {
+    const mfs_tensor *ct = mfs__array_find(m, "coef");
+    const int64_t k = ct ? ct->shape[0] : 1;
+    shape[0] = rows;
+    *ndim = 1;
+    if (method == MFS_METHOD_PREDICT) {
+        *dtype = MFS_DTYPE_INT32;
+        return MFS_OK;
+    }
+    if (method == MFS_METHOD_DECISION_FUNCTION) {
+        *dtype = MFS_DTYPE_FLOAT32;
+        if (k > 1) {
+            *ndim = 2;
+            shape[1] = k;
+        }
+        return MFS_OK;
+    }
+    return mfs__error(MFS_E_UNSUPPORTED, "mfs_output_shape: linear_svm has predict and decision_function only");
+}
+
+static mfs_status check_state(const mfs_model *m) {
+    const int64_t d = m->n_features_in;
+    const mfs_tensor *c = mfs__array_get(m, "coef", MFS_DTYPE_FLOAT64, 2);
+    if (!c || c->shape[1] != d || c->shape[0] < 1 || c->shape[0] == 2 || c->shape[0] > (1 << 20))
+        return mfs__error(MFS_E_FORMAT, "linear_svm: 'coef' missing or not float64 (1 or K >= 3, %lld)", (long long)d);
+    const mfs_tensor *b = mfs__array_get(m, "intercept", MFS_DTYPE_FLOAT64, 1);
+    if (!b || b->shape[0] != c->shape[0])
+        return mfs__error(MFS_E_FORMAT, "linear_svm: 'intercept' missing or not float64 (%lld,)", (long long)c->shape[0]);
+    const mfs_tensor *it = mfs__array_get(m, "n_iter", MFS_DTYPE_INT32, 1);
+    if (!it || it->shape[0] != c->shape[0])
+        return mfs__error(MFS_E_FORMAT, "linear_svm: 'n_iter' missing or not int32 (%lld,)", (long long)c->shape[0]);
+    return MFS_OK;
 }
 
 const mfs_model_vtable mfs__linear_svm_vtable = {
     .kind = MFS_MODEL_LINEAR_SVM,
     .name = "linear_svm",
-    .params_size = 8,
+    .params_size = sizeof(mfs_linear_svm_params),
     .supervised = 1,
     .check_params = check_params,
+    .fit = fit,
+    .predict = predict,
+    .output_shape = output_shape,
+    .check_state = check_state,
+    .decision_function = decision_function,
 };

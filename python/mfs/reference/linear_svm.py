@@ -1,0 +1,98 @@
+"""Reference LinearSVC in numpy: dual coordinate descent for the L2-regularized
+L1- (hinge) or L2-loss (squared hinge) SVM (Hsieh et al. 2008, liblinear's
+solver), one-vs-rest for more than two classes. Readable, not fast: one
+coordinate per Python step. The coordinate order is shuffled with the same
+Philox stream as libmfs's C solver (reference/svm.py's _Rng), so a seed means
+the same order; shrinking is liblinear's."""
+import numpy as np
+
+from .svm import _Rng
+
+HINGE, SQUARED_HINGE = 0, 1
+
+
+def _binary(X, s, Cp, Cn, loss, fit_intercept, intercept_scaling, tol, max_iter, seed, stream):
+    n, d = X.shape
+    bias = intercept_scaling if fit_intercept else 0.0
+    Xb = np.hstack([X.astype(np.float64), np.full((n, 1), bias)])
+    l2 = loss == SQUARED_HINGE
+    diag = np.where(s > 0, 0.5 / Cp, 0.5 / Cn) if l2 else np.zeros(n)
+    U = np.full(n, np.inf) if l2 else np.where(s > 0, Cp, Cn)
+    QD = (Xb * Xb).sum(axis=1) + diag
+    alpha = np.zeros(n)
+    w = np.zeros(d + 1)
+    index = list(range(n))
+    active = n
+    rng = _Rng(seed, stream)
+    PGmax_old, PGmin_old = np.inf, -np.inf
+    it = 0
+    while it < max_iter:
+        PGmax_new, PGmin_new = -np.inf, np.inf
+        for i in range(active):
+            j = i + rng.below(active - i)
+            index[i], index[j] = index[j], index[i]
+        t = 0
+        while t < active:
+            i = index[t]
+            G = s[i] * (w @ Xb[i]) - 1 + alpha[i] * diag[i]
+            PG = 0.0
+            if alpha[i] == 0:
+                if G > PGmax_old:       # stuck at the lower bound: shrink it
+                    active -= 1
+                    index[t], index[active] = index[active], index[t]
+                    continue
+                if G < 0:
+                    PG = G
+            elif alpha[i] == U[i]:
+                if G < PGmin_old:       # stuck at the upper bound: shrink it
+                    active -= 1
+                    index[t], index[active] = index[active], index[t]
+                    continue
+                if G > 0:
+                    PG = G
+            else:
+                PG = G
+            PGmax_new, PGmin_new = max(PGmax_new, PG), min(PGmin_new, PG)
+            if abs(PG) > 1e-12:
+                old = alpha[i]
+                alpha[i] = min(max(old - G / QD[i], 0.0), U[i])
+                w += (alpha[i] - old) * s[i] * Xb[i]
+            t += 1
+        it += 1
+        if PGmax_new - PGmin_new <= tol:
+            if active == n:
+                break
+            active, PGmax_old, PGmin_old = n, np.inf, -np.inf
+            continue
+        PGmax_old = PGmax_new if PGmax_new > 0 else np.inf
+        PGmin_old = PGmin_new if PGmin_new < 0 else -np.inf
+    return w[:d], (w[d] * intercept_scaling if fit_intercept else 0.0), it
+
+
+def fit(X, y, loss=SQUARED_HINGE, fit_intercept=1, max_iter=1000, C=1.0, tol=1e-4, intercept_scaling=1.0,
+        random_state=0, class_weight=None, **_):
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y, dtype=np.int64)
+    K = int(y.max()) + 1
+    if K < 2:
+        raise ValueError("linear_svm: y has a single class; LinearSVC needs samples of at least 2 classes")
+    wC = C * (np.ones(K) if class_weight is None else np.asarray(class_weight, dtype=np.float64))
+    k = 1 if K == 2 else K
+    coef, icpt, iters = np.zeros((k, X.shape[1])), np.zeros(k), np.zeros(k, dtype=np.int32)
+    for c in range(k):
+        pos = 1 if K == 2 else c
+        s = np.where(y == pos, 1.0, -1.0)
+        Cn = wC[0] if K == 2 else C
+        coef[c], icpt[c], iters[c] = _binary(X, s, wC[pos], Cn, loss, fit_intercept, intercept_scaling, tol,
+                                             max_iter, int(random_state), c)
+    return {"coef": coef, "intercept": icpt, "n_iter": iters}
+
+
+def decision_function(state, X, **_):
+    d = np.asarray(X, dtype=np.float64) @ state["coef"].T + state["intercept"]
+    return d[:, 0] if d.shape[1] == 1 else d
+
+
+def predict(state, X, **_):
+    d = decision_function(state, X)
+    return (d > 0).astype(np.int32) if d.ndim == 1 else np.argmax(d, axis=1).astype(np.int32)
