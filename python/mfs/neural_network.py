@@ -1,0 +1,650 @@
+"""Neural networks trained from scratch in C (or CUDA, or the numpy
+reference): MLPClassifier and MLPRegressor with scikit-learn's parameters and
+attributes, plus dropout, AdamW and a cosine schedule.
+
+``_NetworkEstimator`` holds what every trained network shares (the training
+parameters, the per-batch / per-epoch callback that becomes a progress bar and
+stops cleanly on Ctrl-C, warm_start, partial_fit, the loss_curve_ family of
+attributes); the CNN estimators (mfs/cnn.py) build on it."""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _native
+from ._base import MfsClassifier, MfsEstimator, register
+from .reference import mlp as _ref
+
+ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3, "gelu": 4}
+SOLVERS = {"sgd": 0, "adam": 1, "adamw": 2}
+LEARNING_RATES = {"constant": 0, "invscaling": 1, "adaptive": 2, "cosine": 3}
+_TASK_REGRESSION, _TASK_CLASSIFICATION, _TASK_MULTILABEL = 0, 1, 2
+_CNT = {"samples_seen": 0, "steps": 1, "n_iter": 2, "lr": 3, "best_loss": 4, "best_score": 5,
+        "no_improvement": 6, "loss": 7, "epochs_total": 8, "stopped": 9}
+
+
+# ---- parameter checks -----------------------------------------------------------------
+def _real(owner, name, value, low=None, high=None, low_open=False, high_open=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{owner}: {name} is {value}, it must be finite")
+    if low is not None and (v < low or (low_open and v == low)):
+        raise ValueError(f"{owner}: {name} is {value}, it must be {'>' if low_open else '>='} {low}")
+    if high is not None and (v > high or (high_open and v == high)):
+        raise ValueError(f"{owner}: {name} is {value}, it must be {'<' if high_open else '<='} {high}")
+    return v
+
+
+def _int(owner, name, value, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
+    if value < low or value > 2**31 - 1:
+        raise ValueError(f"{owner}: {name} is {value}, it must be >= {low}")
+    return int(value)
+
+
+def _choice(owner, name, value, options):
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{owner}: {name} is {value!r}, expected one of {sorted(options)}")
+    return options[value]
+
+
+class _Progress:
+    """The per-batch / per-epoch callback of a fit: progress (tqdm when it is
+    installed, else one line per epoch as scikit-learn prints them), the
+    interrupt flag (Ctrl-C stops after the current batch)."""
+
+    def __init__(self, owner, verbose, early_stopping):
+        self.owner, self.verbose, self.early = owner, verbose, early_stopping
+        self.interrupted = False
+        self.error = None
+        self.bar = None
+
+    def __call__(self, event):
+        try:
+            if self.verbose:
+                self._show(event)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            return 1
+        except Exception as e:  # never let an exception cross into C
+            self.error = e
+            return 1
+        return 0
+
+    def _show(self, ev):
+        if ev.kind == 0:  # batch
+            if self.bar is not None:
+                self.bar.update(1)
+            elif ev.batch == 1 and ev.epoch == 1:
+                try:
+                    from tqdm.auto import tqdm
+                    self.bar = tqdm(total=ev.n_batches * ev.max_iter, desc=self.owner, unit="batch")
+                    self.bar.update(1)
+                except ImportError:
+                    self.bar = None
+            return
+        if self.bar is not None:
+            post = {"loss": f"{ev.loss:.5f}"}
+            if self.early:
+                post["val"] = f"{ev.validation_score:.4f}"
+            self.bar.set_postfix(post, refresh=False)
+            self.bar.set_description(f"{self.owner} epoch {ev.epoch}")
+        else:
+            print(f"Iteration {ev.epoch}, loss = {ev.loss:.8f}")
+            if self.early:
+                print(f"Validation score: {ev.validation_score:f}")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class _NetworkEstimator(MfsEstimator):
+    """Base of the trained networks. Subclasses define ``_kind``,
+    ``_reference``, ``_task(y)``, ``_arch_params(X)`` (the architecture part of
+    the C params) and how y is encoded."""
+
+    _reference = _ref
+
+    # ---- parameters ------------------------------------------------------------
+    def _train_params(self, n=None):
+        """The training part of the C params (the same field names in every
+        network's params struct), validated."""
+        o = type(self).__name__
+        if self.solver == "lbfgs":
+            raise ValueError(f"{o}: solver 'lbfgs' is not available in libmfs (a full-batch quasi-Newton "
+                             "method); use 'adam', 'adamw' or 'sgd'")
+        bs = self.batch_size
+        if isinstance(bs, str) and bs == "auto":
+            bs = -1
+        else:
+            bs = _int(o, "batch_size", bs, 1)
+        p = {
+            "solver": _choice(o, "solver", self.solver, SOLVERS),
+            "learning_rate": _choice(o, "learning_rate", self.learning_rate, LEARNING_RATES),
+            "alpha": _real(o, "alpha", self.alpha, 0.0),
+            "batch_size": bs,
+            "max_iter": _int(o, "max_iter", self.max_iter, 1),
+            "learning_rate_init": _real(o, "learning_rate_init", self.learning_rate_init, 0.0, low_open=True),
+            "power_t": _real(o, "power_t", self.power_t, 0.0),
+            "shuffle": int(bool(self.shuffle)),
+            "nesterovs_momentum": int(bool(self.nesterovs_momentum)),
+            "tol": _real(o, "tol", self.tol, 0.0),
+            "momentum": _real(o, "momentum", self.momentum, 0.0, 1.0),
+            "early_stopping": int(bool(self.early_stopping)),
+            "n_iter_no_change": _int(o, "n_iter_no_change", self.n_iter_no_change, 1),
+            "validation_fraction": _real(o, "validation_fraction", self.validation_fraction, 0.0, 1.0,
+                                         high_open=True),
+            "beta_1": _real(o, "beta_1", self.beta_1, 0.0, 1.0, high_open=True),
+            "beta_2": _real(o, "beta_2", self.beta_2, 0.0, 1.0, high_open=True),
+            "epsilon": _real(o, "epsilon", self.epsilon, 0.0, low_open=True),
+            "verbose": int(bool(self.verbose)),
+            "warm_start": int(bool(self.warm_start)),
+            "dropout": _real(o, "dropout", self.dropout, 0.0, 1.0, high_open=True),
+            "random_state": self._seed() if n is not None else int(getattr(self, "_seed_used", 0)),
+        }
+        if p["early_stopping"] and p["validation_fraction"] == 0.0:
+            raise ValueError(f"{o}: early_stopping needs validation_fraction in (0, 1), got 0")
+        return p
+
+    def _seed(self):
+        rs = self.random_state
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
+            if rs < 0 or rs > 2**63 - 1:
+                raise ValueError(f"{type(self).__name__}: random_state is {rs}, it must be in [0, 2**63 - 1]")
+            seed = int(rs)
+        else:
+            seed = int(check_random_state(rs).randint(np.iinfo(np.int32).max))
+        self._seed_used = seed
+        return seed
+
+    def _params(self, X):
+        p = self._train_params(None if X is None else X.shape[0])
+        p.update(self._arch_params(X))
+        return p
+
+    # ---- training ------------------------------------------------------------------
+    def _can_warm_start(self, params):
+        st = getattr(self, "_state", None)
+        return (bool(self.warm_start) and st is not None and "params" in st
+                and getattr(self, "_fit_params_arch", None) == self._arch_key(params))
+
+    def _arch_key(self, params):
+        return tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                            for k, v in self._arch_params_for_key(params).items()))
+
+    def _arch_params_for_key(self, params):
+        keys = ("task", "n_classes", "n_hidden", "hidden_layer_sizes", "activation", "dropout")
+        return {k: params[k] for k in keys if k in params}
+
+    def _train(self, X, y, partial):
+        """Fit (partial=False) or one partial_fit epoch on validated X and the
+        encoded y; sets the fitted attributes."""
+        backend = self._check_backend()
+        params = self._params(X)
+        owner = type(self).__name__
+        first_partial = partial and getattr(self, "_state", None) is None
+        warm = (not partial) and self._can_warm_start(params)
+        prev_curve = list(getattr(self, "loss_curve_", []) or []) if (warm or (partial and not first_partial)) else []
+        prev_val = list(getattr(self, "validation_scores_", None) or []) if warm else []
+        progress = _Progress(owner, self.verbose, bool(params["early_stopping"]))
+        n_old = 0
+        if isinstance(self.batch_size, numbers.Integral) and self.batch_size > X.shape[0]:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+                          UserWarning, stacklevel=3)
+        try:
+            if backend == "python":
+                kwargs = {}
+                if partial and not first_partial:
+                    kwargs["state"] = self._state
+                elif warm:
+                    kwargs.update(init_params=self._state["params"], init_optimizer=self._state["optimizer_state"],
+                                  init_counters=self._state["counters"])
+                n_old = len(self._state["loss_curve"]) if (partial and not first_partial) else 0
+                state = self._reference.fit(X, y, incremental=partial, **kwargs, **params)
+                self._native = None
+                self._state = {k: np.asarray(v) for k, v in state.items()}
+            else:
+                if partial and not first_partial:
+                    model = self._native
+                    if model is None:  # a python-backend state continued on C: rebuild
+                        model = _native.NativeModel.create(self._kind, params, backend)
+                        partial = False
+                else:
+                    model = _native.NativeModel.create(self._kind, params, backend)
+                    if warm:
+                        model.set_array("init_params", self._state["params"].astype(np.float32))
+                        model.set_array("init_optimizer", self._state["optimizer_state"].astype(np.float32))
+                        model.set_array("init_counters", self._state["counters"].astype(np.float64))
+                n_old = len(self._state["loss_curve"]) if (partial and not first_partial) else 0
+                cb = _native.ffi.callback("int32_t(void *, const mfs_train_event *)",
+                                          lambda user, ev: progress(ev))
+                _native.check(_native.lib.mfs_fit_with_callback(
+                    model._h, _native.view(X), _native.view(y), int(bool(partial)), cb, _native.ffi.NULL))
+                self._native = model
+                self._state = model.arrays()
+        finally:
+            progress.close()
+        if progress.error is not None:
+            raise progress.error
+        self._fit_params_arch = self._arch_key(params)
+        # partial_fit's state holds the whole curve; fit's only this call's epochs
+        self._set_network_attributes(prev_curve, prev_val, skip=n_old)
+        if progress.interrupted:
+            warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
+        elif (not partial and not params["early_stopping"] and self.n_iter_ == params["max_iter"]
+              and self._counters[_CNT["no_improvement"]] <= params["n_iter_no_change"]):
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({params['max_iter']}) reached and the "
+                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _set_network_attributes(self, prev_curve=(), prev_val=(), skip=0):
+        st = self._state
+        c = np.asarray(st["counters"], dtype=np.float64)
+        self._counters = c
+        self.loss_curve_ = list(prev_curve) + [float(v) for v in st["loss_curve"][skip:]]
+        self.n_iter_ = int(c[_CNT["n_iter"]])
+        self.t_ = int(c[_CNT["samples_seen"]])
+        self.loss_ = float(c[_CNT["loss"]]) if self.loss_curve_ else None
+        if bool(self.early_stopping):
+            self.validation_scores_ = list(prev_val) + [float(v) for v in st.get("validation_scores", [])]
+            self.best_validation_score_ = float(c[_CNT["best_score"]])
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = float(c[_CNT["best_loss"]])
+        self._set_layer_attributes()
+
+    def _set_layer_attributes(self):
+        units = [int(u) for u in self._state["layer_units"]]
+        params = np.asarray(self._state["params"])
+        coefs, intercepts = _ref.unpack(params, units)
+        self.coefs_ = [np.array(c) for c in coefs]
+        self.intercepts_ = [np.array(b) for b in intercepts]
+        self.n_layers_ = len(units)
+        self.n_outputs_ = units[-1]
+
+    # ---- prediction -------------------------------------------------------------------
+    def _run(self, method, X):
+        check_is_fitted(self, "_state")
+        if self._native is None:
+            return getattr(self._reference, method)(self._state, X, **self._params(None))
+        if method == "predict_log_proba":
+            return self._native._apply(_native.lib.MFS_METHOD_PREDICT_LOG_PROBA,
+                                       _native.lib.mfs_predict_log_proba, X)
+        return getattr(self._native, method)(X)
+
+
+def _column_y(y):
+    """A column vector y becomes 1-D with scikit-learn's DataConversionWarning."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        from sklearn.utils.validation import column_or_1d
+        y = column_or_1d(y, warn=True)
+    return y
+
+
+def _hidden_sizes(owner, h):
+    if isinstance(h, numbers.Integral) and not isinstance(h, bool):
+        h = [h]
+    try:
+        h = list(h)
+    except TypeError:
+        raise TypeError(f"{owner}: hidden_layer_sizes must be an int or a sequence of ints, got {h!r}") from None
+    if len(h) > 16:
+        raise ValueError(f"{owner}: hidden_layer_sizes has {len(h)} layers, libmfs supports at most 16")
+    out = []
+    for v in h:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{owner}: hidden_layer_sizes must hold ints, got {v!r}")
+        if v <= 0:
+            raise ValueError(f"{owner}: hidden_layer_sizes must be > 0, got {list(h)}.")
+        out.append(int(v))
+    return out
+
+
+class _BaseMLP(_NetworkEstimator):
+    _kind = "mlp"
+
+    def _arch_params(self, X):
+        o = type(self).__name__
+        h = _hidden_sizes(o, self.hidden_layer_sizes)
+        return {"task": self._task_code(), "n_classes": self._n_classes_param(),
+                "n_hidden": len(h), "hidden_layer_sizes": h + [0] * (16 - len(h)),
+                "activation": _choice(o, "activation", self.activation, ACTIVATIONS)}
+
+    def _n_classes_param(self):
+        return 0
+
+    @classmethod
+    def _common_from_params(cls, p):
+        inv = lambda d, v: {b: a for a, b in d.items()}[v]  # noqa: E731
+        return dict(hidden_layer_sizes=tuple(int(v) for v in list(p["hidden_layer_sizes"])[:p["n_hidden"]]),
+                    activation=inv(ACTIVATIONS, p["activation"]), solver=inv(SOLVERS, p["solver"]),
+                    alpha=p["alpha"], batch_size="auto" if p["batch_size"] == -1 else int(p["batch_size"]),
+                    learning_rate=inv(LEARNING_RATES, p["learning_rate"]),
+                    learning_rate_init=p["learning_rate_init"], power_t=p["power_t"], max_iter=p["max_iter"],
+                    shuffle=bool(p["shuffle"]), random_state=int(p["random_state"]), tol=p["tol"],
+                    verbose=bool(p["verbose"]), warm_start=bool(p["warm_start"]), momentum=p["momentum"],
+                    nesterovs_momentum=bool(p["nesterovs_momentum"]), early_stopping=bool(p["early_stopping"]),
+                    validation_fraction=p["validation_fraction"], beta_1=p["beta_1"], beta_2=p["beta_2"],
+                    epsilon=p["epsilon"], n_iter_no_change=p["n_iter_no_change"], dropout=p["dropout"])
+
+    @classmethod
+    def _from_native(cls, model, backend):
+        p = model.params()
+        est = cls(**cls._common_from_params(p), backend=backend)
+        est._seed_used = int(p["random_state"])
+        est._native = model
+        est._state = model.arrays()
+        est.n_features_in_ = model.n_features_in
+        est._fit_params_arch = est._arch_key(est._params_from_struct(p))
+        est._after_load(p)
+        est._set_network_attributes()
+        return est
+
+    @staticmethod
+    def _params_from_struct(p):
+        return {k: (list(v) if not isinstance(v, (int, float)) else v) for k, v in p.items()}
+
+    def _after_load(self, p):
+        pass
+
+
+_DOC_PARAMS = """
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Units of each hidden layer (at most 16 layers).
+    activation : {"identity", "logistic", "tanh", "relu", "gelu"}, default="relu"
+        Hidden-layer activation; "gelu" is the exact erf form (PyTorch's default).
+    solver : {"adam", "sgd", "adamw"}, default="adam"
+        "adam" and "sgd" follow scikit-learn's update formulas; "adamw" is
+        PyTorch's AdamW with ``alpha`` as decoupled weight decay. "lbfgs" is
+        not available.
+    alpha : float, default=1e-4
+        L2 penalty on the weights (not the biases), scaled as scikit-learn
+        (``alpha / batch`` added to their gradient).
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
+        Schedule of the step size, as scikit-learn's (applied to every solver),
+        plus "cosine": ``learning_rate_init * (1 + cos(pi * epoch / max_iter)) / 2``.
+    learning_rate_init : float, default=1e-3
+    power_t : float, default=0.5
+    max_iter : int, default=200
+        Epochs.
+    shuffle : bool, default=True
+    random_state : int, RandomState or None, default=None
+        Seed of the library's counter-based generator (init, shuffling, the
+        validation split, dropout): the same seed gives the same bits on a
+        given thread count.
+    tol : float, default=1e-4
+    verbose : bool, default=False
+        Show a progress bar (tqdm, when installed) or one line per epoch.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights AND optimizer state (scikit-learn
+        restarts the optimizer; keeping it makes a saved model resumable).
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+    validation_fraction : float, default=0.1
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+    n_iter_no_change : int, default=10
+    dropout : float, default=0.0
+        Probability of zeroing each hidden unit during training (inverted
+        dropout, masks from the core generator).
+    backend : {"c", "cuda", "python"}, default="c"
+
+    Attributes
+    ----------
+    coefs_, intercepts_ : lists of ndarray
+        Weights (n_in, n_out) and biases of each layer (float32).
+    loss_ : float
+        Training loss of the last epoch (with the L2 term).
+    loss_curve_ : list of float
+    best_loss_ : float or None
+    validation_scores_ : list of float or None
+    best_validation_score_ : float or None
+    n_iter_ : int
+    t_ : int
+        Training samples seen.
+    n_layers_, n_outputs_, out_activation_ : int, int, str
+"""
+
+
+@register
+class MLPClassifier(ClassifierMixin, MfsClassifier, _BaseMLP):
+    __doc__ = """Multi-layer perceptron classifier trained with Adam or SGD,
+    from scratch in C (or CUDA, or the numpy reference). Softmax output for
+    three or more classes, one logistic unit for two (as scikit-learn),
+    logistic units for a multilabel indicator y.
+
+    Parameters
+    ----------""" + _DOC_PARAMS + """    classes_ : ndarray
+
+    Examples
+    --------
+    >>> import numpy as np, mfs
+    >>> X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]] * 10)
+    >>> y = np.array([0, 1, 1, 0] * 10)
+    >>> clf = mfs.MLPClassifier(hidden_layer_sizes=(16,), activation="tanh", learning_rate_init=0.05,
+    ...                         max_iter=300, random_state=0).fit(X, y)
+    >>> clf.predict([[0., 1.], [1., 1.]]).tolist()
+    [1, 0]
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=1e-4,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, dropout=0.0, backend="c"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.dropout = dropout
+        self.backend = backend
+
+    def _task_code(self):
+        return _TASK_MULTILABEL if getattr(self, "_multilabel", False) else _TASK_CLASSIFICATION
+
+    def _n_classes_param(self):
+        if getattr(self, "_multilabel", False):
+            return 0
+        classes = getattr(self, "classes_", None)
+        return 0 if classes is None else len(classes)
+
+    def _encode(self, y, classes=None):
+        y = _column_y(y)
+        if y.ndim == 2 and y.shape[1] > 1:
+            from sklearn.utils.multiclass import type_of_target
+            if type_of_target(y) != "multilabel-indicator":
+                raise ValueError(f"{type(self).__name__}: a 2-D y must be a multilabel indicator matrix of 0/1, "
+                                 f"got {type_of_target(y)}")
+            self._multilabel = True
+            self.classes_ = np.arange(y.shape[1])
+            return np.ascontiguousarray(y, dtype=np.float32)
+        self._multilabel = False
+        yi = self._encode_y(y, classes)
+        if len(self.classes_) < 2:
+            only = self.classes_[0]
+            only = only.item() if isinstance(only, np.generic) else only
+            raise ValueError(f"{type(self).__name__}: needs samples of at least 2 classes in the data, but the "
+                             f"data contains only one class: {only!r}")
+        return yi
+
+    def fit(self, X, y):
+        """Fit on X (n_samples, n_features) and y: labels (n_samples,) of any
+        type, or a multilabel indicator (n_samples, n_labels). Returns self."""
+        self._check_backend()
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, multi_output=True,
+                             ensure_all_finite=self.backend == "python")
+        prev = getattr(self, "classes_", None)
+        yi = self._encode(y)
+        if self.warm_start and prev is not None and getattr(self, "_state", None) is not None:
+            if len(prev) != len(self.classes_) or np.any(prev != self.classes_):
+                raise ValueError(f"{type(self).__name__}: warm_start can only be used where `y` has the same "
+                                 f"classes as in the previous call to fit. Previously got {prev}, `y` has "
+                                 f"{self.classes_}")
+        self._params(X)
+        return self._train(X, yi, partial=False)
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over X, y from the current state (the first call needs
+        `classes`, every label that can occur). Returns self."""
+        self._check_backend()
+        first = getattr(self, "_state", None) is None
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
+                             multi_output=True, ensure_all_finite=self.backend == "python")
+        if first:
+            yi = self._encode(y, classes=np.unique(np.asarray(classes)))
+        else:
+            if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+                raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, "
+                                 f"was: {self.classes_!r}")
+            yi = self._encode(y, classes=self.classes_)
+        return self._train(X, yi, partial=True)
+
+    @property
+    def out_activation_(self):
+        check_is_fitted(self, "_state")
+        if getattr(self, "_multilabel", False) or len(self.classes_) == 2:
+            return "logistic"
+        return "softmax"
+
+    def predict(self, X):
+        """Labels (n_samples,), or the 0/1 indicator (n_samples, n_labels) for multilabel."""
+        out = self._apply("predict", X)
+        if getattr(self, "_multilabel", False):
+            return out
+        return self._decode(out)
+
+    def predict_proba(self, X):
+        """Class probabilities (n_samples, n_classes), columns in classes_ order."""
+        return self._apply("predict_proba", X)
+
+    def predict_log_proba(self, X):
+        """Log of predict_proba."""
+        return self._apply("predict_log_proba", X)
+
+    def _after_load(self, p):
+        self._multilabel = p["task"] == _TASK_MULTILABEL
+        units = [int(u) for u in self._state["layer_units"]]
+        K = 2 if (not self._multilabel and units[-1] == 1) else units[-1]
+        self.classes_ = np.arange(K)
+
+    @classmethod
+    def _accepts(cls, params):
+        return params["task"] != _TASK_REGRESSION
+
+
+@register
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    __doc__ = """Multi-layer perceptron regressor (identity output, scikit-learn's
+    squared loss) trained with Adam or SGD from scratch in C (or CUDA, or numpy).
+
+    Parameters
+    ----------""" + _DOC_PARAMS + """
+    Examples
+    --------
+    >>> import numpy as np, mfs
+    >>> X = np.linspace(-1, 1, 64).reshape(-1, 1)
+    >>> reg = mfs.MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.02, batch_size=16,
+    ...                        max_iter=1000, random_state=0).fit(X, 2 * X.ravel() + 1)
+    >>> bool(abs(reg.predict([[0.5]])[0] - 2.0) < 0.1)
+    True
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=1e-4,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, dropout=0.0, backend="c"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.dropout = dropout
+        self.backend = backend
+
+    def _task_code(self):
+        return _TASK_REGRESSION
+
+    def _targets(self, y):
+        return np.ascontiguousarray(_column_y(y), dtype=np.float32)
+
+    def fit(self, X, y):
+        """Fit on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_targets). Returns self."""
+        self._check_backend()
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, multi_output=True,
+                             y_numeric=True, ensure_all_finite=self.backend == "python")
+        self._params(X)
+        return self._train(X, self._targets(y), partial=False)
+
+    def partial_fit(self, X, y):
+        """One epoch over X, y from the current state. Returns self."""
+        self._check_backend()
+        first = getattr(self, "_state", None) is None
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
+                             multi_output=True, y_numeric=True, ensure_all_finite=self.backend == "python")
+        return self._train(X, self._targets(y), partial=True)
+
+    @property
+    def out_activation_(self):
+        return "identity"
+
+    def predict(self, X):
+        """Predictions (n_samples,) or (n_samples, n_targets)."""
+        return self._apply("predict", X)
+
+    @classmethod
+    def _accepts(cls, params):
+        return params["task"] == _TASK_REGRESSION

@@ -1,0 +1,1071 @@
+/* The generic network machinery of libmfs (network.h): building a network
+ * from layers, the built-in layer kinds behind the ops interface, the
+ * activation arena, inference, and the training loop, on the host or (the
+ * same loop, every step dispatched to src_cuda/neural) on the GPU.
+ *
+ * One training step on a batch of B rows:
+ *   gather X rows (and targets) by index into the arena's input
+ *   forward every layer (arena: each layer's output and saved statistics)
+ *   loss forward + backward (probabilities, per-row losses, dlogits scaled 1/B)
+ *   zero the gradient allocation, backward every layer (two ping-pong buffers)
+ *   one optimizer pass over the flat parameters (L2 and its loss term fused)
+ * The epoch loss is accumulated where the step ran (a double on the device),
+ * read once per epoch; on the GPU nothing crosses to the host per batch but
+ * the kernel launches (and the callback, which reads no device data).
+ *
+ * Random streams of the core Philox generator (seed = random_state):
+ *   init of the weights: stream 1 (mlp.c, cnn.c), validation split: stream 2,
+ *   shuffling of epoch e (over every warm-started fit): stream 2^61 + e,
+ *   dropout of step s, layer l: stream 2^62 + s * n_layers + l. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/internal.h"
+#include "core/rng.h"
+#include "mfs/mlp.h"
+#include "neural/network.h"
+#include "src_cuda/cuda_api.h"
+
+#define STREAM_SPLIT 2ull
+#define STREAM_SHUFFLE (1ull << 61)
+#define STREAM_DROPOUT (1ull << 62)
+
+/* ---- building a network ------------------------------------------------------ */
+
+void mfs__net_init(mfs__net *net, const int64_t in_shape[3], int32_t loss) {
+    memset(net, 0, sizeof *net);
+    net->loss = loss;
+    net->in_size = in_shape[0] * in_shape[1] * in_shape[2];
+    /* the first layer reads the input shape from here */
+    net->layers[0].in_shape[0] = in_shape[0];
+    net->layers[0].in_shape[1] = in_shape[1];
+    net->layers[0].in_shape[2] = in_shape[2];
+}
+
+mfs_status mfs__net_add(mfs__net *net, const char *fn, const mfs__layer *L) {
+    if (net->n_layers >= MFS__NET_MAX_LAYERS)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: a network has at most %d layers", fn, MFS__NET_MAX_LAYERS);
+    const int i = net->n_layers;
+    mfs__layer x = *L;
+    const int64_t *prev = i == 0 ? net->layers[0].in_shape : net->layers[i - 1].out_shape;
+    for (int k = 0; k < 3; k++) x.in_shape[k] = prev[k];
+    x.in_size = x.in_shape[0] * x.in_shape[1] * x.in_shape[2];
+    /* shape-preserving layers (out_shape left 0) keep their input's */
+    if (x.out_shape[0] == 0 && x.out_shape[1] == 0 && x.out_shape[2] == 0)
+        for (int k = 0; k < 3; k++) x.out_shape[k] = x.in_shape[k];
+    for (int k = 0; k < 3; k++)
+        if (x.out_shape[k] < 1)
+            return mfs__error(MFS_E_INVALID_ARG, "%s: layer %d (%s) would output shape (%lld, %lld, %lld)", fn, i,
+                              x.ops ? x.ops->name : "?", (long long)x.out_shape[0], (long long)x.out_shape[1],
+                              (long long)x.out_shape[2]);
+    x.out_size = x.out_shape[0] * x.out_shape[1] * x.out_shape[2];
+    if (x.ops && x.ops->finish) x.ops->finish(&x); /* sizes that depend on the input */
+    if (x.out_size > ((int64_t)1 << 40) || x.w_n < 0 || x.b_n < 0 || x.buf_n < 0 || x.w_n > ((int64_t)1 << 40))
+        return mfs__error(MFS_E_OVERFLOW, "%s: layer %d (%s) is too large", fn, i, x.ops ? x.ops->name : "?");
+    x.w_off = net->n_params;
+    x.b_off = x.w_off + x.w_n;
+    net->n_params = x.b_off + x.b_n;
+    x.buf_off = net->n_buffers;
+    net->n_buffers += x.buf_n;
+    net->n_decay += x.w_n;
+    net->layers[i] = x;
+    net->n_layers = i + 1;
+    net->out_size = x.out_size;
+    return MFS_OK;
+}
+
+/* ---- the built-in layers behind the ops interface ------------------------------- */
+
+static mfs_status linear_fwd(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved,
+                             const float *inp, const float *params, int64_t B) {
+    const int64_t Ci = L->in_size, Co = L->out_size;
+    const float *W = params + L->w_off, *b = params + L->b_off;
+    if (L->act == MFS__ACT_GELU) { /* GELU's backward needs the pre-activation */
+        MFS_TRY(mfs__linear_forward(saved, inp, W, b, B, Ci, Co));
+        mfs__gelu_forward(out, saved, B * Co);
+        return MFS_OK;
+    }
+    MFS_TRY(mfs__linear_forward(out, inp, W, b, B, Ci, Co));
+    mfs__activation_forward(out, out, B * Co, L->act);
+    return MFS_OK;
+}
+
+static mfs_status linear_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *dinp, float *dparams,
+                             const float *dout, const float *saved, const float *inp, const float *out,
+                             const float *params, int64_t B) {
+    const int64_t Ci = L->in_size, Co = L->out_size;
+    const float *dpre = dout;
+    if (L->act != MFS__ACT_IDENTITY) {
+        mfs__activation_backward(ctx->scratch, dout, out, saved, B * Co, L->act);
+        dpre = ctx->scratch;
+    }
+    return mfs__linear_backward(dinp, dparams + L->w_off, dparams + L->b_off, dpre, inp, params + L->w_off, B,
+                                Ci, Co);
+}
+
+static mfs_status linear_fwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved,
+                                  const float *inp, const float *params, int64_t B) {
+    const int64_t Ci = L->in_size, Co = L->out_size;
+    const float *W = params + L->w_off, *b = params + L->b_off;
+    if (L->act == MFS__ACT_GELU) {
+        MFS_TRY(mfs__linear_forward_cuda(saved, inp, W, b, B, Ci, Co, ctx->mem));
+        return mfs__activation_forward_cuda(out, saved, B * Co, L->act);
+    }
+    MFS_TRY(mfs__linear_forward_cuda(out, inp, W, b, B, Ci, Co, ctx->mem));
+    if (L->act == MFS__ACT_IDENTITY) return MFS_OK;
+    return mfs__activation_forward_cuda(out, out, B * Co, L->act);
+}
+
+static mfs_status linear_bwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float *dinp, float *dparams,
+                                  const float *dout, const float *saved, const float *inp, const float *out,
+                                  const float *params, int64_t B) {
+    const int64_t Ci = L->in_size, Co = L->out_size;
+    const float *dpre = dout;
+    if (L->act != MFS__ACT_IDENTITY) {
+        MFS_TRY(mfs__activation_backward_cuda(ctx->scratch, dout, out, saved, B * Co, L->act));
+        dpre = ctx->scratch;
+    }
+    return mfs__linear_backward_cuda(dinp, dparams + L->w_off, dparams + L->b_off, dpre, inp, params + L->w_off,
+                                     B, Ci, Co, ctx->mem);
+}
+
+/* sizes that need the input: the weight (C_in, C_out), GELU's saved
+ * pre-activation, the scratch of dpre */
+static void linear_finish(mfs__layer *x) {
+    x->w_n = x->in_size * x->out_size;
+    x->saved_per_row = x->act == MFS__ACT_GELU ? x->out_size : 0;
+    x->scratch_per_row = x->act == MFS__ACT_IDENTITY ? 0 : x->out_size;
+}
+
+static const mfs__layer_ops LINEAR_OPS = {"linear", linear_fwd, linear_bwd, linear_fwd_cuda, linear_bwd_cuda,
+                                          linear_finish};
+
+mfs__layer mfs__layer_linear(int64_t C_out, int32_t act) {
+    mfs__layer L;
+    memset(&L, 0, sizeof L);
+    L.ops = &LINEAR_OPS;
+    L.kind = MFS__LAYER_LINEAR;
+    L.act = act;
+    L.out_shape[0] = C_out;
+    L.out_shape[1] = L.out_shape[2] = 1;
+    L.b_n = C_out;
+    /* w_n, saved and scratch sizes: linear_finish, once the input is known */
+    return L;
+}
+
+static mfs_status act_fwd(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved, const float *inp,
+                          const float *params, int64_t B) {
+    mfs__activation_forward(out, inp, B * L->out_size, L->act);
+    return MFS_OK;
+}
+static mfs_status act_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *dinp, float *dparams,
+                          const float *dout, const float *saved, const float *inp, const float *out,
+                          const float *params, int64_t B) {
+    if (dinp) mfs__activation_backward(dinp, dout, out, inp, B * L->out_size, L->act);
+    return MFS_OK;
+}
+static mfs_status act_fwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved,
+                               const float *inp, const float *params, int64_t B) {
+    return mfs__activation_forward_cuda(out, inp, B * L->out_size, L->act);
+}
+static mfs_status act_bwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float *dinp, float *dparams,
+                               const float *dout, const float *saved, const float *inp, const float *out,
+                               const float *params, int64_t B) {
+    return dinp ? mfs__activation_backward_cuda(dinp, dout, out, inp, B * L->out_size, L->act) : MFS_OK;
+}
+static const mfs__layer_ops ACT_OPS = {"activation", act_fwd, act_bwd, act_fwd_cuda, act_bwd_cuda, NULL};
+
+mfs__layer mfs__layer_activation(int32_t act) {
+    mfs__layer L;
+    memset(&L, 0, sizeof L);
+    L.ops = &ACT_OPS;
+    L.kind = MFS__LAYER_ACTIVATION;
+    L.act = act;
+    return L;
+}
+
+static uint64_t dropout_stream(const mfs__fctx *ctx) {
+    return STREAM_DROPOUT + ctx->step * (uint64_t)ctx->n_layers + (uint64_t)ctx->layer_index;
+}
+static mfs_status drop_fwd(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved, const float *inp,
+                           const float *params, int64_t B) {
+    mfs__dropout_forward(out, inp, B * L->out_size, ctx->training ? L->p : 0.0f, ctx->seed, dropout_stream(ctx));
+    return MFS_OK;
+}
+static mfs_status drop_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *dinp, float *dparams,
+                           const float *dout, const float *saved, const float *inp, const float *out,
+                           const float *params, int64_t B) {
+    if (dinp) mfs__dropout_backward(dinp, dout, B * L->out_size, L->p, ctx->seed, dropout_stream(ctx));
+    return MFS_OK;
+}
+static mfs_status drop_fwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved,
+                                const float *inp, const float *params, int64_t B) {
+    return mfs__dropout_forward_cuda(out, inp, B * L->out_size, ctx->training ? L->p : 0.0f, ctx->seed,
+                                     dropout_stream(ctx));
+}
+static mfs_status drop_bwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float *dinp, float *dparams,
+                                const float *dout, const float *saved, const float *inp, const float *out,
+                                const float *params, int64_t B) {
+    return dinp ? mfs__dropout_backward_cuda(dinp, dout, B * L->out_size, L->p, ctx->seed, dropout_stream(ctx))
+                : MFS_OK;
+}
+static const mfs__layer_ops DROPOUT_OPS = {"dropout", drop_fwd, drop_bwd, drop_fwd_cuda, drop_bwd_cuda, NULL};
+
+mfs__layer mfs__layer_dropout(float p) {
+    mfs__layer L;
+    memset(&L, 0, sizeof L);
+    L.ops = &DROPOUT_OPS;
+    L.kind = MFS__LAYER_DROPOUT;
+    L.p = p;
+    return L;
+}
+
+/* layer norm: gamma then beta in the (not decayed) b range; saved mean, rstd */
+static mfs_status ln_fwd(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved, const float *inp,
+                         const float *params, int64_t B) {
+    const int64_t C = L->out_size;
+    mfs__layernorm_forward(out, saved, saved + B, inp, params + L->b_off, params + L->b_off + C, B, C, L->eps);
+    return MFS_OK;
+}
+static mfs_status ln_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *dinp, float *dparams, const float *dout,
+                         const float *saved, const float *inp, const float *out, const float *params, int64_t B) {
+    const int64_t C = L->out_size;
+    mfs__layernorm_backward(dinp, dparams + L->b_off, dparams + L->b_off + C, dout, saved, saved + B, inp,
+                            params + L->b_off, B, C);
+    return MFS_OK;
+}
+static mfs_status ln_fwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved,
+                              const float *inp, const float *params, int64_t B) {
+    const int64_t C = L->out_size;
+    return mfs__layernorm_forward_cuda(out, saved, saved + B, inp, params + L->b_off, params + L->b_off + C, B, C,
+                                       L->eps);
+}
+static mfs_status ln_bwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float *dinp, float *dparams,
+                              const float *dout, const float *saved, const float *inp, const float *out,
+                              const float *params, int64_t B) {
+    const int64_t C = L->out_size;
+    return mfs__layernorm_backward_cuda(dinp, dparams + L->b_off, dparams + L->b_off + C, dout, saved, saved + B,
+                                        inp, params + L->b_off, B, C);
+}
+static void ln_finish(mfs__layer *x) { x->b_n = 2 * x->in_size; }
+static const mfs__layer_ops LAYERNORM_OPS = {"layernorm", ln_fwd, ln_bwd, ln_fwd_cuda, ln_bwd_cuda, ln_finish};
+
+mfs__layer mfs__layer_layernorm(float eps) {
+    mfs__layer L;
+    memset(&L, 0, sizeof L);
+    L.ops = &LAYERNORM_OPS;
+    L.kind = MFS__LAYER_LAYERNORM;
+    L.eps = eps;
+    L.saved_per_row = 2;
+    return L;
+}
+
+
+/* ---- plans: the activation arena --------------------------------------------------- */
+
+typedef struct plan {
+    int64_t B;              /* rows the arena holds */
+    int64_t act_off[MFS__NET_MAX_LAYERS + 1]; /* act[0] = input, act[i + 1] = output of layer i */
+    int64_t saved_off[MFS__NET_MAX_LAYERS];
+    int64_t scratch_off, grad_off[2], loss_off, losses_off, tgt_off; /* training only */
+    int64_t max_size;       /* largest per-sample tensor */
+    int64_t floats;         /* the arena's size */
+} plan;
+
+static void plan_make(const mfs__net *net, int64_t B, int training, plan *pl) {
+    memset(pl, 0, sizeof *pl);
+    pl->B = B;
+    /* the gradient buffers hold layer outputs' gradients only: the first
+     * layer's input gradient is never computed */
+    int64_t off = 0, scratch = 0, maxs = 1;
+    /* 16-float alignment of every tensor (64 bytes: whole cache lines, aligned vectors) */
+#define ALIGN16(x) (((x) + 15) / 16 * 16)
+    pl->act_off[0] = off;
+    off += ALIGN16(B * net->in_size);
+    for (int i = 0; i < net->n_layers; i++) {
+        const mfs__layer *L = &net->layers[i];
+        pl->act_off[i + 1] = off;
+        off += ALIGN16(B * L->out_size);
+        pl->saved_off[i] = off;
+        off += ALIGN16(B * L->saved_per_row + L->saved_fixed);
+        int64_t sc = B * L->scratch_per_row + L->scratch_fixed;
+        if (sc > scratch) scratch = sc;
+        if (L->out_size > maxs) maxs = L->out_size;
+    }
+    pl->max_size = maxs;
+    pl->scratch_off = off;
+    off += ALIGN16(scratch);
+    if (training) {
+        const int64_t K = net->out_size;
+        pl->grad_off[0] = off;
+        off += ALIGN16(B * maxs);
+        pl->grad_off[1] = off;
+        off += ALIGN16(B * maxs);
+        pl->loss_off = off; /* probabilities (B, K) */
+        off += ALIGN16(B * K);
+        pl->losses_off = off; /* per-row losses (B) */
+        off += ALIGN16(B);
+        pl->tgt_off = off; /* gathered targets: (B) int32 labels or (B, K) floats */
+        off += ALIGN16(B * K);
+    }
+#undef ALIGN16
+    pl->floats = off;
+}
+
+/* ---- memory of either side ------------------------------------------------------------ */
+
+static mfs_status buf_alloc(int dev, void **p, size_t bytes, mfs_mem_counter *mem, const char *fn, const char *what) {
+    *p = NULL;
+    if (bytes == 0) bytes = 64;
+    if (dev) {
+        mfs_status s = mfs__cuda_alloc(p, bytes, mem);
+        if (s != MFS_OK) return mfs__error(s, "%s: %s on the GPU: %s", fn, what, mfs_last_error());
+        return MFS_OK;
+    }
+    return mfs__alloc(p, bytes, fn, what);
+}
+static void buf_free(int dev, void *p, size_t bytes, mfs_mem_counter *mem) {
+    if (!p) return;
+    if (bytes == 0) bytes = 64;
+    if (dev) mfs__cuda_release(p, bytes, mem);
+    else mfs__free(p);
+}
+
+/* ---- forward / backward over the layers -------------------------------------------- */
+
+/* input: the batch's rows where they already lie contiguous (predict), or
+ * NULL: the arena's input slot. */
+static mfs_status net_forward(const mfs__net *net, const plan *pl, float *arena, const float *params,
+                              mfs__fctx *ctx, int64_t B, int dev, const float *input) {
+    for (int i = 0; i < net->n_layers; i++) {
+        const mfs__layer *L = &net->layers[i];
+        ctx->layer_index = i;
+        ctx->scratch = arena + pl->scratch_off;
+        const float *inp = i == 0 && input ? input : arena + pl->act_off[i];
+        float *out = arena + pl->act_off[i + 1], *saved = arena + pl->saved_off[i];
+        mfs_status s = dev ? L->ops->forward_cuda(L, ctx, out, saved, inp, params, B)
+                           : L->ops->forward(L, ctx, out, saved, inp, params, B);
+        if (s != MFS_OK) return s;
+    }
+    return MFS_OK;
+}
+
+/* dlogits are in grad buffer 0 on entry. */
+static mfs_status net_backward(const mfs__net *net, const plan *pl, float *arena, const float *params,
+                               float *grads, mfs__fctx *ctx, int64_t B, int dev) {
+    int cur = 0;
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        const mfs__layer *L = &net->layers[i];
+        ctx->layer_index = i;
+        ctx->scratch = arena + pl->scratch_off;
+        float *dout = arena + pl->grad_off[cur];
+        float *dinp = i > 0 ? arena + pl->grad_off[1 - cur] : NULL;
+        const float *inp = arena + pl->act_off[i], *out = arena + pl->act_off[i + 1];
+        const float *saved = arena + pl->saved_off[i];
+        mfs_status s = dev ? L->ops->backward_cuda(L, ctx, dinp, grads, dout, saved, inp, out, params, B)
+                           : L->ops->backward(L, ctx, dinp, grads, dout, saved, inp, out, params, B);
+        if (s != MFS_OK) return s;
+        cur = 1 - cur;
+    }
+    return MFS_OK;
+}
+
+/* The output activation in place on the last layer's output (eval). */
+static mfs_status output_activation(const mfs__net *net, float *z, int64_t B, int dev) {
+    const int64_t K = net->out_size;
+    if (net->loss == MFS__LOSS_SOFTMAX_CE)
+        return dev ? mfs__softmax_crossentropy_forward_cuda(z, NULL, z, NULL, B, K)
+                   : (mfs__softmax_crossentropy_forward(z, NULL, z, NULL, B, K), MFS_OK);
+    if (net->loss == MFS__LOSS_SIGMOID_CE)
+        return dev ? mfs__activation_forward_cuda(z, z, B * K, MFS__ACT_SIGMOID)
+                   : (mfs__sigmoid_forward(z, z, B * K), MFS_OK);
+    return MFS_OK;
+}
+
+/* Eval forward of rows (idx: gathered; NULL: contiguous from X) into out (n, K),
+ * all in the memory of one side, in blocks of pl->B rows. */
+static mfs_status forward_rows(const mfs__net *net, const plan *pl, float *arena, const float *params,
+                               float *buffers, const float *X, const int64_t *idx, int64_t n, float *out, int dev,
+                               mfs_mem_counter *mem) {
+    mfs__fctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.training = 0;
+    ctx.n_layers = net->n_layers;
+    ctx.buffers = buffers;
+    ctx.mem = mem;
+    const int64_t d = net->in_size, K = net->out_size;
+    for (int64_t r0 = 0; r0 < n; r0 += pl->B) {
+        const int64_t B = n - r0 < pl->B ? n - r0 : pl->B;
+        float *in = arena + pl->act_off[0];
+        const float *direct = NULL; /* contiguous rows are read where they are */
+        if (idx) {
+            if (dev) MFS_TRY(mfs__nn_gather_rows_cuda(in, X, idx + r0, B, d));
+            else
+                for (int64_t b = 0; b < B; b++) memcpy(in + b * d, X + idx[r0 + b] * d, (size_t)d * sizeof(float));
+        } else {
+            direct = X + r0 * d;
+        }
+        MFS_TRY(net_forward(net, pl, arena, params, &ctx, B, dev, direct));
+        float *z = arena + pl->act_off[net->n_layers];
+        MFS_TRY(output_activation(net, z, B, dev));
+        if (dev) MFS_TRY(mfs__nn_copy_cuda(out + r0 * K, z, B * K));
+        else memcpy(out + r0 * K, z, (size_t)(B * K) * sizeof(float));
+    }
+    return MFS_OK;
+}
+
+enum { PREDICT_BLOCK = 1024 };
+
+mfs_status mfs__net_predict(const char *fn, const mfs__net *net, const float *params, const float *buffers,
+                            const float *X, int64_t n, float *out, mfs_device device, mfs_mem_counter *mem) {
+    const int dev = device == MFS_DEVICE_CUDA;
+    const int64_t B = n < PREDICT_BLOCK ? (n > 0 ? n : 1) : PREDICT_BLOCK;
+    const int64_t K = net->out_size, d = net->in_size;
+    plan pl;
+    plan_make(net, B, 0, &pl);
+    float *arena = NULL;
+    MFS_TRY(buf_alloc(dev, (void **)&arena, (size_t)pl.floats * sizeof(float), mem, fn, "the activation arena"));
+    mfs_status s = MFS_OK;
+    if (!dev) {
+        s = forward_rows(net, &pl, arena, params, (float *)buffers, X, NULL, n, out, 0, mem);
+        buf_free(0, arena, 0, mem);
+        return s;
+    }
+    /* GPU: weights and rows go up, probabilities come down, block by block of
+     * rows so device memory stays bounded. */
+    float *dp = NULL, *dbuf = NULL, *dx = NULL, *dout = NULL;
+    const int64_t CH = 65536; /* rows per upload */
+    const int64_t ch = n < CH ? n : CH;
+    size_t pb = (size_t)net->n_params * sizeof(float), bb = (size_t)net->n_buffers * sizeof(float);
+    size_t xb = (size_t)(ch * d) * sizeof(float), ob = (size_t)(ch * K) * sizeof(float);
+    if ((s = buf_alloc(1, (void **)&dp, pb, mem, fn, "the parameters")) != MFS_OK ||
+        (s = buf_alloc(1, (void **)&dbuf, bb, mem, fn, "the buffers")) != MFS_OK ||
+        (s = buf_alloc(1, (void **)&dx, xb, mem, fn, "the rows")) != MFS_OK ||
+        (s = buf_alloc(1, (void **)&dout, ob, mem, fn, "the outputs")) != MFS_OK)
+        goto done;
+    if ((s = mfs__cuda_upload(dp, params, pb)) != MFS_OK) goto done;
+    if (bb && (s = mfs__cuda_upload(dbuf, buffers, bb)) != MFS_OK) goto done;
+    for (int64_t r0 = 0; r0 < n; r0 += ch) {
+        const int64_t m = n - r0 < ch ? n - r0 : ch;
+        if ((s = mfs__cuda_upload(dx, X + r0 * d, (size_t)(m * d) * sizeof(float))) != MFS_OK) goto done;
+        if ((s = forward_rows(net, &pl, arena, dp, dbuf, dx, NULL, m, dout, 1, mem)) != MFS_OK) goto done;
+        if ((s = mfs__cuda_download(out + r0 * K, dout, (size_t)(m * K) * sizeof(float))) != MFS_OK) goto done;
+    }
+done:
+    buf_free(1, dout, ob, mem);
+    buf_free(1, dx, xb, mem);
+    buf_free(1, dbuf, bb, mem);
+    buf_free(1, dp, pb, mem);
+    buf_free(1, arena, (size_t)pl.floats * sizeof(float), mem);
+    return s;
+}
+
+/* ---- scores of the validation set --------------------------------------------------- */
+
+/* Accuracy (classification: argmax, or p >= 0.5 with one output; multilabel:
+ * every label right), or R^2 averaged over outputs (regression), of the
+ * outputs P (n, K) against the rows idx of the data. */
+static double score(const mfs__net *net, const float *P, const mfs__train_data *data, const int64_t *idx,
+                    int64_t n) {
+    const int64_t K = net->out_size;
+    if (net->loss == MFS__LOSS_SOFTMAX_CE) {
+        int64_t ok = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *p = P + i * K;
+            int64_t best = 0;
+            for (int64_t k = 1; k < K; k++)
+                if (p[k] > p[best]) best = k;
+            ok += best == data->labels[idx[i]];
+        }
+        return (double)ok / (double)n;
+    }
+    if (net->loss == MFS__LOSS_SIGMOID_CE) {
+        int64_t ok = 0;
+        for (int64_t i = 0; i < n; i++) {
+            int all = 1;
+            for (int64_t k = 0; k < K; k++) {
+                int pred = P[i * K + k] > 0.5f;
+                int truth = data->targets[idx[i] * K + k] > 0.5f;
+                all &= pred == truth;
+            }
+            ok += all;
+        }
+        return (double)ok / (double)n;
+    }
+    /* R^2 per output, in double; a constant target scores 1 if predicted exactly else 0 (sklearn) */
+    double total = 0.0;
+    for (int64_t k = 0; k < K; k++) {
+        double mean = 0.0;
+        for (int64_t i = 0; i < n; i++) mean += data->targets[idx[i] * K + k];
+        mean /= (double)n;
+        double ssr = 0.0, sst = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            double y = data->targets[idx[i] * K + k], r = y - P[i * K + k], c = y - mean;
+            ssr += r * r;
+            sst += c * c;
+        }
+        total += sst > 0.0 ? 1.0 - ssr / sst : (ssr == 0.0 ? 1.0 : 0.0);
+    }
+    return total / (double)K;
+}
+
+/* ---- the validation split ------------------------------------------------------------ */
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Shuffle v (n) with the core RNG (Fisher-Yates). */
+static void shuffle_idx(int64_t *v, int64_t n, mfs_rng *r) {
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)mfs_rng_below(r, (uint64_t)(i + 1));
+        int64_t t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+/* n_val = ceil(fraction n) rows held out (train_test_split's rule), stratified
+ * by class when labels exist: each class gives its share (largest
+ * remainders), drawn at random within the class. idx (n) is filled with the
+ * training rows first (sorted), then the validation rows (sorted). */
+static mfs_status split_rows(const char *fn, const mfs__train_data *data, int64_t K, double fraction, uint64_t seed,
+                             int64_t *idx, int64_t *n_train) {
+    const int64_t n = data->n;
+    int64_t n_val = (int64_t)ceil(fraction * (double)n);
+    if (n_val < 2)
+        return mfs__error(MFS_E_VALUE,
+                          "%s: The validation set is too small: validation_fraction %g of %lld rows gives %lld; "
+                          "increase validation_fraction or the size of your dataset",
+                          fn, fraction, (long long)n, (long long)n_val);
+    if (n - n_val < 1)
+        return mfs__error(MFS_E_VALUE, "%s: validation_fraction %g of %lld rows leaves no training rows", fn, fraction,
+                          (long long)n);
+    mfs_rng r = mfs_rng_make(seed, STREAM_SPLIT);
+    char *is_val = NULL;
+    MFS_TRY(mfs__alloc((void **)&is_val, (size_t)n, fn, "the validation split"));
+    memset(is_val, 0, (size_t)n);
+    int64_t *tmp = idx; /* scratch: rows of one class */
+    if (data->labels && K >= 1) {
+        int64_t *count = NULL;
+        mfs_status s = mfs__alloc((void **)&count, (size_t)(3 * K) * sizeof(int64_t), fn, "the class counts");
+        if (s != MFS_OK) {
+            mfs__free(is_val);
+            return s;
+        }
+        int64_t *take = count + K, *rem = take + K;
+        memset(count, 0, (size_t)K * sizeof(int64_t));
+        for (int64_t i = 0; i < n; i++) count[data->labels[i]]++;
+        int64_t given = 0;
+        for (int64_t k = 0; k < K; k++) {
+            /* floor share and its remainder (scaled by n, exact in integers) */
+            take[k] = count[k] * n_val / n;
+            rem[k] = count[k] * n_val % n;
+            given += take[k];
+        }
+        while (given < n_val) { /* largest remainder first, ties to the larger class, then the lower index */
+            int64_t best = -1;
+            for (int64_t k = 0; k < K; k++) {
+                if (take[k] >= count[k]) continue;
+                if (best < 0 || rem[k] > rem[best] || (rem[k] == rem[best] && count[k] > count[best])) best = k;
+            }
+            if (best < 0) break;
+            take[best]++;
+            rem[best] = -1;
+            given++;
+        }
+        for (int64_t k = 0; k < K; k++) {
+            int64_t m = 0;
+            for (int64_t i = 0; i < n; i++)
+                if (data->labels[i] == k) tmp[m++] = i;
+            shuffle_idx(tmp, m, &r);
+            for (int64_t j = 0; j < take[k]; j++) is_val[tmp[j]] = 1;
+        }
+        mfs__free(count);
+    } else {
+        for (int64_t i = 0; i < n; i++) tmp[i] = i;
+        shuffle_idx(tmp, n, &r);
+        for (int64_t j = 0; j < n_val; j++) is_val[tmp[j]] = 1;
+    }
+    int64_t a = 0, b = n;
+    for (int64_t i = 0; i < n; i++)
+        if (!is_val[i]) idx[a++] = i;
+    *n_train = a;
+    for (int64_t i = n - 1; i >= 0; i--)
+        if (is_val[i]) idx[--b] = i;
+    qsort(idx + a, (size_t)(n - a), sizeof(int64_t), cmp_i64);
+    mfs__free(is_val);
+    return MFS_OK;
+}
+
+/* ---- the callback of this thread ------------------------------------------------------- */
+
+#if defined(_MSC_VER)
+#define MFS_TLS __declspec(thread)
+#else
+#define MFS_TLS _Thread_local
+#endif
+static MFS_TLS mfs__train_cb tls_cb;
+static MFS_TLS void *tls_user;
+
+mfs__train_cb mfs__train_callback(void **user_data) {
+    if (user_data) *user_data = tls_user;
+    return tls_cb;
+}
+
+mfs_status mfs_fit_with_callback(mfs_model *model, const mfs_array *X, const mfs_array *y, int32_t partial,
+                                 mfs_train_callback callback, void *user_data) {
+    if (partial != 0 && partial != 1)
+        return mfs__error(MFS_E_INVALID_ARG, "mfs_fit_with_callback: partial is %d, expected 0 or 1", (int)partial);
+    mfs__train_cb prev_cb = tls_cb;
+    void *prev_user = tls_user;
+    tls_cb = (mfs__train_cb)callback;
+    tls_user = user_data;
+    mfs_status s = partial ? mfs_partial_fit(model, X, y) : mfs_fit(model, X, y);
+    tls_cb = prev_cb;
+    tls_user = prev_user;
+    return s;
+}
+
+/* ---- the training loop ----------------------------------------------------------------- */
+
+/* Everything a fit allocates, on the side it runs. */
+typedef struct trainer {
+    int dev;
+    mfs_mem_counter *mem;
+    const mfs__net *net;
+    plan pl, pv;              /* training arena, validation arena */
+    float *arena, *varena;
+    float *grads;
+    float *params, *opt, *buffers; /* the device copies (dev), else the caller's */
+    float *best_params, *best_buffers;
+    float *X;                 /* device copy of the data (dev) */
+    int32_t *labels;
+    float *targets;
+    int64_t *d_idx;           /* device copy of the row order */
+    double *d_loss;           /* device accumulator of the epoch loss */
+    float *val_out;           /* validation outputs (host) */
+    float *d_val_out;
+    size_t sz_arena, sz_varena, sz_grads, sz_params, sz_opt, sz_buffers, sz_X, sz_labels, sz_targets, sz_idx,
+        sz_val;
+} trainer;
+
+static void trainer_free(trainer *t) {
+    const int dev = t->dev;
+    buf_free(dev, t->arena, t->sz_arena, t->mem);
+    buf_free(dev, t->varena, t->sz_varena, t->mem);
+    buf_free(dev, t->grads, t->sz_grads, t->mem);
+    buf_free(dev, t->best_params, t->sz_params, t->mem);
+    buf_free(dev, t->best_buffers, t->sz_buffers, t->mem);
+    if (dev) {
+        buf_free(1, t->params, t->sz_params, t->mem);
+        buf_free(1, t->opt, t->sz_opt, t->mem);
+        buf_free(1, t->buffers, t->sz_buffers, t->mem);
+        buf_free(1, t->X, t->sz_X, t->mem);
+        buf_free(1, t->labels, t->sz_labels, t->mem);
+        buf_free(1, t->targets, t->sz_targets, t->mem);
+        buf_free(1, t->d_idx, t->sz_idx, t->mem);
+        buf_free(1, t->d_loss, sizeof(double), t->mem);
+        buf_free(1, t->d_val_out, t->sz_val, t->mem);
+    }
+    mfs__free(t->val_out);
+}
+
+static mfs_status copy_same_side(int dev, float *dst, const float *src, int64_t n) {
+    if (n <= 0) return MFS_OK;
+    if (dev) return mfs__nn_copy_cuda(dst, src, n);
+    memcpy(dst, src, (size_t)n * sizeof(float));
+    return MFS_OK;
+}
+
+/* One optimizer step on rows idx[0..B) of the training data; adds the batch's
+ * loss times B (scikit-learn's accumulated_loss) to *acc (host) or t->d_loss. */
+static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config *cfg, const mfs__train_data *data,
+                             const int64_t *idx, const int64_t *d_idx, int64_t B, mfs__optim *o, mfs__fctx *ctx,
+                             double *acc) {
+    const mfs__net *net = t->net;
+    const plan *pl = &t->pl;
+    const int dev = t->dev;
+    const int64_t d = net->in_size, K = net->out_size;
+    float *arena = t->arena;
+    float *in = arena + pl->act_off[0];
+    float *tgt = arena + pl->tgt_off;
+    /* gather */
+    if (dev) {
+        MFS_TRY(mfs__nn_gather_rows_cuda(in, t->X, d_idx, B, d));
+        if (net->loss == MFS__LOSS_SOFTMAX_CE) MFS_TRY(mfs__nn_gather_labels_cuda((int32_t *)tgt, t->labels, d_idx, B));
+        else MFS_TRY(mfs__nn_gather_rows_cuda(tgt, t->targets, d_idx, B, K));
+    } else {
+        for (int64_t b = 0; b < B; b++) memcpy(in + b * d, data->X + idx[b] * d, (size_t)d * sizeof(float));
+        if (net->loss == MFS__LOSS_SOFTMAX_CE)
+            for (int64_t b = 0; b < B; b++) ((int32_t *)tgt)[b] = data->labels[idx[b]];
+        else
+            for (int64_t b = 0; b < B; b++) memcpy(tgt + b * K, data->targets + idx[b] * K, (size_t)K * sizeof(float));
+    }
+    /* forward */
+    ctx->training = 1;
+    MFS_TRY(net_forward(net, pl, arena, t->params, ctx, B, dev, NULL));
+    /* loss */
+    float *z = arena + pl->act_off[net->n_layers];
+    float *probs = arena + pl->loss_off, *losses = arena + pl->losses_off, *dz = arena + pl->grad_off[0];
+    double loss_coef = 1.0; /* multiplies sum_b losses[b] */
+    const float scale = 1.0f / (float)B;
+    if (dev) {
+        if (net->loss == MFS__LOSS_SOFTMAX_CE) {
+            MFS_TRY(mfs__softmax_crossentropy_forward_cuda(probs, losses, z, (const int32_t *)tgt, B, K));
+            MFS_TRY(mfs__softmax_crossentropy_backward_cuda(dz, probs, (const int32_t *)tgt, B, K, scale));
+        } else if (net->loss == MFS__LOSS_SIGMOID_CE) {
+            MFS_TRY(mfs__sigmoid_crossentropy_forward_cuda(probs, losses, z, tgt, B, K));
+            MFS_TRY(mfs__sigmoid_crossentropy_backward_cuda(dz, probs, tgt, B, K, scale));
+        } else {
+            MFS_TRY(mfs__mse_forward_cuda(losses, z, tgt, B, K));
+            MFS_TRY(mfs__mse_backward_cuda(dz, z, tgt, B, K, 0.5f * scale));
+            loss_coef = 1.0 / (2.0 * (double)K);
+        }
+        MFS_TRY(mfs__nn_accumulate_cuda(t->d_loss, losses, B, loss_coef));
+        MFS_TRY(mfs__nn_zero_cuda(t->grads, net->n_params));
+    } else {
+        if (net->loss == MFS__LOSS_SOFTMAX_CE) {
+            mfs__softmax_crossentropy_forward(probs, losses, z, (const int32_t *)tgt, B, K);
+            mfs__softmax_crossentropy_backward(dz, probs, (const int32_t *)tgt, B, K, scale);
+        } else if (net->loss == MFS__LOSS_SIGMOID_CE) {
+            mfs__sigmoid_crossentropy_forward(probs, losses, z, tgt, B, K);
+            mfs__sigmoid_crossentropy_backward(dz, probs, tgt, B, K, scale);
+        } else {
+            mfs__mse_forward(losses, z, tgt, B, K);
+            mfs__mse_backward(dz, z, tgt, B, K, 0.5f * scale);
+            loss_coef = 1.0 / (2.0 * (double)K);
+        }
+        double s = 0.0;
+        for (int64_t b = 0; b < B; b++) s += losses[b];
+        *acc += s * loss_coef;
+        memset(t->grads, 0, (size_t)net->n_params * sizeof(float));
+    }
+    /* backward */
+    MFS_TRY(net_backward(net, pl, arena, t->params, t->grads, ctx, B, dev));
+    /* optimizer step (+ the L2 term of the loss: 0.5 alpha ||W||^2 / B, times B) */
+    o->t += 1;
+    const int l2 = cfg->solver != MFS__SOLVER_ADAMW && cfg->alpha > 0.0;
+    o->l2 = l2 ? cfg->alpha / (double)B : 0.0;
+    o->weight_decay = cfg->solver == MFS__SOLVER_ADAMW ? cfg->alpha : 0.0;
+    if (dev) {
+        MFS_TRY(mfs__optim_step_cuda(o, net, t->params, t->grads, t->opt, l2 ? t->d_loss : NULL, 0.5 * cfg->alpha));
+    } else {
+        double sumsq = 0.0;
+        mfs__optim_step(o, net, t->params, t->grads, t->opt, l2 ? &sumsq : NULL);
+        if (l2) *acc += 0.5 * cfg->alpha * sumsq;
+    }
+    ctx->step += 1;
+    (void)fn;
+    return MFS_OK;
+}
+
+static mfs_status validation_score(const char *fn, trainer *t, const mfs__train_data *data, const int64_t *vidx,
+                                   int64_t n_val, double *out) {
+    const mfs__net *net = t->net;
+    if (t->dev) {
+        MFS_TRY(forward_rows(net, &t->pv, t->varena, t->params, t->buffers, t->X, t->d_idx + data->n - n_val, n_val,
+                             t->d_val_out, 1, t->mem));
+        MFS_TRY(mfs__cuda_download(t->val_out, t->d_val_out, (size_t)(n_val * net->out_size) * sizeof(float)));
+    } else {
+        MFS_TRY(forward_rows(net, &t->pv, t->varena, t->params, t->buffers, data->X, vidx, n_val, t->val_out, 0,
+                             t->mem));
+    }
+    *out = score(net, t->val_out, data, vidx, n_val);
+    (void)fn;
+    return MFS_OK;
+}
+
+mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_config *cfg,
+                          const mfs__train_data *data, mfs__train_state *st, mfs_device device, mfs_mem_counter *mem,
+                          mfs__train_cb cb, void *user_data) {
+    const int dev = device == MFS_DEVICE_CUDA;
+    const int64_t n = data->n, d = net->in_size, K = net->out_size, P = net->n_params;
+    const int64_t spp = mfs__optim_state_per_param(cfg->solver);
+    if (n < 1) return mfs__error(MFS_E_SHAPE, "%s: X has no rows", fn);
+    if (cfg->batch_size < 1)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: batch_size is %lld, it must be >= 1", fn, (long long)cfg->batch_size);
+    st->n_epochs = 0;
+    st->loss_curve = st->val_scores = NULL;
+
+    /* row order: idx = training rows then validation rows */
+    int64_t *idx = NULL;
+    MFS_TRY(mfs__alloc((void **)&idx, (size_t)n * sizeof(int64_t), fn, "the row order"));
+    int64_t n_train = n, n_val = 0;
+    mfs_status s = MFS_OK;
+    if (cfg->early_stopping) {
+        s = split_rows(fn, data, net->loss == MFS__LOSS_SOFTMAX_CE ? K : (data->labels ? 2 : 0),
+                       cfg->validation_fraction, cfg->seed, idx, &n_train);
+        if (s != MFS_OK) {
+            mfs__free(idx);
+            return s;
+        }
+        n_val = n - n_train;
+    } else {
+        for (int64_t i = 0; i < n; i++) idx[i] = i;
+    }
+    int64_t *base = NULL; /* the training rows in order */
+    s = mfs__alloc((void **)&base, (size_t)n_train * sizeof(int64_t), fn, "the row order");
+    if (s != MFS_OK) {
+        mfs__free(idx);
+        return s;
+    }
+    memcpy(base, idx, (size_t)n_train * sizeof(int64_t));
+    const int64_t bs = cfg->batch_size < n_train ? cfg->batch_size : n_train;
+    const int64_t n_batches = (n_train + bs - 1) / bs;
+
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.dev = dev;
+    t.mem = mem;
+    t.net = net;
+    plan_make(net, bs, 1, &t.pl);
+    t.sz_arena = (size_t)t.pl.floats * sizeof(float);
+    t.sz_grads = (size_t)P * sizeof(float);
+    t.sz_params = (size_t)P * sizeof(float);
+    t.sz_opt = (size_t)(P * spp) * sizeof(float);
+    t.sz_buffers = (size_t)net->n_buffers * sizeof(float);
+    double *curve = NULL, *vcurve = NULL;
+    if ((s = buf_alloc(dev, (void **)&t.arena, t.sz_arena, mem, fn, "the activation arena")) != MFS_OK) goto done;
+    if ((s = buf_alloc(dev, (void **)&t.grads, t.sz_grads, mem, fn, "the gradients")) != MFS_OK) goto done;
+    if (n_val > 0) {
+        const int64_t vb = n_val < PREDICT_BLOCK ? n_val : PREDICT_BLOCK;
+        plan_make(net, vb, 0, &t.pv);
+        t.sz_varena = (size_t)t.pv.floats * sizeof(float);
+        t.sz_val = (size_t)(n_val * K) * sizeof(float);
+        if ((s = buf_alloc(dev, (void **)&t.varena, t.sz_varena, mem, fn, "the validation arena")) != MFS_OK ||
+            (s = buf_alloc(dev, (void **)&t.best_params, t.sz_params, mem, fn, "the best parameters")) != MFS_OK ||
+            (s = buf_alloc(dev, (void **)&t.best_buffers, t.sz_buffers, mem, fn, "the best buffers")) != MFS_OK ||
+            (s = mfs__alloc((void **)&t.val_out, t.sz_val, fn, "the validation outputs")) != MFS_OK)
+            goto done;
+        if (dev && (s = buf_alloc(1, (void **)&t.d_val_out, t.sz_val, mem, fn, "the validation outputs")) != MFS_OK)
+            goto done;
+    }
+    if (!st->warm) {
+        memset(st->opt, 0, t.sz_opt);
+        for (int c = 0; c < MFS__CNT_COUNT; c++) st->counters[c] = 0.0;
+        st->counters[MFS__CNT_BEST_LOSS] = cfg->early_stopping ? NAN : INFINITY;
+        st->counters[MFS__CNT_BEST_SCORE] = cfg->early_stopping ? -INFINITY : NAN;
+        st->counters[MFS__CNT_LR] = cfg->learning_rate_init;
+    } else {
+        /* scikit-learn's warm start: best loss / score and the count carry on; a
+         * change of early_stopping starts its bookkeeping afresh */
+        if (cfg->early_stopping && isnan(st->counters[MFS__CNT_BEST_SCORE])) {
+            st->counters[MFS__CNT_BEST_SCORE] = -INFINITY;
+            st->counters[MFS__CNT_NO_IMPROVEMENT] = 0;
+        }
+        if (!cfg->early_stopping && isnan(st->counters[MFS__CNT_BEST_LOSS])) {
+            st->counters[MFS__CNT_BEST_LOSS] = INFINITY;
+            st->counters[MFS__CNT_NO_IMPROVEMENT] = 0;
+        }
+    }
+    st->counters[MFS__CNT_STOPPED] = 0;
+    /* the starting learning rate */
+    double lr = cfg->learning_rate_init;
+    if (cfg->schedule == MFS__SCHEDULE_ADAPTIVE && st->warm && st->counters[MFS__CNT_LR] > 0)
+        lr = st->counters[MFS__CNT_LR];
+    if (cfg->schedule == MFS__SCHEDULE_INVSCALING && st->warm)
+        lr = mfs__schedule_lr(cfg->schedule, lr, cfg->learning_rate_init, cfg->power_t,
+                              (int64_t)st->counters[MFS__CNT_SAMPLES_SEEN], 0, cfg->max_iter);
+
+    if (dev) {
+        t.sz_X = (size_t)(n * d) * sizeof(float);
+        t.sz_idx = (size_t)n * sizeof(int64_t);
+        if ((s = buf_alloc(1, (void **)&t.params, t.sz_params, mem, fn, "the parameters")) != MFS_OK ||
+            (s = buf_alloc(1, (void **)&t.opt, t.sz_opt, mem, fn, "the optimizer state")) != MFS_OK ||
+            (s = buf_alloc(1, (void **)&t.buffers, t.sz_buffers, mem, fn, "the buffers")) != MFS_OK ||
+            (s = buf_alloc(1, (void **)&t.X, t.sz_X, mem, fn, "the training data")) != MFS_OK ||
+            (s = buf_alloc(1, (void **)&t.d_idx, t.sz_idx, mem, fn, "the row order")) != MFS_OK ||
+            (s = buf_alloc(1, (void **)&t.d_loss, sizeof(double), mem, fn, "the loss accumulator")) != MFS_OK)
+            goto done;
+        if ((s = mfs__cuda_upload(t.params, st->params, t.sz_params)) != MFS_OK ||
+            (s = mfs__cuda_upload(t.opt, st->opt, t.sz_opt)) != MFS_OK ||
+            (t.sz_buffers && (s = mfs__cuda_upload(t.buffers, st->buffers, t.sz_buffers)) != MFS_OK) ||
+            (s = mfs__cuda_upload(t.X, data->X, t.sz_X)) != MFS_OK || (s = mfs__cuda_upload(t.d_idx, idx, t.sz_idx)) != MFS_OK)
+            goto done;
+        if (data->labels) {
+            t.sz_labels = (size_t)n * sizeof(int32_t);
+            if ((s = buf_alloc(1, (void **)&t.labels, t.sz_labels, mem, fn, "the labels")) != MFS_OK ||
+                (s = mfs__cuda_upload(t.labels, data->labels, t.sz_labels)) != MFS_OK)
+                goto done;
+        }
+        if (data->targets) {
+            t.sz_targets = (size_t)(n * K) * sizeof(float);
+            if ((s = buf_alloc(1, (void **)&t.targets, t.sz_targets, mem, fn, "the targets")) != MFS_OK ||
+                (s = mfs__cuda_upload(t.targets, data->targets, t.sz_targets)) != MFS_OK)
+                goto done;
+        }
+    } else {
+        t.params = st->params;
+        t.opt = st->opt;
+        t.buffers = st->buffers;
+    }
+    if (n_val > 0) {
+        if ((s = copy_same_side(dev, t.best_params, t.params, P)) != MFS_OK ||
+            (s = copy_same_side(dev, t.best_buffers, t.buffers, net->n_buffers)) != MFS_OK)
+            goto done;
+    }
+    const int32_t max_epochs = cfg->incremental ? 1 : cfg->max_iter;
+    if ((s = mfs__alloc((void **)&curve, (size_t)(max_epochs > 0 ? max_epochs : 1) * sizeof(double), fn,
+                        "the loss curve")) != MFS_OK)
+        goto done;
+    if (n_val > 0 && (s = mfs__alloc((void **)&vcurve, (size_t)max_epochs * sizeof(double), fn,
+                                     "the validation scores")) != MFS_OK)
+        goto done;
+
+    mfs__optim o;
+    memset(&o, 0, sizeof o);
+    o.solver = cfg->solver;
+    o.nesterov = cfg->nesterovs_momentum;
+    o.momentum = cfg->momentum;
+    o.beta_1 = cfg->beta_1;
+    o.beta_2 = cfg->beta_2;
+    o.epsilon = cfg->epsilon;
+    o.t = (int64_t)st->counters[MFS__CNT_STEPS];
+    mfs__fctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.n_layers = net->n_layers;
+    ctx.seed = cfg->seed;
+    ctx.step = (uint64_t)st->counters[MFS__CNT_STEPS];
+    ctx.buffers = t.buffers;
+    ctx.mem = mem;
+
+    int stop = 0, epochs = 0;
+    for (int32_t e = 1; e <= max_epochs && !stop; e++) {
+        const uint64_t epoch_global = (uint64_t)st->counters[MFS__CNT_EPOCHS_TOTAL];
+        if (cfg->shuffle) {
+            /* the order of an epoch is a function of (seed, epoch) alone, so a
+             * warm start continues exactly as one longer fit would */
+            memcpy(idx, base, (size_t)n_train * sizeof(int64_t));
+            mfs_rng r = mfs_rng_make(cfg->seed, STREAM_SHUFFLE + epoch_global);
+            shuffle_idx(idx, n_train, &r);
+            if (dev && (s = mfs__cuda_upload(t.d_idx, idx, (size_t)n_train * sizeof(int64_t))) != MFS_OK) goto done;
+        }
+        o.lr = lr;
+        double acc = 0.0;
+        if (dev && (s = mfs__nn_zero_cuda((float *)t.d_loss, 2)) != MFS_OK) goto done; /* one double */
+        for (int64_t bi = 0; bi < n_batches; bi++) {
+            const int64_t r0 = bi * bs, B = n_train - r0 < bs ? n_train - r0 : bs;
+            if ((s = train_step(fn, &t, cfg, data, idx + r0, dev ? t.d_idx + r0 : NULL, B, &o, &ctx, &acc)) != MFS_OK)
+                goto done;
+            st->counters[MFS__CNT_STEPS] = (double)o.t;
+            if (cb) {
+                mfs_train_event ev;
+                memset(&ev, 0, sizeof ev);
+                ev.kind = MFS_TRAIN_EVENT_BATCH;
+                ev.epoch = e;
+                ev.max_iter = max_epochs;
+                ev.batch = (int32_t)(bi + 1);
+                ev.n_batches = (int32_t)n_batches;
+                ev.no_improvement = (int32_t)st->counters[MFS__CNT_NO_IMPROVEMENT];
+                ev.loss = NAN;
+                ev.validation_score = NAN;
+                ev.learning_rate = lr;
+                ev.samples_seen = (int64_t)st->counters[MFS__CNT_SAMPLES_SEEN] + r0 + B;
+                if (cb(user_data, &ev) != 0) {
+                    stop = 1;
+                    st->counters[MFS__CNT_STOPPED] = 1;
+                    break;
+                }
+            }
+        }
+        if (stop) break; /* the epoch is not complete: no bookkeeping for it */
+        if (dev && (s = mfs__cuda_download(&acc, t.d_loss, sizeof(double))) != MFS_OK) goto done;
+        const double loss = acc / (double)n_train;
+        curve[epochs] = loss;
+        st->counters[MFS__CNT_SAMPLES_SEEN] += (double)n_train;
+        st->counters[MFS__CNT_EPOCHS_TOTAL] += 1;
+        st->counters[MFS__CNT_LOSS] = loss;
+        double vs = NAN;
+        if (n_val > 0) {
+            if ((s = validation_score(fn, &t, data, idx + n_train, n_val, &vs)) != MFS_OK) goto done;
+            vcurve[epochs] = vs;
+            double best = st->counters[MFS__CNT_BEST_SCORE];
+            /* NaN scores (a diverged network) count as no improvement */
+            if (!(vs >= best + cfg->tol)) st->counters[MFS__CNT_NO_IMPROVEMENT] += 1;
+            else st->counters[MFS__CNT_NO_IMPROVEMENT] = 0;
+            if (vs > best) {
+                st->counters[MFS__CNT_BEST_SCORE] = vs;
+                if ((s = copy_same_side(dev, t.best_params, t.params, P)) != MFS_OK ||
+                    (s = copy_same_side(dev, t.best_buffers, t.buffers, net->n_buffers)) != MFS_OK)
+                    goto done;
+            }
+        } else {
+            double best = st->counters[MFS__CNT_BEST_LOSS];
+            if (!(loss <= best - cfg->tol)) st->counters[MFS__CNT_NO_IMPROVEMENT] += 1;
+            else st->counters[MFS__CNT_NO_IMPROVEMENT] = 0;
+            if (loss < best) st->counters[MFS__CNT_BEST_LOSS] = loss;
+        }
+        epochs++;
+        st->counters[MFS__CNT_N_ITER] = epochs;
+        /* scikit-learn's iteration_ends: the schedule moves with the samples seen */
+        lr = mfs__schedule_lr(cfg->schedule, lr, cfg->learning_rate_init, cfg->power_t,
+                              (int64_t)st->counters[MFS__CNT_SAMPLES_SEEN], e, cfg->max_iter);
+        int finished = 0;
+        if (st->counters[MFS__CNT_NO_IMPROVEMENT] > cfg->n_iter_no_change) {
+            if (cfg->schedule == MFS__SCHEDULE_ADAPTIVE && lr > 1e-6) {
+                lr /= 5.0;
+                st->counters[MFS__CNT_NO_IMPROVEMENT] = 0;
+            } else {
+                finished = 1;
+            }
+        }
+        st->counters[MFS__CNT_LR] = lr;
+        if (cb) {
+            mfs_train_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.kind = MFS_TRAIN_EVENT_EPOCH;
+            ev.epoch = e;
+            ev.max_iter = max_epochs;
+            ev.batch = (int32_t)n_batches;
+            ev.n_batches = (int32_t)n_batches;
+            ev.no_improvement = (int32_t)st->counters[MFS__CNT_NO_IMPROVEMENT];
+            ev.loss = loss;
+            ev.validation_score = vs;
+            ev.learning_rate = lr;
+            ev.samples_seen = (int64_t)st->counters[MFS__CNT_SAMPLES_SEEN];
+            if (cb(user_data, &ev) != 0) {
+                st->counters[MFS__CNT_STOPPED] = 1;
+                finished = 1;
+            }
+        }
+        if (finished) break;
+    }
+    st->counters[MFS__CNT_STEPS] = (double)o.t;
+    st->counters[MFS__CNT_N_ITER] = epochs;
+    /* early stopping keeps the best parameters seen (scikit-learn) */
+    if (n_val > 0) {
+        if ((s = copy_same_side(dev, t.params, t.best_params, P)) != MFS_OK ||
+            (s = copy_same_side(dev, t.buffers, t.best_buffers, net->n_buffers)) != MFS_OK)
+            goto done;
+    }
+    if (dev) {
+        if ((s = mfs__cuda_download(st->params, t.params, t.sz_params)) != MFS_OK ||
+            (s = mfs__cuda_download(st->opt, t.opt, t.sz_opt)) != MFS_OK ||
+            (t.sz_buffers && (s = mfs__cuda_download(st->buffers, t.buffers, t.sz_buffers)) != MFS_OK))
+            goto done;
+    }
+    st->n_epochs = epochs;
+    st->loss_curve = curve;
+    st->val_scores = vcurve;
+    curve = vcurve = NULL;
+    /* a network that diverged is an error, not a silently useless model */
+    for (int64_t i = 0; i < P; i += 1) {
+        if (!isfinite(st->params[i])) {
+            s = mfs__error(MFS_E_VALUE,
+                           "%s: the training diverged (a parameter is %g after %d epochs); lower learning_rate_init "
+                           "or scale the inputs",
+                           fn, (double)st->params[i], epochs);
+            break;
+        }
+    }
+done:
+    mfs__free(curve);
+    mfs__free(vcurve);
+    trainer_free(&t);
+    mfs__free(base);
+    mfs__free(idx);
+    return s;
+}
+

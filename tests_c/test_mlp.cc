@@ -1,0 +1,458 @@
+// MLP through the C API: parameters and their errors, learning on seeded
+// synthetic data (classification, binary, multilabel, regression), bitwise
+// reproducibility, warm start / partial_fit continuing exactly where a longer
+// fit would be, the training callback (and stopping from it), early stopping,
+// model files (round trip, hostile bytes), and bad input.
+#include <gtest/gtest.h>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+#include "testing.h"
+
+namespace {
+struct Data {
+    int64_t n, d, K;
+    std::vector<float> X;
+    std::vector<int32_t> y;
+};
+
+// K Gaussian blobs in d dimensions, 1.0 apart per coordinate, unit noise.
+Data blobs(int64_t n, int64_t d, int64_t K, unsigned seed) {
+    std::mt19937 g(seed);
+    std::normal_distribution<double> N(0, 1);
+    std::vector<double> centers(K * d);
+    for (auto &c : centers) c = 2.0 * N(g);
+    Data D{n, d, K, std::vector<float>(n * d), std::vector<int32_t>(n)};
+    for (int64_t i = 0; i < n; i++) {
+        D.y[i] = (int32_t)(i % K);
+        for (int64_t j = 0; j < d; j++) D.X[i * d + j] = (float)(centers[D.y[i] * d + j] + N(g));
+    }
+    return D;
+}
+
+mfs_array arr(void *data, mfs_dtype dt, int64_t a, int64_t b = -1) {
+    mfs_array v{};
+    v.data = data;
+    v.dtype = dt;
+    v.ndim = b < 0 ? 1 : 2;
+    v.shape[0] = a;
+    v.shape[1] = b < 0 ? 0 : b;
+    return v;
+}
+
+mfs_mlp_params small_params() {
+    mfs_mlp_params p;
+    mfs_mlp_params_default(&p);
+    p.n_hidden = 2;
+    p.hidden_layer_sizes[0] = 16;
+    p.hidden_layer_sizes[1] = 9;
+    p.max_iter = 30;
+    p.random_state = 3;
+    p.batch_size = 32;
+    p.learning_rate_init = 0.01;
+    return p;
+}
+
+struct Model {
+    mfs_model *m = nullptr;
+    ~Model() { mfs_model_free(m); }
+};
+
+std::vector<float> get_f32(const mfs_model *m, const char *name) {
+    mfs_dtype dt;
+    int32_t nd;
+    int64_t shape[4];
+    EXPECT_EQ(mfs_model_array_info(m, name, &dt, &nd, shape), MFS_OK) << name;
+    std::vector<float> v(shape[0]);
+    mfs_array a = arr(v.data(), MFS_DTYPE_FLOAT32, shape[0]);
+    EXPECT_EQ(mfs_model_get_array(m, name, &a), MFS_OK) << mfs_last_error();
+    return v;
+}
+
+std::vector<double> get_f64(const mfs_model *m, const char *name) {
+    mfs_dtype dt;
+    int32_t nd;
+    int64_t shape[4];
+    EXPECT_EQ(mfs_model_array_info(m, name, &dt, &nd, shape), MFS_OK) << name;
+    std::vector<double> v(shape[0]);
+    mfs_array a = arr(v.data(), MFS_DTYPE_FLOAT64, shape[0]);
+    EXPECT_EQ(mfs_model_get_array(m, name, &a), MFS_OK) << mfs_last_error();
+    return v;
+}
+
+double accuracy(const mfs_model *m, Data &D) {
+    std::vector<int32_t> pred(D.n);
+    mfs_array X = arr(D.X.data(), MFS_DTYPE_FLOAT32, D.n, D.d), out = arr(pred.data(), MFS_DTYPE_INT32, D.n);
+    EXPECT_EQ(mfs_predict(m, &X, &out), MFS_OK) << mfs_last_error();
+    int64_t ok = 0;
+    for (int64_t i = 0; i < D.n; i++) ok += pred[i] == D.y[i];
+    return (double)ok / (double)D.n;
+}
+
+mfs_status fit(Data &D, const mfs_mlp_params &p, Model &M) {
+    mfs_status s = mfs_mlp_create(&p, MFS_DEVICE_CPU, &M.m);
+    if (s != MFS_OK) return s;
+    mfs_array X = arr(D.X.data(), MFS_DTYPE_FLOAT32, D.n, D.d), y = arr(D.y.data(), MFS_DTYPE_INT32, D.n);
+    return mfs_fit(M.m, &X, &y);
+}
+
+TEST(Mlp, DefaultsAreScikitLearns) {
+    mfs_mlp_params p;
+    mfs_mlp_params_default(&p);
+    EXPECT_EQ(p.n_hidden, 1);
+    EXPECT_EQ(p.hidden_layer_sizes[0], 100);
+    EXPECT_EQ(p.activation, MFS_ACTIVATION_RELU);
+    EXPECT_EQ(p.solver, MFS_SOLVER_ADAM);
+    EXPECT_DOUBLE_EQ(p.alpha, 1e-4);
+    EXPECT_EQ(p.batch_size, -1);
+    EXPECT_DOUBLE_EQ(p.learning_rate_init, 1e-3);
+    EXPECT_EQ(p.max_iter, 200);
+    EXPECT_EQ(p.n_iter_no_change, 10);
+    EXPECT_DOUBLE_EQ(p.beta_2, 0.999);
+    EXPECT_EQ(mfs_params_size(MFS_MODEL_MLP), sizeof(mfs_mlp_params));
+}
+
+TEST(Mlp, BadParametersAreClearErrors) {
+    struct Case {
+        void (*set)(mfs_mlp_params &);
+        const char *needle;
+    } cases[] = {
+        {[](mfs_mlp_params &p) { p.batch_size = 0; }, "batch_size is 0"},
+        {[](mfs_mlp_params &p) { p.activation = 9; }, "activation is 9"},
+        {[](mfs_mlp_params &p) { p.hidden_layer_sizes[0] = 0; }, "hidden_layer_sizes[0] is 0"},
+        {[](mfs_mlp_params &p) { p.n_hidden = 17; }, "n_hidden is 17"},
+        {[](mfs_mlp_params &p) { p.learning_rate_init = 0; }, "learning_rate_init is 0"},
+        {[](mfs_mlp_params &p) { p.momentum = 1.5; }, "momentum is 1.5"},
+        {[](mfs_mlp_params &p) { p.beta_1 = 1.0; }, "beta_1 is 1"},
+        {[](mfs_mlp_params &p) { p.dropout = 1.0; }, "dropout is 1"},
+        {[](mfs_mlp_params &p) { p.alpha = NAN; }, "alpha is nan"},
+        {[](mfs_mlp_params &p) { p.solver = 5; }, "solver is 5"},
+        {[](mfs_mlp_params &p) { p.early_stopping = 1; p.validation_fraction = 0; }, "validation_fraction is 0"},
+    };
+    for (auto &c : cases) {
+        mfs_mlp_params p = small_params();
+        c.set(p);
+        mfs_model *m = nullptr;
+        EXPECT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &m), MFS_E_INVALID_ARG) << c.needle;
+        EXPECT_NE(std::string(mfs_last_error()).find(c.needle), std::string::npos) << mfs_last_error();
+        EXPECT_EQ(m, nullptr);
+    }
+}
+
+TEST(Mlp, LearnsBlobsAndIsBitwiseReproducible) {
+    Data D = blobs(600, 7, 5, 1);
+    mfs_mlp_params p = small_params();
+    Model a, b, c;
+    ASSERT_EQ(fit(D, p, a), MFS_OK) << mfs_last_error();
+    // well separated blobs: a 2-hidden-layer net gets nearly all of them
+    EXPECT_GE(accuracy(a.m, D), 0.95);
+    ASSERT_EQ(fit(D, p, b), MFS_OK);
+    EXPECT_EQ(get_f32(a.m, "params"), get_f32(b.m, "params"));  // same seed, same threads: same bits
+    EXPECT_EQ(get_f64(a.m, "loss_curve"), get_f64(b.m, "loss_curve"));
+    p.random_state = 4;
+    ASSERT_EQ(fit(D, p, c), MFS_OK);
+    EXPECT_NE(get_f32(a.m, "params"), get_f32(c.m, "params"));
+    // the loss curve decreases overall
+    auto curve = get_f64(a.m, "loss_curve");
+    ASSERT_EQ((int)curve.size(), 30);
+    EXPECT_LT(curve.back(), 0.5 * curve.front());
+    // probabilities: rows sum to 1
+    std::vector<float> P(D.n * 5);
+    mfs_array X = arr(D.X.data(), MFS_DTYPE_FLOAT32, D.n, D.d), out = arr(P.data(), MFS_DTYPE_FLOAT32, D.n, 5);
+    ASSERT_EQ(mfs_predict_proba(a.m, &X, &out), MFS_OK);
+    for (int64_t i = 0; i < D.n; i++) {
+        double s = 0;
+        for (int k = 0; k < 5; k++) s += P[i * 5 + k];
+        ASSERT_NEAR(s, 1.0, 1e-5);  // 5 float32 probabilities
+    }
+}
+
+TEST(Mlp, EveryActivationAndSolverLearns) {
+    Data D = blobs(400, 5, 3, 2);
+    for (int act = 0; act <= 4; act++)
+        for (int solver = 0; solver <= 2; solver++) {
+            mfs_mlp_params p = small_params();
+            p.activation = act;
+            p.solver = solver;
+            p.learning_rate_init = solver == MFS_SOLVER_SGD ? 0.05 : 0.01;
+            p.learning_rate = (act + solver) % 4; /* every schedule somewhere */
+            Model M;
+            ASSERT_EQ(fit(D, p, M), MFS_OK) << mfs_last_error();
+            // separable blobs; the cosine / invscaling schedules slow down late: 0.9
+            EXPECT_GE(accuracy(M.m, D), 0.9) << "activation " << act << " solver " << solver;
+        }
+}
+
+TEST(Mlp, BinaryIsOneLogisticUnit) {
+    // a linear boundary through uniform data: separable, a net finds it
+    Data D{300, 4, 2, std::vector<float>(300 * 4), std::vector<int32_t>(300)};
+    std::mt19937 g(3);
+    std::uniform_real_distribution<double> U(-1, 1);
+    for (int64_t i = 0; i < D.n; i++) {
+        for (int j = 0; j < 4; j++) D.X[i * 4 + j] = (float)U(g);
+        D.y[i] = D.X[i * 4] + 0.5f * D.X[i * 4 + 1] - D.X[i * 4 + 2] > 0;
+    }
+    Model M;
+    mfs_mlp_params p = small_params();
+    p.max_iter = 100;
+    ASSERT_EQ(fit(D, p, M), MFS_OK) << mfs_last_error();
+    mfs_dtype dt;
+    int32_t nd;
+    int64_t shape[4];
+    ASSERT_EQ(mfs_model_array_info(M.m, "layer_units", &dt, &nd, shape), MFS_OK);
+    std::vector<int64_t> units(shape[0]);
+    mfs_array u = arr(units.data(), MFS_DTYPE_INT64, shape[0]);
+    ASSERT_EQ(mfs_model_get_array(M.m, "layer_units", &u), MFS_OK);
+    EXPECT_EQ(units, (std::vector<int64_t>{4, 16, 9, 1}));
+    EXPECT_GE(accuracy(M.m, D), 0.95);  // only rows next to the boundary may miss
+    std::vector<float> P(D.n * 2);
+    mfs_array X = arr(D.X.data(), MFS_DTYPE_FLOAT32, D.n, D.d), out = arr(P.data(), MFS_DTYPE_FLOAT32, D.n, 2);
+    ASSERT_EQ(mfs_predict_proba(M.m, &X, &out), MFS_OK);
+    for (int64_t i = 0; i < D.n; i++) ASSERT_NEAR(P[2 * i] + P[2 * i + 1], 1.0, 1e-6);
+}
+
+TEST(Mlp, RegressionAndMultilabel) {
+    const int64_t n = 500, d = 3;
+    std::mt19937 g(5);
+    std::uniform_real_distribution<double> U(-1, 1);
+    std::vector<float> X(n * d), Y(n * 2), L(n * 3);
+    for (int64_t i = 0; i < n; i++) {
+        double a = U(g), b = U(g), c = U(g);
+        X[i * 3] = (float)a;
+        X[i * 3 + 1] = (float)b;
+        X[i * 3 + 2] = (float)c;
+        Y[i * 2] = (float)(a * b + c);
+        Y[i * 2 + 1] = (float)(std::sin(2 * a) - b);
+        L[i * 3] = a > 0;
+        L[i * 3 + 1] = b + c > 0;
+        L[i * 3 + 2] = a * c > 0;
+    }
+    mfs_mlp_params p = small_params();
+    p.task = MFS_MLP_TASK_REGRESSION;
+    p.max_iter = 150;
+    p.hidden_layer_sizes[0] = 32;
+    Model R;
+    ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &R.m), MFS_OK);
+    mfs_array Xa = arr(X.data(), MFS_DTYPE_FLOAT32, n, d), Ya = arr(Y.data(), MFS_DTYPE_FLOAT32, n, 2);
+    ASSERT_EQ(mfs_fit(R.m, &Xa, &Ya), MFS_OK) << mfs_last_error();
+    std::vector<float> pred(n * 2);
+    mfs_array out = arr(pred.data(), MFS_DTYPE_FLOAT32, n, 2);
+    ASSERT_EQ(mfs_predict(R.m, &Xa, &out), MFS_OK) << mfs_last_error();
+    for (int t = 0; t < 2; t++) {
+        double ss = 0, st = 0, mean = 0;
+        for (int64_t i = 0; i < n; i++) mean += Y[i * 2 + t] / n;
+        for (int64_t i = 0; i < n; i++) {
+            ss += std::pow(pred[i * 2 + t] - Y[i * 2 + t], 2);
+            st += std::pow(Y[i * 2 + t] - mean, 2);
+        }
+        EXPECT_GE(1 - ss / st, 0.9) << "target " << t;  // smooth targets of 3 inputs
+    }
+    p.task = MFS_MLP_TASK_MULTILABEL;
+    Model M;
+    ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &M.m), MFS_OK);
+    mfs_array La = arr(L.data(), MFS_DTYPE_FLOAT32, n, 3);
+    ASSERT_EQ(mfs_fit(M.m, &Xa, &La), MFS_OK) << mfs_last_error();
+    std::vector<int32_t> ind(n * 3);
+    mfs_array io = arr(ind.data(), MFS_DTYPE_INT32, n, 3);
+    ASSERT_EQ(mfs_predict(M.m, &Xa, &io), MFS_OK) << mfs_last_error();
+    int64_t ok = 0;
+    for (int64_t i = 0; i < n * 3; i++) ok += ind[i] == (int32_t)L[i];
+    EXPECT_GE((double)ok / (n * 3), 0.93);  // three threshold functions of the inputs
+    L[4] = 0.5f;  // not an indicator
+    EXPECT_EQ(mfs_fit(M.m, &Xa, &La), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("0 or 1"), std::string::npos) << mfs_last_error();
+}
+
+// Warm start (init_* inputs) and partial_fit continue the very same trajectory:
+// the shuffling stream, the Adam step count and the dropout stream are counters
+// of the model, so 4 + 6 epochs equal 10 epochs bit for bit.
+TEST(Mlp, WarmStartAndPartialFitContinueExactly) {
+    Data D = blobs(200, 6, 3, 7);
+    mfs_mlp_params p = small_params();
+    p.dropout = 0.2;
+    p.tol = 0;  // nothing stops early
+    p.n_iter_no_change = 1000;
+    p.max_iter = 10;
+    Model full;
+    ASSERT_EQ(fit(D, p, full), MFS_OK) << mfs_last_error();
+    p.max_iter = 4;
+    Model first;
+    ASSERT_EQ(fit(D, p, first), MFS_OK);
+    p.max_iter = 6;
+    p.warm_start = 1;
+    Model second;
+    ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &second.m), MFS_OK);
+    auto w = get_f32(first.m, "params"), o = get_f32(first.m, "optimizer_state");
+    auto c = get_f64(first.m, "counters");
+    mfs_array wa = arr(w.data(), MFS_DTYPE_FLOAT32, (int64_t)w.size()), oa = arr(o.data(), MFS_DTYPE_FLOAT32, (int64_t)o.size()),
+              ca = arr(c.data(), MFS_DTYPE_FLOAT64, (int64_t)c.size());
+    ASSERT_EQ(mfs_model_set_array(second.m, "init_params", &wa), MFS_OK);
+    ASSERT_EQ(mfs_model_set_array(second.m, "init_optimizer", &oa), MFS_OK);
+    ASSERT_EQ(mfs_model_set_array(second.m, "init_counters", &ca), MFS_OK);
+    mfs_array X = arr(D.X.data(), MFS_DTYPE_FLOAT32, D.n, D.d), y = arr(D.y.data(), MFS_DTYPE_INT32, D.n);
+    ASSERT_EQ(mfs_fit(second.m, &X, &y), MFS_OK) << mfs_last_error();
+    EXPECT_EQ(get_f32(second.m, "params"), get_f32(full.m, "params"));
+    auto cf = get_f64(full.m, "counters"), cs = get_f64(second.m, "counters");
+    EXPECT_EQ(cs[0], cf[0]);  // samples seen
+    EXPECT_EQ(cs[1], cf[1]);  // optimizer steps
+    // partial_fit: 10 calls of one epoch each
+    p.warm_start = 0;
+    p.max_iter = 10;
+    Model part;
+    ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &part.m), MFS_OK);
+    for (int e = 0; e < 10; e++) ASSERT_EQ(mfs_partial_fit(part.m, &X, &y), MFS_OK) << mfs_last_error();
+    EXPECT_EQ(get_f32(part.m, "params"), get_f32(full.m, "params"));
+    EXPECT_EQ(get_f64(part.m, "loss_curve"), get_f64(full.m, "loss_curve"));
+    // an init_params of the wrong architecture is a clear error
+    p.warm_start = 1;
+    p.hidden_layer_sizes[0] = 17;
+    Model bad;
+    ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &bad.m), MFS_OK);
+    ASSERT_EQ(mfs_model_set_array(bad.m, "init_params", &wa), MFS_OK);
+    EXPECT_EQ(mfs_fit(bad.m, &X, &y), MFS_E_SHAPE);
+    EXPECT_NE(std::string(mfs_last_error()).find("init_params"), std::string::npos) << mfs_last_error();
+}
+
+struct Events {
+    int batches = 0, epochs = 0, stop_after = -1;
+    double last_loss = NAN;
+};
+
+int32_t on_event(void *user, const mfs_train_event *ev) {
+    Events *e = (Events *)user;
+    if (ev->kind == MFS_TRAIN_EVENT_BATCH) e->batches++;
+    else {
+        e->epochs++;
+        e->last_loss = ev->loss;
+    }
+    return e->stop_after >= 0 && e->batches >= e->stop_after;
+}
+
+TEST(Mlp, CallbackSeesEveryBatchAndEpochAndCanStop) {
+    Data D = blobs(100, 3, 2, 9);
+    mfs_mlp_params p = small_params();
+    p.max_iter = 5;
+    p.batch_size = 30;  // 4 batches per epoch (30, 30, 30, 10)
+    Model M;
+    ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &M.m), MFS_OK);
+    mfs_array X = arr(D.X.data(), MFS_DTYPE_FLOAT32, D.n, D.d), y = arr(D.y.data(), MFS_DTYPE_INT32, D.n);
+    Events ev;
+    ASSERT_EQ(mfs_fit_with_callback(M.m, &X, &y, 0, on_event, &ev), MFS_OK) << mfs_last_error();
+    EXPECT_EQ(ev.batches, 20);
+    EXPECT_EQ(ev.epochs, 5);
+    EXPECT_EQ(ev.last_loss, get_f64(M.m, "loss_curve").back());
+    // stop after the 6th batch: fitted, with the weights of 6 steps
+    Events stop;
+    stop.stop_after = 6;
+    ASSERT_EQ(mfs_fit_with_callback(M.m, &X, &y, 0, on_event, &stop), MFS_OK) << mfs_last_error();
+    EXPECT_EQ(stop.batches, 6);
+    EXPECT_EQ(stop.epochs, 1);
+    auto c = get_f64(M.m, "counters");
+    EXPECT_EQ(c[1], 6.0);  // optimizer steps
+    EXPECT_EQ(c[9], 1.0);  // stopped by the callback
+    EXPECT_EQ(get_f64(M.m, "loss_curve").size(), 1u);
+    int32_t fitted = 0;
+    ASSERT_EQ(mfs_model_info(M.m, nullptr, nullptr, &fitted, nullptr), MFS_OK);
+    EXPECT_EQ(fitted, 1);
+    EXPECT_EQ(mfs_fit_with_callback(M.m, &X, &y, 3, on_event, &stop), MFS_E_INVALID_ARG);
+}
+
+TEST(Mlp, EarlyStoppingKeepsTheBestValidationScore) {
+    Data D = blobs(400, 5, 4, 11);
+    mfs_mlp_params p = small_params();
+    p.early_stopping = 1;
+    p.max_iter = 200;
+    p.n_iter_no_change = 3;
+    Model M;
+    ASSERT_EQ(fit(D, p, M), MFS_OK) << mfs_last_error();
+    auto vs = get_f64(M.m, "validation_scores"), lc = get_f64(M.m, "loss_curve"), c = get_f64(M.m, "counters");
+    ASSERT_EQ(vs.size(), lc.size());
+    EXPECT_LT(vs.size(), 200u);  // it stopped
+    double best = *std::max_element(vs.begin(), vs.end());
+    EXPECT_EQ(c[5], best);
+    EXPECT_TRUE(std::isnan(c[4]));  // best_loss_ is None with early stopping
+    // 10% of 400 rows, stratified: 40 validation rows, a multiple of 1/40
+    EXPECT_NEAR(best * 40, std::round(best * 40), 1e-9);
+    p.validation_fraction = 0.001;  // 1 row
+    Model T;
+    EXPECT_EQ(fit(D, p, T), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("too small"), std::string::npos) << mfs_last_error();
+}
+
+TEST(Mlp, BadInputIsAClearError) {
+    Data D = blobs(50, 3, 3, 13);
+    mfs_mlp_params p = small_params();
+    Model M;
+    ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &M.m), MFS_OK);
+    mfs_array X = arr(D.X.data(), MFS_DTYPE_FLOAT32, D.n, D.d), y = arr(D.y.data(), MFS_DTYPE_INT32, D.n);
+    D.X[4] = NAN;
+    EXPECT_EQ(mfs_fit(M.m, &X, &y), MFS_E_VALUE);
+    D.X[4] = 0;
+    mfs_array empty = arr(D.X.data(), MFS_DTYPE_FLOAT32, 0, D.d);
+    EXPECT_NE(mfs_fit(M.m, &empty, &y), MFS_OK);
+    D.y[3] = -1;
+    EXPECT_EQ(mfs_fit(M.m, &X, &y), MFS_E_VALUE);
+    D.y[3] = 0;
+    std::vector<int32_t> one(D.n, 0);
+    mfs_array y1 = arr(one.data(), MFS_DTYPE_INT32, D.n);
+    EXPECT_EQ(mfs_fit(M.m, &X, &y1), MFS_E_VALUE);  // a single class
+    EXPECT_NE(std::string(mfs_last_error()).find("at least 2 classes"), std::string::npos) << mfs_last_error();
+    mfs_array yshort = arr(D.y.data(), MFS_DTYPE_INT32, D.n - 1);
+    EXPECT_EQ(mfs_fit(M.m, &X, &yshort), MFS_E_SHAPE);
+    ASSERT_EQ(mfs_fit(M.m, &X, &y), MFS_OK) << mfs_last_error();
+    std::vector<float> X2(D.n * 4, 0.f);
+    std::vector<int32_t> pred(D.n);
+    mfs_array Xw = arr(X2.data(), MFS_DTYPE_FLOAT32, D.n, 4), out = arr(pred.data(), MFS_DTYPE_INT32, D.n);
+    EXPECT_EQ(mfs_predict(M.m, &Xw, &out), MFS_E_SHAPE);
+    // CUDA in a build / machine without a GPU: MFS_E_DEVICE, never a crash
+    if (mfs_cuda_device_count() == 0) {
+        mfs_model *g = nullptr;
+        EXPECT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CUDA, &g), MFS_E_DEVICE);
+        mfs_model_free(g);
+    }
+}
+
+TEST(Mlp, ModelFileRoundTripAndHostileBytes) {
+    Data D = blobs(120, 4, 3, 17);
+    Model M;
+    ASSERT_EQ(fit(D, small_params(), M), MFS_OK);
+    auto bytes = save(M.m);
+    mfs_model *L = nullptr;
+    ASSERT_EQ(mfs_model_load_buffer(bytes.data(), bytes.size(), MFS_DEVICE_CPU, &L), MFS_OK) << mfs_last_error();
+    std::vector<float> P1(D.n * 3), P2(D.n * 3);
+    mfs_array X = arr(D.X.data(), MFS_DTYPE_FLOAT32, D.n, D.d), o1 = arr(P1.data(), MFS_DTYPE_FLOAT32, D.n, 3),
+              o2 = arr(P2.data(), MFS_DTYPE_FLOAT32, D.n, 3);
+    ASSERT_EQ(mfs_predict_proba(M.m, &X, &o1), MFS_OK);
+    ASSERT_EQ(mfs_predict_proba(L, &X, &o2), MFS_OK);
+    EXPECT_EQ(P1, P2);
+    // a loaded model warm-starts from its own state (partial_fit)
+    std::vector<int32_t> y = D.y;
+    mfs_array ya = arr(y.data(), MFS_DTYPE_INT32, D.n);
+    EXPECT_EQ(mfs_partial_fit(L, &X, &ya), MFS_OK) << mfs_last_error();
+    mfs_model_free(L);
+    // every byte changed in turn (checksum resealed): a clean error or a valid
+    // model that predicts, never a crash
+    std::mt19937 g(1);
+    for (size_t i = 0; i + 8 < bytes.size(); i += 1 + bytes.size() / 700) {
+        auto b = bytes;
+        b[i] ^= (unsigned char)(1 + g() % 255);
+        refresh_checksum(b);
+        mfs_model *h = nullptr;
+        mfs_status s = mfs_model_load_buffer(b.data(), b.size(), MFS_DEVICE_CPU, &h);
+        if (s == MFS_OK) {
+            int64_t d = 0;
+            mfs_model_info(h, nullptr, nullptr, nullptr, &d);
+            if (d == D.d) {
+                std::vector<int32_t> pred(D.n);
+                mfs_array out = arr(pred.data(), MFS_DTYPE_INT32, D.n);
+                mfs_status ps = mfs_predict(h, &X, &out);
+                EXPECT_TRUE(ps == MFS_OK || ps == MFS_E_SHAPE || ps == MFS_E_UNSUPPORTED) << mfs_last_error();
+            }
+        } else {
+            EXPECT_TRUE(s == MFS_E_FORMAT || s == MFS_E_INVALID_ARG) << "byte " << i << ": " << mfs_last_error();
+        }
+        mfs_model_free(h);
+    }
+}
+}  // namespace
