@@ -105,9 +105,142 @@ void mfs__logreg_cuda_free(mfs__logreg_cuda *state);
 
 /* ---- decision_tree + random_forest: declarations of its entry points below this line ---- */
 
+/* Tree inference (decision_tree, and random_forest's trees): n_trees trees
+ * stored back to back in flat arrays of n_nodes nodes in all; tree t starts at
+ * node node_offset[t] (n_trees) and its children ids are tree-local, leaves
+ * have children -1 (scikit-learn's layout, see src_c/classical/tree.h). One GPU
+ * thread per (row, tree) walks X (m, d) rows: x goes left when
+ * (double)x[feature] <= threshold. The tree arrays are uploaded per call.
+ * _apply: leaves (m, n_trees) int32, the tree-local leaf of each row in each tree.
+ * _predict: out (m, V) float32 = the mean over the trees of value[leaf] (value
+ * (n_nodes, V) float64, averaged in double). */
+mfs_status mfs__tree_apply_cuda(const int32_t *children_left, const int32_t *children_right,
+                                const int32_t *feature, const double *threshold, int64_t n_nodes,
+                                const int64_t *node_offset, int64_t n_trees, const float *X, int64_t m,
+                                int64_t d, int32_t *leaves, mfs_mem_counter *mem);
+mfs_status mfs__tree_predict_cuda(const int32_t *children_left, const int32_t *children_right,
+                                  const int32_t *feature, const double *threshold, const double *value,
+                                  int64_t n_nodes, int32_t V, const int64_t *node_offset, int64_t n_trees,
+                                  const float *X, int64_t m, int64_t d, float *out, mfs_mem_counter *mem);
+
+/* Random forest inference (src_c/classical/random_forest.c): a forest packed
+ * into 16-byte nodes, children as global rows, a leaf being its own left and
+ * right child, a row going left when x[feature] <= threshold (float32). Tree
+ * t's root is row offsets[t] (offsets (T + 1)) and its leaves are at most
+ * depth[t] steps down; value (N, V) double holds each node's class fractions
+ * or target means. For X (n, d): mean (n, V) float32 = the mean over the trees
+ * of the leaf values, labels (n) its argmax (the first maximum); each optional
+ * (NULL). One GPU thread per row takes depth[t] steps in every tree (no
+ * divergence: leaves loop on themselves) and sums in double in tree order, as
+ * the CPU does, so the results equal the CPU's. Rows go in blocks, so device
+ * memory holds the forest plus a bounded block. */
+typedef struct mfs__forest_node {
+    int32_t left, right, feature;
+    float threshold;
+} mfs__forest_node;
+mfs_status mfs__random_forest_predict_cuda(const float *X, int64_t n, int64_t d, int64_t T,
+                                           const int64_t *offsets, const int32_t *depth,
+                                           const mfs__forest_node *nodes,
+                                           int64_t N, const double *value, int64_t V, float *mean,
+                                           int32_t *labels, mfs_mem_counter *mem);
+
 /* ---- svm + linear_svm: declarations of its entry points below this line ---- */
 
+/* Kernel SVM (src_c/classical/svm.c): kernel rows for the host SMO loop.
+ * _create uploads X (n, d) once with the kernel (mfs_svm_kernel, degree,
+ * gamma, coef0); _order sets the map position -> row of X (len entries);
+ * _row writes out[k - start] = (float)K(X[row], X[order[k]]) for k in
+ * [start, len), the dot products accumulated in double (as the CPU).
+ * _free(NULL) is a no-op. */
+typedef struct mfs__svm_cuda mfs__svm_cuda;
+mfs_status mfs__svm_cuda_create(const float *X, int64_t n, int64_t d, int32_t kernel, int32_t degree,
+                                double gamma, double coef0, mfs_mem_counter *mem, mfs__svm_cuda **out);
+mfs_status mfs__svm_cuda_order(mfs__svm_cuda *state, const int32_t *order, int64_t len);
+mfs_status mfs__svm_cuda_row(mfs__svm_cuda *state, int64_t row, int64_t start, int64_t len, float *out);
+void mfs__svm_cuda_free(mfs__svm_cuda *state);
+/* Decision values dec (m, P) = K(X, SV) W - rho (double) for X (m, d), SV
+ * (nsv, d) float32, W (nsv, P) and rho (P) double; rows go in blocks. */
+mfs_status mfs__svm_decision_cuda(const float *X, int64_t m, int64_t d, const float *SV, int64_t nsv,
+                                  const double *W, const double *rho, int64_t P, int32_t kernel,
+                                  int32_t degree, double gamma, double coef0, double *dec,
+                                  mfs_mem_counter *mem);
+
 /* ---- neural (mlp, cnn, layers): declarations of its entry points below this line ---- */
+/* mlp: the dense layers of src_c/neural/layers.h on DEVICE pointers (same
+ * names + _cuda, same arguments and shapes; the GEMM layers take the counter
+ * its workspace is charged to), enqueued on the calling thread's stream, not
+ * synchronized; and the trainer's device steps (src_cuda/neural/train.cu). */
+mfs_status mfs__linear_forward_cuda(float *out, const float *inp, const float *weight, const float *bias,
+                                    int64_t B, int64_t C_in, int64_t C_out, mfs_mem_counter *mem);
+mfs_status mfs__linear_backward_cuda(float *dinp, float *dweight, float *dbias, const float *dout,
+                                     const float *inp, const float *weight, int64_t B, int64_t C_in,
+                                     int64_t C_out, mfs_mem_counter *mem);
+mfs_status mfs__activation_forward_cuda(float *out, const float *inp, int64_t N, int32_t act);
+mfs_status mfs__activation_backward_cuda(float *dinp, const float *dout, const float *out, const float *inp,
+                                         int64_t N, int32_t act);
+mfs_status mfs__softmax_crossentropy_forward_cuda(float *probs, float *losses, const float *logits,
+                                                  const int32_t *targets, int64_t B, int64_t K);
+mfs_status mfs__softmax_crossentropy_backward_cuda(float *dlogits, const float *probs, const int32_t *targets,
+                                                   int64_t B, int64_t K, float scale);
+mfs_status mfs__sigmoid_crossentropy_forward_cuda(float *probs, float *losses, const float *logits,
+                                                  const float *targets, int64_t B, int64_t K);
+mfs_status mfs__sigmoid_crossentropy_backward_cuda(float *dlogits, const float *probs, const float *targets,
+                                                   int64_t B, int64_t K, float scale);
+mfs_status mfs__mse_forward_cuda(float *losses, const float *pred, const float *target, int64_t B, int64_t K);
+mfs_status mfs__mse_backward_cuda(float *dpred, const float *pred, const float *target, int64_t B, int64_t K,
+                                  float scale);
+mfs_status mfs__dropout_forward_cuda(float *out, const float *inp, int64_t N, float p, uint64_t seed,
+                                     uint64_t stream);
+mfs_status mfs__dropout_backward_cuda(float *dinp, const float *dout, int64_t N, float p, uint64_t seed,
+                                      uint64_t stream);
+mfs_status mfs__layernorm_forward_cuda(float *out, float *mean, float *rstd, const float *inp,
+                                       const float *weight, const float *bias, int64_t B, int64_t C, float eps);
+mfs_status mfs__layernorm_backward_cuda(float *dinp, float *dweight, float *dbias, const float *dout,
+                                        const float *mean, const float *rstd, const float *inp,
+                                        const float *weight, int64_t B, int64_t C);
+/* Trainer steps: out (B, d) = X[idx[b]] rows; labels likewise; dst = src and
+ * x = 0 for n floats; *acc += coef * sum(x (n)) in double (one block: a fixed
+ * order); one optimizer step (mfs__optim_step of src_c/neural/optim.c) over
+ * the network's flat parameters, adding coef * (sum of squares of the decayed
+ * parameters before the update) to *acc when acc is non-NULL. */
+struct mfs__optim;
+struct mfs__net;
+mfs_status mfs__nn_gather_rows_cuda(float *out, const float *X, const int64_t *idx, int64_t B, int64_t d);
+mfs_status mfs__nn_gather_labels_cuda(int32_t *out, const int32_t *y, const int64_t *idx, int64_t B);
+mfs_status mfs__nn_copy_cuda(float *dst, const float *src, int64_t n);
+mfs_status mfs__nn_zero_cuda(float *x, int64_t n);
+mfs_status mfs__nn_accumulate_cuda(double *acc, const float *x, int64_t n, double coef);
+mfs_status mfs__optim_step_cuda(const struct mfs__optim *o, const struct mfs__net *net, float *p, const float *g,
+                                float *s, double *acc, double coef);
+/* cnn: conv2d / pool / batchnorm / flatten of src_c/neural/layers.h on DEVICE
+ * pointers (same names + _cuda, same arguments and shapes), enqueued on the
+ * calling thread's stream, not synchronized. The conv workspace is a device
+ * buffer of mfs__conv2d_workspace_size_cuda bytes (its own size: the GPU
+ * batches images into one GEMM). The GEMM of src_cuda/linalg may allocate. */
+struct mfs__conv2d_dims;
+struct mfs__pool2d_dims;
+size_t mfs__conv2d_workspace_size_cuda(const struct mfs__conv2d_dims *d);
+mfs_status mfs__conv2d_forward_cuda(float *out, const float *inp, const float *weight, const float *bias,
+                                    const struct mfs__conv2d_dims *d, float *work);
+mfs_status mfs__conv2d_backward_cuda(float *dinp, float *dweight, float *dbias, const float *dout,
+                                     const float *inp, const float *weight, const struct mfs__conv2d_dims *d,
+                                     float *work);
+mfs_status mfs__maxpool2d_forward_cuda(float *out, int32_t *argmax, const float *inp,
+                                       const struct mfs__pool2d_dims *d);
+mfs_status mfs__maxpool2d_backward_cuda(float *dinp, const float *dout, const int32_t *argmax,
+                                        const struct mfs__pool2d_dims *d);
+mfs_status mfs__avgpool2d_forward_cuda(float *out, const float *inp, const struct mfs__pool2d_dims *d);
+mfs_status mfs__avgpool2d_backward_cuda(float *dinp, const float *dout, const struct mfs__pool2d_dims *d);
+mfs_status mfs__flatten_forward_cuda(float *out, const float *inp, int64_t N);
+mfs_status mfs__flatten_backward_cuda(float *dinp, const float *dout, int64_t N);
+mfs_status mfs__batchnorm_forward_cuda(float *out, float *mean, float *rstd, float *running_mean,
+                                       float *running_var, const float *inp, const float *weight,
+                                       const float *bias, int64_t B, int64_t C, int64_t HW, float eps,
+                                       float momentum, int32_t training);
+mfs_status mfs__batchnorm_backward_cuda(float *dinp, float *dweight, float *dbias, const float *dout,
+                                        const float *mean, const float *rstd, const float *inp,
+                                        const float *weight, int64_t B, int64_t C, int64_t HW,
+                                        int32_t training);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,11 @@ from .decomposition import PCA
 from .linear_model import LogisticRegression
 from .naive_bayes import BernoulliNB, GaussianNB, MultinomialNB
 from .neighbors import KNeighborsClassifier, KNeighborsRegressor
+from .tree import DecisionTreeClassifier, DecisionTreeRegressor
+from .ensemble import RandomForestClassifier, RandomForestRegressor
+from .svm import SVC, SVR, LinearSVC
+from .neural_network import MLPClassifier, MLPRegressor
+from .cnn import CNNClassifier, CNNRegressor
 
 __version__ = _ffi.string(_lib.mfs_version()).decode()
 
@@ -23,3 +28,6 @@ __all__ = ["LinearRegression", "Ridge", "LogisticRegression", "KMeans", "PCA", "
            "DeviceError", "MfsError", "ModelFormatError", "__version__"]
 __all__ += ["KNeighborsClassifier", "KNeighborsRegressor"]
 __all__ += ["GaussianNB", "MultinomialNB", "BernoulliNB"]
+__all__ += ["DecisionTreeClassifier", "DecisionTreeRegressor", "RandomForestClassifier",
+            "RandomForestRegressor", "SVC", "SVR", "LinearSVC"]
+__all__ += ["MLPClassifier", "MLPRegressor", "CNNClassifier", "CNNRegressor"]
