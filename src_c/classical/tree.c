@@ -1337,6 +1337,8 @@ typedef struct tree_packed {
     float threshold;
 } tree_packed;
 
+enum { TREE_LANES = 16 };
+
 void mfs__tree_apply(const int32_t *cl, const int32_t *cr, const int32_t *feature, const double *threshold,
                      const float *X, int64_t m, int64_t d, int32_t n_threads, int32_t *leaves) {
     int nt = n_threads < 1 ? 1 : n_threads;
@@ -1354,7 +1356,13 @@ void mfs__tree_apply(const int32_t *cl, const int32_t *cr, const int32_t *featur
         for (int64_t i = 0; i < m; i++) leaves[i] = mfs__tree_leaf(cl, cr, feature, threshold, X + i * d);
         return;
     }
+    /* Leaves point to themselves (feature 0, threshold 0: either way leads
+     * back), so a row that reached its leaf stays there. */
     for (int64_t q = 0; q < N; q++) {
+        if (cl[q] == MFS__TREE_LEAF) {
+            pk[q] = (tree_packed){(int32_t)q, (int32_t)q, 0, 0.0f};
+            continue;
+        }
         float t = (float)threshold[q];
         if ((double)t > threshold[q]) t = nextafterf(t, -INFINITY);
         pk[q].left = cl[q];
@@ -1362,16 +1370,32 @@ void mfs__tree_apply(const int32_t *cl, const int32_t *cr, const int32_t *featur
         pk[q].feature = feature[q];
         pk[q].threshold = t;
     }
+    /* TREE_LANES rows descend in lock step, one level per pass, with a
+     * conditional move instead of a branch: the lanes' loads are independent,
+     * so their cache misses overlap, and nothing mispredicts. A pass over a
+     * group whose rows are all at leaves ends it. */
+    const int64_t groups = (m + TREE_LANES - 1) / TREE_LANES;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t i = 0; i < m; i++) {
-        const float *x = X + i * d;
-        int32_t q = 0;
-        tree_packed nd = pk[0];
-        while (nd.left != MFS__TREE_LEAF) {
-            q = x[nd.feature] <= nd.threshold ? nd.left : nd.right;
-            nd = pk[q];
+    for (int64_t g = 0; g < groups; g++) {
+        const int64_t r0 = g * TREE_LANES;
+        const int64_t cnt = m - r0 < TREE_LANES ? m - r0 : TREE_LANES;
+        const float *xs[TREE_LANES];
+        int32_t q[TREE_LANES];
+        for (int l = 0; l < TREE_LANES; l++) {
+            xs[l] = X + (r0 + (l < cnt ? l : 0)) * d; /* spare lanes repeat the first row */
+            q[l] = 0;
         }
-        leaves[i] = q;
+        for (;;) {
+            int moved = 0;
+            for (int l = 0; l < TREE_LANES; l++) {
+                const tree_packed nd = pk[q[l]];
+                const int32_t next = xs[l][nd.feature] <= nd.threshold ? nd.left : nd.right;
+                moved |= next != q[l];
+                q[l] = next;
+            }
+            if (!moved) break;
+        }
+        for (int64_t l = 0; l < cnt; l++) leaves[r0 + l] = q[l];
     }
     mfs__free(pk);
 }
