@@ -229,3 +229,26 @@ def test_classifier_data():
     X, y = _data.counts(400, 7, 3)
     assert X.dtype == np.float32 and X.shape == (400, 7) and X.min() >= 0
     assert np.array_equal(X, np.round(X)) and set(np.unique(y)) <= set(range(3))
+
+
+def test_network_rows(tmp_path):
+    """The network benchmark runs mfs's MLP next to scikit-learn's (and
+    PyTorch's when it is installed) and reports samples/s, ratios and memory."""
+    doc = _run.run(["--models", "mlp", "--backends", "c,sklearn", "--nn-samples", "512",
+                    "--repeats", "1", "--no-plots", "--quiet", "--out", str(tmp_path)])
+    rows = {r["impl"]: r for r in doc["nets"]}
+    assert {"c", "sklearn", "torch"} <= set(rows)
+    for impl in ("c", "sklearn"):
+        r = rows[impl]
+        assert r["status"] == "ok", r
+        assert r["train_rate"]["median"] > 0 and r["predict_rate"]["median"] > 0
+        assert r["train_rate"]["min"] <= r["train_rate"]["median"] <= r["train_rate"]["max"]
+        assert 0.0 <= r["train_accuracy"] <= 1.0 and r["epochs"] == 1 and r["batch_size"] == 128
+    assert rows["c"]["memory"]["lib_host_peak"] > 0 and rows["sklearn"]["memory"]["lib_host_peak"] is None
+    if rows["torch"]["status"] == "ok":
+        assert rows["torch"]["vs_torch"]["train"] == 1.0
+        assert rows["c"]["vs_torch"]["train"] > 0
+    else:  # PyTorch not installed here: reported, not raised
+        assert rows["torch"]["status"] == "unavailable" and rows["c"]["vs_torch"]["train"] is None
+    md = (tmp_path / "summary.md").read_text()
+    assert "## Networks" in md and "MLP 784-256-256-10" in md

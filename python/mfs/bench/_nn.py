@@ -183,12 +183,16 @@ def run_nn(spec):
     impl.predict(X[:m])
     gc.collect()
 
+    import mfs
     rss_before, maxrss_before = rss_now(), ru_maxrss()
     hwm_reset = reset_vm_hwm()
+    mfs.reset_peak_memory()
+    lib_before = mfs.memory_stats()
     t0 = time.perf_counter()
     loss = impl.train(X, y, epochs)
     t_first = time.perf_counter() - t0
     maxrss_after, hwm_after = ru_maxrss(), vm_hwm()
+    lib_after = mfs.memory_stats()
     masked = maxrss_before > rss_before + (1 << 20)
     growth, method = maxrss_after - rss_before, "ru_maxrss"
     if masked and hwm_reset and hwm_after is not None:
@@ -214,5 +218,9 @@ def run_nn(spec):
                               "max": count / st["min"]}
     return {"status": "ok", "repeats": len(train_t), "train_time": tr, "predict_time": pr,
             "train_rate": rate(tr, n * epochs), "predict_rate": rate(pr, n),
-            "memory": {"rss_growth": max(0, growth), "rss_method": method},
+            "memory": {"rss_growth": max(0, growth), "rss_method": method,
+                       "lib_host_peak": (lib_after["host_peak"] - lib_before["host_current"]
+                                         if spec["impl"] in ("c", "cuda") else None),
+                       "lib_device_peak": (lib_after["device_peak"] - lib_before["device_current"]
+                                           if spec["impl"] == "cuda" else None)},
             "loss": loss, "train_accuracy": acc, "epochs": epochs, "batch_size": BATCH[spec["net"]]}
