@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _native
 from ._base import MfsClassifier, register
-from .neural_network import _CNT, ACTIVATIONS, _choice, _hidden_sizes, _NetworkEstimator, _real
+from .neural_network import _CNT, ACTIVATIONS, _choice, _hidden_sizes, _NetworkEstimator, _real, store_params
 from .reference import cnn as _ref
 
 MAX_CONV, MAX_HIDDEN = 8, 8
@@ -264,40 +264,6 @@ _DOC = """
 """
 
 
-def _init_common(self, input_shape, conv_layers, hidden_layer_sizes, activation, solver, alpha, batch_size,
-                 learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
-                 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2,
-                 epsilon, n_iter_no_change, dropout, batch_norm_momentum, batch_norm_eps, backend):
-    self.input_shape = input_shape
-    self.conv_layers = conv_layers
-    self.hidden_layer_sizes = hidden_layer_sizes
-    self.activation = activation
-    self.solver = solver
-    self.alpha = alpha
-    self.batch_size = batch_size
-    self.learning_rate = learning_rate
-    self.learning_rate_init = learning_rate_init
-    self.power_t = power_t
-    self.max_iter = max_iter
-    self.shuffle = shuffle
-    self.random_state = random_state
-    self.tol = tol
-    self.verbose = verbose
-    self.warm_start = warm_start
-    self.momentum = momentum
-    self.nesterovs_momentum = nesterovs_momentum
-    self.early_stopping = early_stopping
-    self.validation_fraction = validation_fraction
-    self.beta_1 = beta_1
-    self.beta_2 = beta_2
-    self.epsilon = epsilon
-    self.n_iter_no_change = n_iter_no_change
-    self.dropout = dropout
-    self.batch_norm_momentum = batch_norm_momentum
-    self.batch_norm_eps = batch_norm_eps
-    self.backend = backend
-
-
 @register
 class CNNClassifier(ClassifierMixin, MfsClassifier, _BaseCNN):
     __doc__ = """Convolutional network classifier (softmax cross-entropy), trained
@@ -324,10 +290,7 @@ class CNNClassifier(ClassifierMixin, MfsClassifier, _BaseCNN):
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, dropout=0.0,
                  batch_norm_momentum=0.1, batch_norm_eps=1e-5, backend="c"):
-        _init_common(self, input_shape, conv_layers, hidden_layer_sizes, activation, solver, alpha, batch_size,
-                     learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
-                     warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2,
-                     epsilon, n_iter_no_change, dropout, batch_norm_momentum, batch_norm_eps, backend)
+        store_params(self, locals())
 
     def _task_code(self):
         return _TASK_CLASSIFICATION
@@ -425,10 +388,7 @@ class CNNRegressor(RegressorMixin, _BaseCNN):
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, dropout=0.0,
                  batch_norm_momentum=0.1, batch_norm_eps=1e-5, backend="c"):
-        _init_common(self, input_shape, conv_layers, hidden_layer_sizes, activation, solver, alpha, batch_size,
-                     learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose,
-                     warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2,
-                     epsilon, n_iter_no_change, dropout, batch_norm_momentum, batch_norm_eps, backend)
+        store_params(self, locals())
 
     def _task_code(self):
         return _TASK_REGRESSION
