@@ -816,9 +816,15 @@ static mfs_status apply(const mfs_model *m, const char *fn, const mfs_array *Xa,
         mfs__free(nodes);
         return s;
     }
-    const int64_t nb = (n + RF_BLOCK - 1) / RF_BLOCK;
+    /* Blocks of at most RF_BLOCK rows, their count a multiple of the threads
+     * so every thread gets as many (10,000 rows on 2 threads: 6 blocks of
+     * 1,667, not 2,048 + ... + 1,808 with one thread doing 3 of 5). The sums
+     * are per row in tree order, so the blocking does not change a bit. */
+    int64_t nb = (n + RF_BLOCK - 1) / RF_BLOCK;
     int nt = mfs__num_threads();
     if (nt > nb) nt = (int)nb;
+    if (nt > 1 && nb % nt) nb += nt - nb % nt;
+    const int64_t rb = (n + nb - 1) / nb;
     double *acc = NULL;
     s = mfs__alloc((void **)&acc, (size_t)nt * RF_BLOCK * (size_t)V * sizeof(double), fn, "the prediction blocks");
     if (s != MFS_OK) {
@@ -829,7 +835,8 @@ static mfs_status apply(const mfs_model *m, const char *fn, const mfs_array *Xa,
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
     for (int64_t b = 0; b < nb; b++) {
         double *a = acc + (size_t)(nt > 1 ? thread_id() : 0) * RF_BLOCK * (size_t)V;
-        const int64_t r0 = b * RF_BLOCK, B = n - r0 < RF_BLOCK ? n - r0 : RF_BLOCK;
+        const int64_t r0 = b * rb, B = n - r0 < rb ? n - r0 : rb;
+        if (B <= 0) continue;
         block_sum(&f, nodes, X + r0 * f.d, B, a);
         for (int64_t r = 0; r < B; r++) finish_row(a + r * V, V, invT, what, out, r0 + r);
     }
