@@ -322,7 +322,9 @@ TEST(Optim, StepsMatchTheFormulas) {
             vecf p = p0, s(16, 0.0f);
             for (int i = 0; i < 8; i++) s[i] = 0.2f;  // a velocity / first moment from before
             double sumsq = -1;
-            mfs__optim_step(&o, &net, p.data(), g.data(), s.data(), &sumsq);
+            vecf gc = g;
+            mfs__optim_step(&o, &net, p.data(), gc.data(), s.data(), &sumsq);
+            for (int i = 0; i < 8; i++) EXPECT_EQ(gc[i], 0.0f) << "the step leaves the gradient zero, at " << i;
             double want_ss = 0;
             for (int i = 0; i < 6; i++) want_ss += (double)p0[i] * p0[i];
             EXPECT_NEAR(sumsq, want_ss, 1e-12 + 1e-7 * want_ss);  // the 6 weights only, in double

@@ -267,19 +267,77 @@ static void edge_kernel(const kernel_t *kern, int64_t kc, const float *a, const 
 
 /* ---- packing ------------------------------------------------------------- */
 
+#if defined(__AVX512F__)
+/* Sixteen rows of 16 floats transposed in registers: four rounds of 16
+ * shuffles (32-bit, 64-bit, then 128-bit lanes twice). On return r[j] holds
+ * column j, entry i from row i. */
+static inline void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) { /* rows 4i..4i+3: u[4i + c] holds columns c, c+4, c+8, c+12 */
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        u[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+        __m512 w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);
+        r[c + 8] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
+        r[c + 4] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+        r[c + 12] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
+    }
+}
+#endif
+
+/* dst (kc, W) = the first kc entries of `rows` rows of src (stride ld),
+ * transposed; rows [rows, W) are zeros. This is the pack of a row-major A
+ * (and of a transposed B): element by element it is a strided scatter that
+ * cost more than the micro-kernel on a network's small products; with
+ * AVX-512 it goes 16 x 16 blocks at a time through registers. */
+static void pack_transposed(const float *src, int64_t ld, int64_t rows, int64_t kc, int64_t W,
+                            float *restrict dst) {
+    int64_t k0 = 0;
+#if defined(__AVX512F__)
+    for (; k0 < kc; k0 += 16) {
+        int64_t nk = kc - k0 < 16 ? kc - k0 : 16;
+        __mmask16 km = (__mmask16)((1u << nk) - 1u);
+        for (int64_t g = 0; g < W; g += 16) { /* rows [g, g + 16) of the panel */
+            int64_t gw = W - g < 16 ? W - g : 16;
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = g + i < rows ? _mm512_maskz_loadu_ps(km, src + (g + i) * ld + k0) : _mm512_setzero_ps();
+            transpose16(r);
+            __mmask16 wm = (__mmask16)((1u << gw) - 1u);
+            for (int64_t j = 0; j < nk; j++) _mm512_mask_storeu_ps(dst + (k0 + j) * W + g, wm, r[j]);
+        }
+    }
+#else
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t k = 0; k < kc; k++) dst[k * W + r] = src[r * ld + k];
+    if (rows < W)
+        for (int64_t k = 0; k < kc; k++)
+            for (int64_t r = rows; r < W; r++) dst[k * W + r] = 0.0f;
+#endif
+    (void)k0;
+}
+
 /* Rows [i0, i0+rows) of op(A), k in [p0, p0+kc), into one MR-row panel (kc, MR). */
 static void pack_a_panel(int trans_a, const float *A, int64_t lda, int64_t i0, int64_t rows,
                          int64_t p0, int64_t kc, int64_t MR, float *restrict dst) {
     if (!trans_a) {
-        for (int64_t r = 0; r < rows; r++) {
-            const float *src = A + (i0 + r) * lda + p0;
-            for (int64_t k = 0; k < kc; k++) dst[k * MR + r] = src[k];
-        }
-    } else {
-        for (int64_t k = 0; k < kc; k++) {
-            const float *src = A + (p0 + k) * lda + i0;
-            for (int64_t r = 0; r < rows; r++) dst[k * MR + r] = src[r];
-        }
+        pack_transposed(A + i0 * lda + p0, lda, rows, kc, MR, dst);
+        return;
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        const float *src = A + (p0 + k) * lda + i0;
+        for (int64_t r = 0; r < rows; r++) dst[k * MR + r] = src[r];
     }
     if (rows < MR)
         for (int64_t k = 0; k < kc; k++)
@@ -290,6 +348,19 @@ static void pack_a_panel(int trans_a, const float *A, int64_t lda, int64_t i0, i
 static void pack_b_panel(int trans_b, const float *B, int64_t ldb, int64_t p0, int64_t kc,
                          int64_t j0, int64_t cols, int64_t NR, float *restrict dst) {
     if (!trans_b) {
+#if defined(__AVX512F__)
+        /* whole vectors, masked at the right edge (the byte loop below
+         * became a libc memcpy call per 128-byte row) */
+        for (int64_t k = 0; k < kc; k++) {
+            const float *src = B + (p0 + k) * ldb + j0;
+            float *d = dst + k * NR;
+            for (int64_t j = 0; j < NR; j += 16) {
+                int64_t w = cols - j;
+                __mmask16 m = w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? (__mmask16)0 : (__mmask16)((1u << w) - 1u);
+                _mm512_store_ps(d + j, _mm512_maskz_loadu_ps(m, src + j));
+            }
+        }
+#else
         for (int64_t k = 0; k < kc; k++) {
             const float *src = B + (p0 + k) * ldb + j0;
             float *d = dst + k * NR;
@@ -297,14 +368,9 @@ static void pack_b_panel(int trans_b, const float *B, int64_t ldb, int64_t p0, i
             for (; j < cols; j++) d[j] = src[j];
             for (; j < NR; j++) d[j] = 0.0f;
         }
+#endif
     } else {
-        for (int64_t j = 0; j < cols; j++) {
-            const float *src = B + (j0 + j) * ldb + p0;
-            for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = src[k];
-        }
-        if (cols < NR)
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t j = cols; j < NR; j++) dst[k * NR + j] = 0.0f;
+        pack_transposed(B + j0 * ldb + p0, ldb, cols, kc, NR, dst);
     }
 }
 
@@ -393,7 +459,10 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
     int nt = mfs__num_threads();
     if (nt < 1) nt = 1;
     double flops = 2.0 * (double)M * (double)N * (double)K;
-    if (flops < 4e6) nt = 1; /* a parallel region costs more than it saves */
+    /* Below this a parallel region costs more than it saves, except for the
+     * barrier-free private splits (SPLIT_N / SPLIT_MP below), which pay off
+     * from about 5e5 (a network's output layer, 128 x 10 x 256). */
+    if (flops < 5e5) nt = 1;
 
     /* Block sizes for this problem: never larger than it needs; K is cut into
      * equal kc blocks (no sliver at the end). */
@@ -407,7 +476,7 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
      *  - M*N small but K long (Gram matrices X^T X): each thread takes a slice
      *    of K into a private C, then the slices are summed.
      *  - otherwise: one shared packed A block, threads split its (jr, ir) tiles. */
-    enum { SERIAL, SPLIT_M, SPLIT_K, SPLIT_TILES, SPLIT_N } mode = SERIAL;
+    enum { SERIAL, SPLIT_M, SPLIT_K, SPLIT_TILES, SPLIT_N, SPLIT_MP } mode = SERIAL;
     if (nt > 1) {
         /* Wide and tall enough: each thread runs a private GEMM on its own
          * slice of columns (its own packed B stays in its own L2, no barrier
@@ -415,7 +484,20 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
         if (N >= 256 * nt && M >= 4 * MC) mode = SPLIT_N;
         else if (n_ic >= 2 * nt) mode = SPLIT_M;
         else if (M * N <= 256 * 256 && K >= 2 * KC * nt) mode = SPLIT_K; /* no barrier per K block */
-        else mode = SPLIT_TILES;
+        else {
+            /* Small products (a network's layers: 128 x 256 x 784): the
+             * shared-tile split pays a barrier per packed block, which cost
+             * more than the second thread gained (128 x 256 x 256 ran at 53
+             * GFLOP/s on 2 threads against 118 on one). Instead each thread
+             * runs a private GEMM on a slice of columns (packing all of A
+             * again) or of rows (packing all of B again), whichever repeats
+             * less packing, when the slices are whole panels. */
+            int can_n = N >= 2 * NR * nt, can_m = M >= 2 * MR * nt;
+            if (can_n && (!can_m || M * K <= K * N)) mode = SPLIT_N;
+            else if (can_m) mode = SPLIT_MP;
+            else mode = SPLIT_TILES;
+        }
+        if (flops < 4e6 && mode != SPLIT_N && mode != SPLIT_MP) { mode = SERIAL; nt = 1; }
     }
     if (mode == SPLIT_M) n_ic = round_up(n_ic, nt); /* whole rounds of blocks */
     int64_t mc_max = round_up((M + n_ic - 1) / n_ic, MR);
@@ -431,8 +513,13 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
         n_slice = round_up((N + nt - 1) / nt, NR);
         nc_max = min64(NC, n_slice);
     }
-    int n_ap = (mode == SPLIT_M || mode == SPLIT_K || mode == SPLIT_N) ? nt : 1;
-    int n_bp = (mode == SPLIT_K || mode == SPLIT_N) ? nt : 1;
+    int64_t m_slice = 0; /* SPLIT_MP: rows per thread, whole MR panels */
+    if (mode == SPLIT_MP) {
+        m_slice = round_up((M + nt - 1) / nt, MR);
+        mc_max = min64(mc_max, m_slice);
+    }
+    int n_ap = (mode == SPLIT_M || mode == SPLIT_K || mode == SPLIT_N || mode == SPLIT_MP) ? nt : 1;
+    int n_bp = (mode == SPLIT_K || mode == SPLIT_N || mode == SPLIT_MP) ? nt : 1;
     size_t ap_sz = (size_t)(mc_max * kc_max), bp_sz = (size_t)(kc_max * nc_max);
     size_t tmp_sz = mode == SPLIT_K ? (size_t)(M * N) * (size_t)(nt - 1) : 0;
     float *buf = NULL;
@@ -451,6 +538,17 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
             gt.N = j1 - j0;
             gt.B = trans_b ? B + j0 * ldb : B + j0;
             gt.C = C + j0;
+            gemm_serial(kern, &gt, mc_max, kc_max, nc_max, Ap + ap_sz * t, Bp + bp_sz * t);
+        }
+    } else if (mode == SPLIT_MP) {
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+        for (int t = 0; t < nt; t++) {
+            int64_t i0 = min64((int64_t)t * m_slice, M), i1 = min64(i0 + m_slice, M);
+            if (i1 <= i0) continue;
+            gemm_args gt = g;
+            gt.M = i1 - i0;
+            gt.A = trans_a ? A + i0 : A + i0 * lda;
+            gt.C = C + i0 * ldc;
             gemm_serial(kern, &gt, mc_max, kc_max, nc_max, Ap + ap_sz * t, Bp + bp_sz * t);
         }
     } else if (mode == SPLIT_K) {

@@ -160,9 +160,10 @@ typedef struct mfs__optim {
 int64_t mfs__optim_state_per_param(int32_t solver);
 /* One step over the whole parameter allocation p (n) with gradient g (n) and
  * state s (n * state_per_param): [w_off, w_off + w_n) ranges of the layers get
- * the L2 term. Returns, in *sumsq, the sum of squares of the decayed
+ * the L2 term. g is consumed: it is all zeros on return, ready for the next
+ * backward pass to accumulate into. Returns, in *sumsq, the sum of squares of the decayed
  * parameters BEFORE the update (the L2 term of the loss, fused into this pass). */
-void mfs__optim_step(const mfs__optim *o, const mfs__net *net, float *p, const float *g, float *s,
+void mfs__optim_step(const mfs__optim *o, const mfs__net *net, float *p, float *g, float *s,
                      double *sumsq);
 /* The learning rate after an epoch: invscaling lr_init / (t + 1)^power_t with t
  * the samples seen (scikit-learn), cosine lr_init (1 + cos(pi epoch / max_iter)) / 2;

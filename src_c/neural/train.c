@@ -697,6 +697,7 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
         if (net->loss == MFS__LOSS_SOFTMAX_CE) MFS_TRY(mfs__nn_gather_labels_cuda((int32_t *)tgt, t->labels, d_idx, B));
         else MFS_TRY(mfs__nn_gather_rows_cuda(tgt, t->targets, d_idx, B, K));
     } else {
+#pragma omp parallel for schedule(static) num_threads(mfs__num_threads()) if (B * d >= 65536)
         for (int64_t b = 0; b < B; b++) memcpy(in + b * d, data->X + idx[b] * d, (size_t)d * sizeof(float));
         if (net->loss == MFS__LOSS_SOFTMAX_CE)
             for (int64_t b = 0; b < B; b++) ((int32_t *)tgt)[b] = data->labels[idx[b]];
@@ -740,7 +741,8 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
         double s = 0.0;
         for (int64_t b = 0; b < B; b++) s += losses[b];
         *acc += s * loss_coef;
-        memset(t->grads, 0, (size_t)net->n_params * sizeof(float));
+        /* t->grads is zero here: zeroed at allocation, and every optimizer
+         * step leaves it zero (mfs__optim_step consumes the gradient) */
     }
     /* backward */
     MFS_TRY(net_backward(net, pl, arena, t->params, t->grads, ctx, B, dev));
@@ -829,6 +831,7 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
     double *curve = NULL, *vcurve = NULL;
     if ((s = buf_alloc(dev, (void **)&t.arena, t.sz_arena, mem, fn, "the activation arena")) != MFS_OK) goto done;
     if ((s = buf_alloc(dev, (void **)&t.grads, t.sz_grads, mem, fn, "the gradients")) != MFS_OK) goto done;
+    if (!dev) memset(t.grads, 0, t.sz_grads); /* once: each optimizer step leaves it zero */
     if (n_val > 0) {
         const int64_t vb = n_val < PREDICT_BLOCK ? n_val : PREDICT_BLOCK;
         plan_make(net, vb, 0, &t.pv);
