@@ -148,6 +148,45 @@ TEST(Layers, ActivationsAgainstDoubleAndFiniteDifferences) {
     }
 }
 
+// The fused passes around a linear layer's GEMMs give what the unfused
+// pairs give: the forward bitwise (same float operations per element), the
+// backward bitwise for dpre and the bias sums (same row order per column).
+TEST(Layers, FusedBiasActivationAndColsumEqualTheUnfusedPairs) {
+    const int acts[] = {MFS__ACT_IDENTITY, MFS__ACT_RELU, MFS__ACT_TANH, MFS__ACT_SIGMOID};
+    for (int act : acts) {
+        for (auto shape : {std::pair<int64_t, int64_t>{1, 1}, {3, 7}, {128, 256}, {129, 70}}) {
+            const int64_t B = shape.first, C = shape.second, N = B * C;
+            vecf pre = randf(N, (unsigned)(N + act), -3.0, 3.0), bias = randf(C, (unsigned)(C + 5 * act));
+            // unfused: rows of bias + pre (the GEMM result), then the activation
+            vecf sum(N), want(N);
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t j = 0; j < C; j++) sum[b * C + j] = pre[b * C + j] + bias[j];
+            mfs__activation_forward(want.data(), sum.data(), N, act);
+            vecf got = pre;
+            mfs__bias_activation_forward(got.data(), bias.data(), B, C, act);
+            for (int64_t i = 0; i < N; i++) ASSERT_EQ(got[i], want[i]) << "act " << act << " at " << i;
+            vecf nob = pre, nob_want(N);
+            mfs__bias_activation_forward(nob.data(), nullptr, B, C, act);
+            mfs__activation_forward(nob_want.data(), pre.data(), N, act);
+            for (int64_t i = 0; i < N; i++) ASSERT_EQ(nob[i], nob_want[i]) << "no bias, act " << act;
+            // backward: dpre = dout * act'(out), dbias += column sums
+            vecf dout = randf(N, (unsigned)(7 * N + act)), dpre_want(N), dpre(N, 99.0f);
+            mfs__activation_backward(dpre_want.data(), dout.data(), want.data(), sum.data(), N, act);
+            vecf db(C, 0.25f), db_want(C, 0.25f);
+            for (int64_t j = 0; j < C; j++) {
+                float s = 0.0f;
+                for (int64_t b = 0; b < B; b++) s += dpre_want[b * C + j];
+                db_want[j] += s;
+            }
+            mfs__activation_backward_colsum(dpre.data(), db.data(), dout.data(), want.data(), B, C, act);
+            for (int64_t i = 0; i < N; i++) ASSERT_EQ(dpre[i], dpre_want[i]) << "dpre, act " << act;
+            for (int64_t j = 0; j < C; j++) ASSERT_EQ(db[j], db_want[j]) << "dbias, act " << act << " col " << j;
+            mfs__activation_backward_colsum(dpre.data(), nullptr, dout.data(), want.data(), B, C, act);
+            for (int64_t i = 0; i < N; i++) ASSERT_EQ(dpre[i], dpre_want[i]) << "dpre without dbias";
+        }
+    }
+}
+
 TEST(Layers, SoftmaxCrossEntropyAgainstDoubleAndFiniteDifferences) {
     unsigned seed = 10;
     for (auto [B, K] : std::vector<std::pair<int64_t, int64_t>>{{1, 2}, {1, 10}, {7, 3}, {33, 11}}) {

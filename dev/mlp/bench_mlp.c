@@ -15,7 +15,8 @@ int main(int argc, char **argv) {
     long n = argc > 3 ? atol(argv[3]) : 20000, d = 784;
     float *X = malloc(sizeof(float) * n * d);
     int32_t *y = malloc(sizeof(int32_t) * n);
-    for (long i = 0; i < n * d; i++) X[i] = (float)rand() / RAND_MAX;
+    unsigned s = 12345u;
+    for (long i = 0; i < n * d; i++) { s = s * 1664525u + 1013904223u; X[i] = (float)(s >> 8) / 16777216.0f; }
     for (long i = 0; i < n; i++) y[i] = rand() % 10;
     mfs_set_num_threads(thr);
     mfs_mlp_params p;

@@ -148,6 +148,64 @@ void mfs__activation_backward(float *dinp, const float *dout, const float *out, 
     }
 }
 
+/* ---- fused epilogue / prologue of a linear layer ---------------------------------- */
+
+static inline float act_value(float v, int32_t act) {
+    switch (act) {
+    case MFS__ACT_RELU: return v > 0.0f ? v : 0.0f;
+    case MFS__ACT_TANH: return tanhf(v);
+    case MFS__ACT_SIGMOID: return sigmoidf(v);
+    default: return v;
+    }
+}
+
+void mfs__bias_activation_forward(float *out, const float *bias, int64_t B, int64_t C, int32_t act) {
+#pragma omp parallel for schedule(static) num_threads(mfs__num_threads()) if (B * C >= PAR_MIN / (act == MFS__ACT_RELU || act == MFS__ACT_IDENTITY ? 1 : 8))
+    for (int64_t b = 0; b < B; b++) {
+        float *row = out + b * C;
+        if (act == MFS__ACT_RELU) { /* the common case, vectorized */
+            if (bias) {
+#pragma omp simd
+                for (int64_t j = 0; j < C; j++) { float v = row[j] + bias[j]; row[j] = v > 0.0f ? v : 0.0f; }
+            } else {
+#pragma omp simd
+                for (int64_t j = 0; j < C; j++) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+            }
+        } else {
+            for (int64_t j = 0; j < C; j++) row[j] = act_value(row[j] + (bias ? bias[j] : 0.0f), act);
+        }
+    }
+}
+
+void mfs__activation_backward_colsum(float *dpre, float *dbias, const float *dout, const float *out,
+                                     int64_t B, int64_t C, int32_t act) {
+    /* column blocks of 64 per thread, rows in order inside (as colsum_add) */
+    const int64_t CB = 64;
+    int64_t nblk = (C + CB - 1) / CB;
+#pragma omp parallel for schedule(static) num_threads(mfs__num_threads()) if (B * C >= PAR_MIN && nblk > 1)
+    for (int64_t blk = 0; blk < nblk; blk++) {
+        int64_t j0 = blk * CB, j1 = j0 + CB < C ? j0 + CB : C;
+        float s[64];
+        for (int64_t j = j0; j < j1; j++) s[j - j0] = 0.0f;
+        for (int64_t b = 0; b < B; b++) {
+            const float *g = dout + b * C, *y = out + b * C;
+            float *d = dpre + b * C;
+            if (act == MFS__ACT_RELU) {
+#pragma omp simd
+                for (int64_t j = j0; j < j1; j++) { float v = y[j] > 0.0f ? g[j] : 0.0f; d[j] = v; s[j - j0] += v; }
+            } else if (act == MFS__ACT_TANH) { /* the same expressions as the unfused backward */
+                for (int64_t j = j0; j < j1; j++) { float v = g[j] * (1.0f - y[j] * y[j]); d[j] = v; s[j - j0] += v; }
+            } else if (act == MFS__ACT_SIGMOID) {
+                for (int64_t j = j0; j < j1; j++) { float v = g[j] * y[j] * (1.0f - y[j]); d[j] = v; s[j - j0] += v; }
+            } else {
+                for (int64_t j = j0; j < j1; j++) { float v = g[j]; d[j] = v; s[j - j0] += v; }
+            }
+        }
+        if (dbias)
+            for (int64_t j = j0; j < j1; j++) dbias[j] += s[j - j0];
+    }
+}
+
 /* ---- softmax + cross-entropy ---------------------------------------------------- */
 
 void mfs__softmax_crossentropy_forward(float *probs, float *losses, const float *logits,

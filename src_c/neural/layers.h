@@ -82,6 +82,20 @@ void mfs__activation_forward(float *out, const float *inp, int64_t N, int32_t ac
 void mfs__activation_backward(float *dinp, const float *dout, const float *out, const float *inp,
                               int64_t N, int32_t act);
 
+/* ---- a linear layer's epilogue and prologue, fused ------------------------
+ * The passes around a linear layer's GEMMs, each one sweep instead of two
+ * (what the trainer's dense layers call on the CPU):
+ *   bias_activation_forward: out (B, C) = act(out + bias) in place (bias (C)
+ *     or NULL), after a GEMM with beta = 0 (in place of copying the bias rows
+ *     in first and applying the activation after); not for GELU, whose
+ *     backward needs the pre-activation.
+ *   activation_backward_colsum: dpre (B, C) = dout * act'(out) and dbias (C)
+ *     += column sums of dpre (dbias may be NULL), rows summed in order for
+ *     every column (the same sums as the unfused pair). */
+void mfs__bias_activation_forward(float *out, const float *bias, int64_t B, int64_t C, int32_t act);
+void mfs__activation_backward_colsum(float *dpre, float *dbias, const float *dout, const float *out,
+                                     int64_t B, int64_t C, int32_t act);
+
 /* ---- softmax + cross-entropy, fused ---------------------------------------
  * probs (B, K) = softmax(logits) (max-subtracted), losses (B) =
  * -log probs[b, targets[b]] computed as logsumexp - logit (no log(0)).
