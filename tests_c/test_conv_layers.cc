@@ -284,6 +284,40 @@ TEST(Pool2d, MaxAndAverageMatchTheDefinition) {
     }
 }
 
+// The 2x2 / stride 2 fast path at every row width from 1 to 20 outputs (the
+// masked short-row kernel up to 16, the vector loop above), on data full of
+// ties and with NaNs: the first maximum in row-major window order, a NaN
+// always taken (then kept), as PyTorch.
+TEST(Pool2d, MaxTwoByTwoTiesAndNaNAtEveryWidth) {
+    std::mt19937 g(11);
+    for (int64_t W = 2; W <= 41; W++) {
+        const int64_t H = 6, P = 3;
+        mfs__pool2d_dims d;
+        ASSERT_EQ(mfs__pool2d_dims_init(&d, "test", 1, P, H, W, 2, 2, 2, 2, 0, 0), MFS_OK);
+        Vec x(P * H * W);
+        for (auto &v : x) v = (float)(g() % 3);  // ties everywhere
+        for (int i = 0; i < 4; i++) x[g() % x.size()] = NAN;
+        const int64_t OHW = d.OH * d.OW;
+        Vec mx(P * OHW);
+        std::vector<int32_t> arg(P * OHW, -1);
+        mfs__maxpool2d_forward(mx.data(), arg.data(), x.data(), &d);
+        for (int64_t p = 0; p < P; p++)
+            for (int64_t oh = 0; oh < d.OH; oh++)
+                for (int64_t ow = 0; ow < d.OW; ow++) {
+                    const float *pl = x.data() + p * H * W;
+                    int64_t am = 2 * oh * W + 2 * ow;
+                    float m = pl[am];
+                    const int64_t cand[3] = {am + 1, am + W, am + W + 1};
+                    for (int64_t c : cand)
+                        if (pl[c] > m || std::isnan(pl[c])) m = pl[c], am = c;
+                    const int64_t q = p * OHW + oh * d.OW + ow;
+                    ASSERT_EQ(arg[q], am) << "W " << W << " plane " << p << " (" << oh << ", " << ow << ")";
+                    if (std::isnan(m)) ASSERT_TRUE(std::isnan(mx[q]));
+                    else ASSERT_EQ(mx[q], m);
+                }
+    }
+}
+
 TEST(Pool2d, GeometryErrors) {
     mfs__pool2d_dims d;
     EXPECT_EQ(mfs__pool2d_dims_init(&d, "fn", 1, 1, 4, 4, 2, 2, 2, 2, 2, 0), MFS_E_INVALID_ARG);

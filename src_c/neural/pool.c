@@ -7,6 +7,9 @@
 #include <string.h>
 #include "core/internal.h"
 #include "neural/layers.h"
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 mfs_status mfs__pool2d_dims_init(mfs__pool2d_dims *d, const char *fn, int64_t B, int64_t C, int64_t H,
                                  int64_t W, int64_t KH, int64_t KW, int64_t stride_h, int64_t stride_w,
@@ -91,6 +94,37 @@ static inline float u2f(uint32_t u) {
 }
 static void max2x2_row_short(float *restrict yo, int32_t *restrict ao, const float *restrict r0,
                              const float *restrict r1, int64_t OW, int32_t base, int32_t w32) {
+#if defined(__AVX512F__)
+    /* AVX-512: the row in masked vectors, even and odd columns split by a
+     * permute, the same comparisons as lanes (first maximum, NaN taken) */
+    if (OW <= 16) {
+        const __mmask16 lo = (__mmask16)(OW >= 8 ? 0xFFFF : (1u << (2 * OW)) - 1u);
+        const __mmask16 hi = (__mmask16)(OW <= 8 ? 0 : (1u << (2 * (OW - 8))) - 1u);
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        __m512 a0 = _mm512_maskz_loadu_ps(lo, r0), a1 = _mm512_maskz_loadu_ps(hi, r0 + 16);
+        __m512 b0 = _mm512_maskz_loadu_ps(lo, r1), b1 = _mm512_maskz_loadu_ps(hi, r1 + 16);
+        __m512 v0 = _mm512_permutex2var_ps(a0, even, a1), v1 = _mm512_permutex2var_ps(a0, odd, a1);
+        __m512 v2 = _mm512_permutex2var_ps(b0, even, b1), v3 = _mm512_permutex2var_ps(b0, odd, b1);
+        __m512 m = v0;
+        __m512i k = _mm512_setzero_si512();
+        __mmask16 t = _mm512_cmp_ps_mask(v1, m, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
+        m = _mm512_mask_blend_ps(t, m, v1);
+        k = _mm512_mask_blend_epi32(t, k, _mm512_set1_epi32(1));
+        t = _mm512_cmp_ps_mask(v2, m, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v2, v2, _CMP_UNORD_Q);
+        m = _mm512_mask_blend_ps(t, m, v2);
+        k = _mm512_mask_blend_epi32(t, k, _mm512_set1_epi32(w32));
+        t = _mm512_cmp_ps_mask(v3, m, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v3, v3, _CMP_UNORD_Q);
+        m = _mm512_mask_blend_ps(t, m, v3);
+        k = _mm512_mask_blend_epi32(t, k, _mm512_set1_epi32(w32 + 1));
+        const __mmask16 om = (__mmask16)(OW >= 16 ? 0xFFFF : (1u << OW) - 1u);
+        const __m512i at = _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(base), k),
+                                            _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1));
+        _mm512_mask_storeu_ps(yo, om, m);
+        _mm512_mask_storeu_epi32(ao, om, at);
+        return;
+    }
+#endif
     for (int64_t ow = 0; ow < OW; ow++) {
         const float v[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
         const int32_t at[4] = {0, 1, w32, w32 + 1};
