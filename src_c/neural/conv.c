@@ -190,7 +190,34 @@ static void small_k_dweight(float *restrict dw, const float *restrict g, const f
     const int64_t nv = OHW / LANES * LANES;
     for (int64_t o = 0; o < OC; o++) {
         const float *go = g + o * OHW;
-        for (int64_t r = 0; r < CKK; r++) {
+        /* rows in groups of 4 sharing each load of go: four independent
+         * accumulator chains (one chain was bound by the FMA latency) */
+        int64_t r = 0;
+        for (; r + 4 <= CKK; r += 4) {
+            const float *c0 = col + r * OHW, *c1 = c0 + OHW, *c2 = c1 + OHW, *c3 = c2 + OHW;
+            float a0[LANES] = {0}, a1[LANES] = {0}, a2[LANES] = {0}, a3[LANES] = {0};
+            for (int64_t q = 0; q < nv; q += LANES)
+                for (int l = 0; l < LANES; l++) {
+                    const float gv = go[q + l];
+                    a0[l] += gv * c0[q + l];
+                    a1[l] += gv * c1[q + l];
+                    a2[l] += gv * c2[q + l];
+                    a3[l] += gv * c3[q + l];
+                }
+            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int64_t q = nv; q < OHW; q++) {
+                s0 += go[q] * c0[q];
+                s1 += go[q] * c1[q];
+                s2 += go[q] * c2[q];
+                s3 += go[q] * c3[q];
+            }
+            for (int l = 0; l < LANES; l++) { s0 += a0[l]; s1 += a1[l]; s2 += a2[l]; s3 += a3[l]; }
+            dw[o * CKK + r] += s0;
+            dw[o * CKK + r + 1] += s1;
+            dw[o * CKK + r + 2] += s2;
+            dw[o * CKK + r + 3] += s3;
+        }
+        for (; r < CKK; r++) {
             const float *c = col + r * OHW;
             float acc[LANES] = {0};
             for (int64_t q = 0; q < nv; q += LANES)
