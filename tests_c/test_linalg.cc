@@ -106,6 +106,37 @@ TEST(Sgemm, SizesTransposesThreads) {
                 for (int threads : {1, 2}) check_gemm(ta, tb, s[0], s[1], s[2], 1.0f, 0.0f, threads);
 }
 
+// Rows of A by index (a network's first layer reading its batch in place):
+// exactly the product of the gathered copy, for both transposes, on shapes
+// that take every parallel split (private rows/columns, shared tiles, K
+// slices) and with repeated and out-of-order indices.
+TEST(Sgemm, RowsByIndexEqualTheGatheredCopy) {
+    const int64_t shapes[][3] = {{1, 1, 1}, {7, 33, 5}, {128, 256, 784}, {128, 10, 256}, {784, 256, 128},
+                                 {13, 300, 17}, {40, 40, 3000}, {100, 8, 100}};
+    std::mt19937 g(3);
+    for (auto &s : shapes)
+        for (int ta = 0; ta < 2; ta++)
+            for (int threads : {1, 2, 3}) {
+                const int64_t M = s[0], N = s[1], K = s[2];
+                const int64_t nidx = ta ? K : M, width = ta ? M : K, pool = nidx + 5;
+                std::vector<float> X = randn_f((size_t)(pool * (width + 3)), 7), B = randn_f((size_t)(K * N), 8);
+                std::vector<int64_t> idx((size_t)nidx);
+                for (auto &v : idx) v = (int64_t)(g() % (uint64_t)pool);  // repeats, any order
+                std::vector<float> A((size_t)(nidx * width));
+                for (int64_t r = 0; r < nidx; r++)
+                    std::memcpy(&A[(size_t)(r * width)], &X[(size_t)(idx[r] * (width + 3))], sizeof(float) * width);
+                std::vector<float> want((size_t)(M * N)), got((size_t)(M * N), 5.0f);
+                ASSERT_EQ(mfs_set_num_threads(threads), MFS_OK);
+                ASSERT_EQ(mfs__sgemm(ta, 0, M, N, K, 1.0f, A.data(), width, B.data(), N, 0.0f, want.data(), N), MFS_OK);
+                ASSERT_EQ(mfs__sgemm_rows(ta, 0, M, N, K, 1.0f, X.data(), width + 3, idx.data(), B.data(), N, 0.0f,
+                                          got.data(), N),
+                          MFS_OK);
+                for (size_t i = 0; i < got.size(); i++)
+                    ASSERT_EQ(got[i], want[i]) << M << "x" << N << "x" << K << " ta " << ta << " threads " << threads;
+            }
+    mfs_set_num_threads(1);
+}
+
 TEST(Sgemm, AlphaBetaAndStrides) {
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {

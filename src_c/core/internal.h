@@ -45,6 +45,9 @@ void mfs__count_device(mfs_mem_counter *counter, int64_t delta);
 /* The counter that allocations in this thread are charged to, and its setter;
  * the generic API sets it around each call on a model. */
 mfs_mem_counter *mfs__scope_counter(void);
+/* Charge the block p (from mfs__malloc) to counter c from now on (moving its
+ * bytes off the counter it was allocated under). */
+void mfs__charge_to(void *p, mfs_mem_counter *c);
 mfs_mem_counter *mfs__scope_enter(mfs_mem_counter *c); /* returns the previous */
 void mfs__scope_leave(mfs_mem_counter *previous);
 
@@ -156,6 +159,12 @@ const mfs_tensor *mfs__array_get(const mfs_model *m, const char *name, mfs_dtype
 /* Create (or replace) a fitted array of the given shape, zero-filled. */
 mfs_status mfs__array_new(mfs_model *m, const char *name, mfs_dtype dtype, int32_t ndim,
                           const int64_t *shape, void **data);
+/* Make the block data (from mfs__malloc, numel(shape) * dtype size bytes)
+ * the model's array `name`, replacing one of that name: ownership moves to the
+ * model, nothing is copied (a fit hands its trained parameters over instead
+ * of holding them twice). On failure data is still the caller's. */
+mfs_status mfs__array_adopt(mfs_model *m, const char *name, mfs_dtype dtype, int32_t ndim,
+                            const int64_t *shape, void *data);
 /* Drop all fitted arrays (before refit). */
 void mfs__arrays_clear(mfs_model *m);
 /* Input arrays given with mfs_model_set_array. */

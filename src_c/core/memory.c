@@ -80,6 +80,15 @@ void mfs__count_device(mfs_mem_counter *counter, int64_t delta) {
 }
 
 mfs_mem_counter *mfs__scope_counter(void) { return mfs_scope; }
+
+void mfs__charge_to(void *p, mfs_mem_counter *c) {
+    if (!p) return;
+    block_header *h = (block_header *)p - 1;
+    if (h->counter == c) return;
+    if (h->counter) charge(h->counter, -(int64_t)h->bytes, 0);
+    if (c) charge(c, (int64_t)h->bytes, 0);
+    h->counter = c;
+}
 mfs_mem_counter *mfs__scope_enter(mfs_mem_counter *c) {
     mfs_mem_counter *prev = mfs_scope;
     mfs_scope = c;

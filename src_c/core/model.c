@@ -156,6 +156,34 @@ mfs_status mfs__array_new(mfs_model *m, const char *name, mfs_dtype dtype, int32
     return MFS_OK;
 }
 
+mfs_status mfs__array_adopt(mfs_model *m, const char *name, mfs_dtype dtype, int32_t ndim,
+                            const int64_t *shape, void *data) {
+    if (mfs__is_meta_name(name))
+        return mfs__error(MFS_E_INTERNAL, "mfs: a model array may not be named '%s' (prefix '%s' is for metadata)",
+                          name, MFS_META_PREFIX);
+    if (!data || strlen(name) >= MFS_NAME_MAX || ndim < 0 || ndim > MFS_MAX_DIMS)
+        return mfs__error(MFS_E_INTERNAL, "mfs: bad array, name or ndim for '%s'", name);
+    size_t numel = 1, bytes;
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0 || mfs__mul_overflows(numel, (size_t)shape[i], &numel))
+            return mfs__error(MFS_E_OVERFLOW, "mfs: array '%s' is too large", name);
+    if (mfs__mul_overflows(numel, mfs__dtype_size(dtype), &bytes))
+        return mfs__error(MFS_E_OVERFLOW, "mfs: array '%s' is too large", name);
+    mfs_tensor *slot = mfs__array_find(m, name);
+    if (!slot && m->n_arrays >= MFS_MAX_ARRAYS) return mfs__error(MFS_E_INTERNAL, "mfs: too many arrays in one model");
+    if (slot) tensor_free(m, slot);
+    else slot = &m->arrays[m->n_arrays++];
+    memset(slot, 0, sizeof *slot);
+    strcpy(slot->name, name);
+    slot->dtype = dtype;
+    slot->ndim = ndim;
+    for (int i = 0; i < ndim; i++) slot->shape[i] = shape[i];
+    slot->nbytes = bytes;
+    slot->data = data;
+    mfs__charge_to(data, &m->mem);
+    return MFS_OK;
+}
+
 mfs_status mfs__meta_set(mfs_model *m, const char *fn, const char *name, const mfs_array *value) {
     const size_t plen = sizeof MFS_META_PREFIX - 1;
     size_t len = strlen(name);

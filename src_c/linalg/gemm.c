@@ -301,8 +301,10 @@ static inline void transpose16(__m512 r[16]) {
  * (and of a transposed B): element by element it is a strided scatter that
  * cost more than the micro-kernel on a network's small products; with
  * AVX-512 it goes 16 x 16 blocks at a time through registers. */
-static void pack_transposed(const float *src, int64_t ld, int64_t rows, int64_t kc, int64_t W,
-                            float *restrict dst) {
+static void pack_transposed(const float *src, int64_t ld, const int64_t *ridx, int64_t rows, int64_t kc,
+                            int64_t W, float *restrict dst) {
+    /* row r of src: src + r * ld, or src + ridx[r] * ld (rows picked by index) */
+#define ROW(r) (src + (ridx ? ridx[r] : (int64_t)(r)) * ld)
     int64_t k0 = 0;
 #if defined(__AVX512F__)
     for (; k0 < kc; k0 += 16) {
@@ -312,7 +314,7 @@ static void pack_transposed(const float *src, int64_t ld, int64_t rows, int64_t 
             int64_t gw = W - g < 16 ? W - g : 16;
             __m512 r[16];
             for (int i = 0; i < 16; i++)
-                r[i] = g + i < rows ? _mm512_maskz_loadu_ps(km, src + (g + i) * ld + k0) : _mm512_setzero_ps();
+                r[i] = g + i < rows ? _mm512_maskz_loadu_ps(km, ROW(g + i) + k0) : _mm512_setzero_ps();
             transpose16(r);
             __mmask16 wm = (__mmask16)((1u << gw) - 1u);
             for (int64_t j = 0; j < nk; j++) _mm512_mask_storeu_ps(dst + (k0 + j) * W + g, wm, r[j]);
@@ -320,23 +322,25 @@ static void pack_transposed(const float *src, int64_t ld, int64_t rows, int64_t 
     }
 #else
     for (int64_t r = 0; r < rows; r++)
-        for (int64_t k = 0; k < kc; k++) dst[k * W + r] = src[r * ld + k];
+        for (int64_t k = 0; k < kc; k++) dst[k * W + r] = ROW(r)[k];
     if (rows < W)
         for (int64_t k = 0; k < kc; k++)
             for (int64_t r = rows; r < W; r++) dst[k * W + r] = 0.0f;
 #endif
+#undef ROW
     (void)k0;
 }
 
 /* Rows [i0, i0+rows) of op(A), k in [p0, p0+kc), into one MR-row panel (kc, MR). */
-static void pack_a_panel(int trans_a, const float *A, int64_t lda, int64_t i0, int64_t rows,
+static void pack_a_panel(int trans_a, const float *A, int64_t lda, const int64_t *ar, int64_t i0, int64_t rows,
                          int64_t p0, int64_t kc, int64_t MR, float *restrict dst) {
     if (!trans_a) {
-        pack_transposed(A + i0 * lda + p0, lda, rows, kc, MR, dst);
+        if (ar) pack_transposed(A + p0, lda, ar + i0, rows, kc, MR, dst);
+        else pack_transposed(A + i0 * lda + p0, lda, NULL, rows, kc, MR, dst);
         return;
     }
     for (int64_t k = 0; k < kc; k++) {
-        const float *src = A + (p0 + k) * lda + i0;
+        const float *src = A + (ar ? ar[p0 + k] : p0 + k) * lda + i0;
         for (int64_t r = 0; r < rows; r++) dst[k * MR + r] = src[r];
     }
     if (rows < MR)
@@ -370,7 +374,7 @@ static void pack_b_panel(int trans_b, const float *B, int64_t ldb, int64_t p0, i
         }
 #endif
     } else {
-        pack_transposed(B + j0 * ldb + p0, ldb, cols, kc, NR, dst);
+        pack_transposed(B + j0 * ldb + p0, ldb, NULL, cols, kc, NR, dst);
     }
 }
 
@@ -391,6 +395,7 @@ typedef struct gemm_args {
     int64_t M, N, K;
     float alpha;
     const float *A; int64_t lda;
+    const int64_t *ar; /* NULL, or the stored rows of A by index: row r at A + ar[r] * lda */
     const float *B; int64_t ldb;
     float beta;
     float *C; int64_t ldc;
@@ -417,7 +422,7 @@ static void pack_a_block(const kernel_t *kern, const gemm_args *g, int64_t ic, i
                          int64_t kc, float *Ap, int64_t ir0, int64_t ir1) {
     const int64_t MR = kern->mr;
     for (int64_t ir = ir0; ir < ir1; ir++)
-        pack_a_panel(g->ta, g->A, g->lda, ic + ir * MR, min64(MR, mc - ir * MR), pc, kc, MR, Ap + ir * MR * kc);
+        pack_a_panel(g->ta, g->A, g->lda, g->ar, ic + ir * MR, min64(MR, mc - ir * MR), pc, kc, MR, Ap + ir * MR * kc);
 }
 
 static void pack_b_block(const kernel_t *kern, const gemm_args *g, int64_t pc, int64_t kc, int64_t jc,
@@ -448,9 +453,15 @@ static void gemm_serial(const kernel_t *kern, const gemm_args *g, int64_t mc_max
 mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                       float alpha, const float *A, int64_t lda, const float *B,
                       int64_t ldb, float beta, float *C, int64_t ldc) {
+    return mfs__sgemm_rows(trans_a, trans_b, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc);
+}
+
+mfs_status mfs__sgemm_rows(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                           float alpha, const float *A, int64_t lda, const int64_t *a_rows, const float *B,
+                           int64_t ldb, float beta, float *C, int64_t ldc) {
     if (M <= 0 || N <= 0) return MFS_OK;
     if (K <= 0 || alpha == 0.0f) { scale_c(M, N, beta, C, ldc); return MFS_OK; }
-    gemm_args g = {trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+    gemm_args g = {trans_a, trans_b, M, N, K, alpha, A, lda, a_rows, B, ldb, beta, C, ldc};
     /* Few columns (K-Means distances to a handful of centers): a 16-wide
      * kernel wastes less of each vector than the 32-wide one. */
     const kernel_t *kern = N <= KERNEL_NARROW.nr ? &KERNEL_NARROW : &KERNEL_WIDE;
@@ -498,6 +509,13 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
             else mode = SPLIT_TILES;
         }
         if (flops < 4e6 && mode != SPLIT_N && mode != SPLIT_MP) { mode = SERIAL; nt = 1; }
+    }
+    if ((mode == SPLIT_N || mode == SPLIT_MP) && M < MC && kc_max > KC / 2) {
+        /* small private products: half-size K blocks halve the packed
+         * buffers (every thread holds its own) at no measured cost, and keep
+         * a 32-wide B micro-panel in L1 */
+        nkb = (K + KC / 2 - 1) / (KC / 2);
+        kc_max = round_up((K + nkb - 1) / nkb, 4);
     }
     if (mode == SPLIT_M) n_ic = round_up(n_ic, nt); /* whole rounds of blocks */
     int64_t mc_max = round_up((M + n_ic - 1) / n_ic, MR);
@@ -547,7 +565,9 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
             if (i1 <= i0) continue;
             gemm_args gt = g;
             gt.M = i1 - i0;
-            gt.A = trans_a ? A + i0 : A + i0 * lda;
+            if (trans_a) gt.A = A + i0;
+            else if (g.ar) gt.ar = g.ar + i0;
+            else gt.A = A + i0 * lda;
             gt.C = C + i0 * ldc;
             gemm_serial(kern, &gt, mc_max, kc_max, nc_max, Ap + ap_sz * t, Bp + bp_sz * t);
         }
@@ -565,7 +585,9 @@ mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
             int64_t k0 = min64((int64_t)t * ks, K), k1 = min64(k0 + ks, K);
             gemm_args gt = g;
             gt.K = k1 - k0;
-            gt.A = trans_a ? A + k0 * lda : A + k0;
+            if (!trans_a) gt.A = A + k0;
+            else if (g.ar) gt.ar = g.ar + k0;
+            else gt.A = A + k0 * lda;
             gt.B = trans_b ? B + k0 : B + k0 * ldb;
             if (t > 0) { gt.C = Tmp + (size_t)(t - 1) * (size_t)(M * N); gt.ldc = N; gt.beta = 0.0f; }
             if (gt.K > 0) gemm_serial(kern, &gt, mc_max, kc_max, nc_max, Ap + ap_sz * t, Bp + bp_sz * t);

@@ -13,6 +13,13 @@ extern "C" {
 mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                       float alpha, const float *A, int64_t lda, const float *B,
                       int64_t ldb, float beta, float *C, int64_t ldc);
+/* The same with the stored rows of A picked by index (a_rows non-NULL): stored
+ * row r is A + a_rows[r] * lda, so op(A) is a gathered batch X[idx] (trans_a =
+ * 0, M indices) or its transpose (trans_a = 1, K indices) read in place by the
+ * packing: a network's first layer uses its training rows without copying them. */
+mfs_status mfs__sgemm_rows(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                           float alpha, const float *A, int64_t lda, const int64_t *a_rows, const float *B,
+                           int64_t ldb, float beta, float *C, int64_t ldc);
 
 /* G = X^T X for X (n, d) (G is (d, d), symmetric, both triangles written),
  * accumulated in float32 by the GEMM. */

@@ -414,19 +414,20 @@ static mfs_status train(mfs_model *m, const char *fn, const mfs_array *Xa, const
         }
         units[0] = d;
         for (int i = 0; i < nl; i++) units[i + 1] = lin[i]->out_size;
-        float *dst = NULL;
+        /* the trained buffers become the model's arrays (no second copy at
+         * the end of the fit, which used to set its peak memory) */
         shape[0] = P;
-        if ((s = mfs__array_new(m, "params", MFS_DTYPE_FLOAT32, 1, shape, (void **)&dst)) != MFS_OK) {
+        if ((s = mfs__array_adopt(m, "params", MFS_DTYPE_FLOAT32, 1, shape, params)) != MFS_OK) {
             mfs__free(old_curve);
             goto done;
         }
-        memcpy(dst, params, (size_t)P * sizeof(float));
+        params = NULL;
         shape[0] = S;
-        if ((s = mfs__array_new(m, "optimizer_state", MFS_DTYPE_FLOAT32, 1, shape, (void **)&dst)) != MFS_OK) {
+        if ((s = mfs__array_adopt(m, "optimizer_state", MFS_DTYPE_FLOAT32, 1, shape, opt)) != MFS_OK) {
             mfs__free(old_curve);
             goto done;
         }
-        memcpy(dst, opt, (size_t)S * sizeof(float));
+        opt = NULL;
         if ((s = put_f64(m, "counters", st.counters, MFS__CNT_COUNT)) != MFS_OK ||
             (s = old_curve ? put_f64(m, "loss_curve", old_curve, n_old + st.n_epochs)
                            : put_f64(m, "loss_curve", st.loss_curve, st.n_epochs)) != MFS_OK) {

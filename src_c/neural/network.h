@@ -33,6 +33,10 @@ typedef struct mfs__fctx {
     float *scratch;       /* scratch_per_row * B + scratch_fixed floats (host or device) */
     float *buffers;       /* the network's non-trained state (host or device): running stats */
     mfs_mem_counter *mem; /* device allocations of the GEMM are charged here */
+    /* CPU training of a network whose first layer is linear: the batch is not
+     * copied; layer 0's input is then the training X itself and row b of the
+     * batch is X + in_rows[b] * in_size (NULL otherwise) */
+    const int64_t *in_rows;
 } mfs__fctx;
 
 /* A layer kind: its forward and backward on the host and on the device (device

@@ -77,19 +77,25 @@ mfs_status mfs__net_add(mfs__net *net, const char *fn, const mfs__layer *L) {
 
 /* ---- the built-in layers behind the ops interface ------------------------------- */
 
+/* The batch rows of layer 0 by index (see mfs__fctx.in_rows), else NULL. */
+static const int64_t *input_rows(const mfs__fctx *ctx) { return ctx->layer_index == 0 ? ctx->in_rows : NULL; }
+
 static mfs_status linear_fwd(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved,
                              const float *inp, const float *params, int64_t B) {
     const int64_t Ci = L->in_size, Co = L->out_size;
     const float *W = params + L->w_off, *b = params + L->b_off;
-    if (L->act == MFS__ACT_GELU) { /* GELU's backward needs the pre-activation */
-        MFS_TRY(mfs__linear_forward(saved, inp, W, b, B, Ci, Co));
-        mfs__gelu_forward(out, saved, B * Co);
-        return MFS_OK;
-    }
+    const int64_t *rows = input_rows(ctx);
     /* the GEMM writes (beta = 0), then one pass adds the bias and applies the
      * activation: the same as mfs__linear_forward + mfs__activation_forward
-     * with one sweep over the output fewer */
-    MFS_TRY(mfs__sgemm(0, 0, B, Co, Ci, 1.0f, inp, Ci, W, Co, 0.0f, out, Co));
+     * with one sweep over the output fewer; GELU's backward needs the
+     * pre-activation, kept in saved */
+    float *pre = L->act == MFS__ACT_GELU ? saved : out;
+    MFS_TRY(mfs__sgemm_rows(0, 0, B, Co, Ci, 1.0f, inp, Ci, rows, W, Co, 0.0f, pre, Co));
+    if (L->act == MFS__ACT_GELU) {
+        mfs__bias_activation_forward(pre, b, B, Co, MFS__ACT_IDENTITY);
+        mfs__gelu_forward(out, pre, B * Co);
+        return MFS_OK;
+    }
     mfs__bias_activation_forward(out, b, B, Co, L->act);
     return MFS_OK;
 }
@@ -98,19 +104,27 @@ static mfs_status linear_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *d
                              const float *dout, const float *saved, const float *inp, const float *out,
                              const float *params, int64_t B) {
     const int64_t Ci = L->in_size, Co = L->out_size;
+    const int64_t *rows = input_rows(ctx);
+    float *dW = dparams + L->w_off, *db = dparams + L->b_off;
+    const float *W = params + L->w_off;
+    const float *dpre = dout;
     if (L->act == MFS__ACT_GELU) { /* from the saved pre-activation */
         mfs__activation_backward(ctx->scratch, dout, out, saved, B * Co, L->act);
-        return mfs__linear_backward(dinp, dparams + L->w_off, dparams + L->b_off, ctx->scratch, inp,
-                                    params + L->w_off, B, Ci, Co);
-    }
-    const float *dpre = dout;
-    if (L->act != MFS__ACT_IDENTITY) { /* act' and the bias gradient in one sweep */
-        mfs__activation_backward_colsum(ctx->scratch, dparams + L->b_off, dout, out, B, Co, L->act);
+        if (!rows) return mfs__linear_backward(dinp, dW, db, ctx->scratch, inp, W, B, Ci, Co);
+        /* the bias sums (an identity pass in place) */
+        mfs__activation_backward_colsum(ctx->scratch, db, ctx->scratch, ctx->scratch, B, Co, MFS__ACT_IDENTITY);
         dpre = ctx->scratch;
-        return mfs__linear_backward(dinp, dparams + L->w_off, NULL, dpre, inp, params + L->w_off, B, Ci, Co);
+    } else if (L->act != MFS__ACT_IDENTITY) { /* act' and the bias gradient in one sweep */
+        mfs__activation_backward_colsum(ctx->scratch, db, dout, out, B, Co, L->act);
+        dpre = ctx->scratch;
+    } else {
+        if (!rows) return mfs__linear_backward(dinp, dW, db, dpre, inp, W, B, Ci, Co);
+        mfs__activation_backward_colsum(ctx->scratch, db, dout, out, B, Co, MFS__ACT_IDENTITY);
+        dpre = ctx->scratch;
     }
-    return mfs__linear_backward(dinp, dparams + L->w_off, dparams + L->b_off, dpre, inp, params + L->w_off, B,
-                                Ci, Co);
+    if (!rows) return mfs__linear_backward(dinp, dW, NULL, dpre, inp, W, B, Ci, Co);
+    /* layer 0 on rows by index: dW += X[rows]^T dpre; no input gradient */
+    return mfs__sgemm_rows(1, 0, Ci, Co, B, 1.0f, inp, Ci, rows, dpre, Co, 1.0f, dW, Co);
 }
 
 static mfs_status linear_fwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved,
@@ -282,6 +296,7 @@ typedef struct plan {
     int64_t floats;         /* the arena's size */
 } plan;
 
+/* training 2: training with layer 0 reading its rows by index (no input slot). */
 static void plan_make(const mfs__net *net, int64_t B, int training, plan *pl) {
     memset(pl, 0, sizeof *pl);
     pl->B = B;
@@ -291,7 +306,7 @@ static void plan_make(const mfs__net *net, int64_t B, int training, plan *pl) {
     /* 16-float alignment of every tensor (64 bytes: whole cache lines, aligned vectors) */
 #define ALIGN16(x) (((x) + 15) / 16 * 16)
     pl->act_off[0] = off;
-    off += ALIGN16(B * net->in_size);
+    if (training != 2) off += ALIGN16(B * net->in_size);
     for (int i = 0; i < net->n_layers; i++) {
         const mfs__layer *L = &net->layers[i];
         pl->act_off[i + 1] = off;
@@ -362,7 +377,7 @@ static mfs_status net_forward(const mfs__net *net, const plan *pl, float *arena,
 
 /* dlogits are in grad buffer 0 on entry. */
 static mfs_status net_backward(const mfs__net *net, const plan *pl, float *arena, const float *params,
-                               float *grads, mfs__fctx *ctx, int64_t B, int dev) {
+                               float *grads, mfs__fctx *ctx, int64_t B, int dev, const float *input) {
     int cur = 0;
     for (int i = net->n_layers - 1; i >= 0; i--) {
         const mfs__layer *L = &net->layers[i];
@@ -370,7 +385,7 @@ static mfs_status net_backward(const mfs__net *net, const plan *pl, float *arena
         ctx->scratch = arena + pl->scratch_off;
         float *dout = arena + pl->grad_off[cur];
         float *dinp = i > 0 ? arena + pl->grad_off[1 - cur] : NULL;
-        const float *inp = arena + pl->act_off[i], *out = arena + pl->act_off[i + 1];
+        const float *inp = i == 0 && input ? input : arena + pl->act_off[i], *out = arena + pl->act_off[i + 1];
         const float *saved = arena + pl->saved_off[i];
         mfs_status s = dev ? L->ops->backward_cuda(L, ctx, dinp, grads, dout, saved, inp, out, params, B)
                            : L->ops->backward(L, ctx, dinp, grads, dout, saved, inp, out, params, B);
@@ -643,6 +658,7 @@ mfs_status mfs_fit_with_callback(mfs_model *model, const mfs_array *X, const mfs
 /* Everything a fit allocates, on the side it runs. */
 typedef struct trainer {
     int dev;
+    int indexed;              /* CPU, first layer linear: the batch is read in place by index */
     mfs_mem_counter *mem;
     const mfs__net *net;
     plan pl, pv;              /* training arena, validation arena */
@@ -707,8 +723,10 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
         if (net->loss == MFS__LOSS_SOFTMAX_CE) MFS_TRY(mfs__nn_gather_labels_cuda((int32_t *)tgt, t->labels, d_idx, B));
         else MFS_TRY(mfs__nn_gather_rows_cuda(tgt, t->targets, d_idx, B, K));
     } else {
+        if (!t->indexed) {
 #pragma omp parallel for schedule(static) num_threads(mfs__num_threads()) if (B * d >= 65536)
-        for (int64_t b = 0; b < B; b++) memcpy(in + b * d, data->X + idx[b] * d, (size_t)d * sizeof(float));
+            for (int64_t b = 0; b < B; b++) memcpy(in + b * d, data->X + idx[b] * d, (size_t)d * sizeof(float));
+        }
         if (net->loss == MFS__LOSS_SOFTMAX_CE)
             for (int64_t b = 0; b < B; b++) ((int32_t *)tgt)[b] = data->labels[idx[b]];
         else
@@ -716,7 +734,13 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
     }
     /* forward */
     ctx->training = 1;
-    MFS_TRY(net_forward(net, pl, arena, t->params, ctx, B, dev, NULL));
+    const float *input = t->indexed ? data->X : NULL;
+    ctx->in_rows = t->indexed ? idx : NULL;
+    mfs_status fs = net_forward(net, pl, arena, t->params, ctx, B, dev, input);
+    if (fs != MFS_OK) {
+        ctx->in_rows = NULL;
+        return fs;
+    }
     /* loss */
     float *z = arena + pl->act_off[net->n_layers];
     float *probs = arena + pl->loss_off, *losses = arena + pl->losses_off, *dz = arena + pl->grad_off[0];
@@ -755,7 +779,9 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
          * step leaves it zero (mfs__optim_step consumes the gradient) */
     }
     /* backward */
-    MFS_TRY(net_backward(net, pl, arena, t->params, t->grads, ctx, B, dev));
+    fs = net_backward(net, pl, arena, t->params, t->grads, ctx, B, dev, input);
+    ctx->in_rows = NULL;
+    if (fs != MFS_OK) return fs;
     /* optimizer step (+ the L2 term of the loss: 0.5 alpha ||W||^2 / B, times B) */
     o->t += 1;
     const int l2 = cfg->solver != MFS__SOLVER_ADAMW && cfg->alpha > 0.0;
@@ -817,13 +843,15 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
     } else {
         for (int64_t i = 0; i < n; i++) idx[i] = i;
     }
-    int64_t *base = NULL; /* the training rows in order */
-    s = mfs__alloc((void **)&base, (size_t)n_train * sizeof(int64_t), fn, "the row order");
-    if (s != MFS_OK) {
-        mfs__free(idx);
-        return s;
+    int64_t *base = NULL; /* the training rows in order: kept only when they are not 0..n_train-1 */
+    if (cfg->early_stopping) {
+        s = mfs__alloc((void **)&base, (size_t)n_train * sizeof(int64_t), fn, "the row order");
+        if (s != MFS_OK) {
+            mfs__free(idx);
+            return s;
+        }
+        memcpy(base, idx, (size_t)n_train * sizeof(int64_t));
     }
-    memcpy(base, idx, (size_t)n_train * sizeof(int64_t));
     const int64_t bs = cfg->batch_size < n_train ? cfg->batch_size : n_train;
     const int64_t n_batches = (n_train + bs - 1) / bs;
 
@@ -832,7 +860,9 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
     t.dev = dev;
     t.mem = mem;
     t.net = net;
-    plan_make(net, bs, 1, &t.pl);
+    /* a first linear layer reads its batch rows in place (no copy, no input slot) */
+    t.indexed = !dev && net->n_layers > 0 && net->layers[0].ops == &LINEAR_OPS;
+    plan_make(net, bs, t.indexed ? 2 : 1, &t.pl);
     t.sz_arena = (size_t)t.pl.floats * sizeof(float);
     t.sz_grads = (size_t)P * sizeof(float);
     t.sz_params = (size_t)P * sizeof(float);
@@ -950,7 +980,8 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
         if (cfg->shuffle) {
             /* the order of an epoch is a function of (seed, epoch) alone, so a
              * warm start continues exactly as one longer fit would */
-            memcpy(idx, base, (size_t)n_train * sizeof(int64_t));
+            if (base) memcpy(idx, base, (size_t)n_train * sizeof(int64_t));
+            else for (int64_t i = 0; i < n_train; i++) idx[i] = i;
             mfs_rng r = mfs_rng_make(cfg->seed, STREAM_SHUFFLE + epoch_global);
             shuffle_idx(idx, n_train, &r);
             if (dev && (s = mfs__cuda_upload(t.d_idx, idx, (size_t)n_train * sizeof(int64_t))) != MFS_OK) goto done;
