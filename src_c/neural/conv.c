@@ -365,10 +365,6 @@ static void conv_dims(const mfs__layer *L, int64_t B, mfs__conv2d_dims *d) {
         mfs__clear_error();
 }
 
-/* Floats of the scratch before the workspace: dpre (B, out_size), aligned. */
-static int64_t conv_dpre_floats(const mfs__layer *L, int64_t B) {
-    return L->act == MFS__ACT_IDENTITY ? 0 : round16(B * L->out_size);
-}
 
 /* CPU: as many slots as the planned workspace holds (and the threads now). */
 static void conv_fit_slots(const mfs__layer *L, mfs__conv2d_dims *d) {
@@ -400,13 +396,10 @@ static mfs_status conv_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *din
     mfs__conv2d_dims d;
     conv_dims(L, B, &d);
     conv_fit_slots(L, &d);
-    const float *dpre = dout;
-    if (L->act != MFS__ACT_IDENTITY) {
-        mfs__activation_backward(ctx->scratch, dout, out, saved, B * L->out_size, L->act);
-        dpre = ctx->scratch;
-    }
-    return mfs__conv2d_backward(dinp, dparams + L->w_off, L->b_n ? dparams + L->b_off : NULL, dpre, inp, params + L->w_off, &d,
-                                ctx->scratch + conv_dpre_floats(L, B));
+    /* the activation's backward in place on dout (the layer's to overwrite) */
+    if (L->act != MFS__ACT_IDENTITY) mfs__activation_backward((float *)dout, dout, out, saved, B * L->out_size, L->act);
+    return mfs__conv2d_backward(dinp, dparams + L->w_off, L->b_n ? dparams + L->b_off : NULL, dout, inp,
+                                params + L->w_off, &d, ctx->scratch);
 }
 
 /* GPU: images per GEMM that the planned scratch holds (src_cuda/neural/conv.cu's
@@ -440,13 +433,10 @@ static mfs_status conv_bwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float
     mfs__conv2d_dims d;
     conv_dims(L, B, &d);
     conv_gpu_slots(L, &d);
-    const float *dpre = dout;
-    if (L->act != MFS__ACT_IDENTITY) {
-        MFS_TRY(mfs__activation_backward_cuda(ctx->scratch, dout, out, saved, B * L->out_size, L->act));
-        dpre = ctx->scratch;
-    }
-    return mfs__conv2d_backward_cuda(dinp, dparams + L->w_off, L->b_n ? dparams + L->b_off : NULL, dpre, inp, params + L->w_off, &d,
-                                     ctx->scratch + conv_dpre_floats(L, B));
+    if (L->act != MFS__ACT_IDENTITY)
+        MFS_TRY(mfs__activation_backward_cuda((float *)dout, dout, out, saved, B * L->out_size, L->act));
+    return mfs__conv2d_backward_cuda(dinp, dparams + L->w_off, L->b_n ? dparams + L->b_off : NULL, dout, inp,
+                                     params + L->w_off, &d, ctx->scratch);
 }
 
 static void conv_finish(mfs__layer *x) {
@@ -458,7 +448,7 @@ static void conv_finish(mfs__layer *x) {
     }
     x->w_n = d.OC * d.C * d.KH * d.KW; /* b_n: set by the constructor (0: no bias) */
     x->saved_per_row = x->act == MFS__ACT_GELU ? d.OC * d.OH * d.OW : 0;
-    x->scratch_per_row = x->act == MFS__ACT_IDENTITY ? 0 : d.OC * d.OH * d.OW;
+    x->scratch_per_row = 0; /* the activation's backward runs in place */
     d.slots = mfs__num_threads();
     const int64_t cpu = (int64_t)(mfs__conv2d_workspace_size(&d) / sizeof(float));
     const int64_t gpu = CONV_GPU_MIN_IMAGES * (d.C * d.KH * d.KW + d.OC) * d.OH * d.OW + 64;

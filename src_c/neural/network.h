@@ -44,7 +44,9 @@ typedef struct mfs__fctx {
  * network's whole parameter allocation and `dparams` its gradient allocation
  * (the layer finds its part at L->w_off / L->b_off); dparams accumulates (+=).
  * dinp is NULL for the first layer (skip it). `saved` is the layer's own
- * region of the arena (L->saved_per_row * B + L->saved_fixed floats). */
+ * region of the arena (L->saved_per_row * B + L->saved_fixed floats). dout
+ * is the layer's to overwrite during its backward (the trainer never reads it
+ * again): linear and conv layers run their activation's backward in place. */
 typedef struct mfs__layer_ops {
     const char *name;
     mfs_status (*forward)(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved,

@@ -107,24 +107,22 @@ static mfs_status linear_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *d
     const int64_t *rows = input_rows(ctx);
     float *dW = dparams + L->w_off, *db = dparams + L->b_off;
     const float *W = params + L->w_off;
-    const float *dpre = dout;
+    /* the activation's backward runs in place on dout, the layer's to
+     * overwrite (mfs__layer_ops): no (B, C_out) scratch */
+    float *g = (float *)dout;
     if (L->act == MFS__ACT_GELU) { /* from the saved pre-activation */
-        mfs__activation_backward(ctx->scratch, dout, out, saved, B * Co, L->act);
-        if (!rows) return mfs__linear_backward(dinp, dW, db, ctx->scratch, inp, W, B, Ci, Co);
-        /* the bias sums (an identity pass in place) */
-        mfs__activation_backward_colsum(ctx->scratch, db, ctx->scratch, ctx->scratch, B, Co, MFS__ACT_IDENTITY);
-        dpre = ctx->scratch;
+        mfs__activation_backward(g, dout, out, saved, B * Co, L->act);
+        if (!rows) return mfs__linear_backward(dinp, dW, db, g, inp, W, B, Ci, Co);
+        mfs__activation_backward_colsum(g, db, g, g, B, Co, MFS__ACT_IDENTITY); /* the bias sums */
     } else if (L->act != MFS__ACT_IDENTITY) { /* act' and the bias gradient in one sweep */
-        mfs__activation_backward_colsum(ctx->scratch, db, dout, out, B, Co, L->act);
-        dpre = ctx->scratch;
+        mfs__activation_backward_colsum(g, db, g, out, B, Co, L->act);
+        if (!rows) return mfs__linear_backward(dinp, dW, NULL, g, inp, W, B, Ci, Co);
     } else {
-        if (!rows) return mfs__linear_backward(dinp, dW, db, dpre, inp, W, B, Ci, Co);
-        mfs__activation_backward_colsum(ctx->scratch, db, dout, out, B, Co, MFS__ACT_IDENTITY);
-        dpre = ctx->scratch;
+        if (!rows) return mfs__linear_backward(dinp, dW, db, g, inp, W, B, Ci, Co);
+        mfs__activation_backward_colsum(g, db, g, g, B, Co, MFS__ACT_IDENTITY);
     }
-    if (!rows) return mfs__linear_backward(dinp, dW, NULL, dpre, inp, W, B, Ci, Co);
     /* layer 0 on rows by index: dW += X[rows]^T dpre; no input gradient */
-    return mfs__sgemm_rows(1, 0, Ci, Co, B, 1.0f, inp, Ci, rows, dpre, Co, 1.0f, dW, Co);
+    return mfs__sgemm_rows(1, 0, Ci, Co, B, 1.0f, inp, Ci, rows, g, Co, 1.0f, dW, Co);
 }
 
 static mfs_status linear_fwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved,
@@ -144,21 +142,18 @@ static mfs_status linear_bwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, flo
                                   const float *dout, const float *saved, const float *inp, const float *out,
                                   const float *params, int64_t B) {
     const int64_t Ci = L->in_size, Co = L->out_size;
-    const float *dpre = dout;
-    if (L->act != MFS__ACT_IDENTITY) {
-        MFS_TRY(mfs__activation_backward_cuda(ctx->scratch, dout, out, saved, B * Co, L->act));
-        dpre = ctx->scratch;
-    }
-    return mfs__linear_backward_cuda(dinp, dparams + L->w_off, dparams + L->b_off, dpre, inp, params + L->w_off,
+    if (L->act != MFS__ACT_IDENTITY) /* in place, as on the CPU (elementwise) */
+        MFS_TRY(mfs__activation_backward_cuda((float *)dout, dout, out, saved, B * Co, L->act));
+    return mfs__linear_backward_cuda(dinp, dparams + L->w_off, dparams + L->b_off, dout, inp, params + L->w_off,
                                      B, Ci, Co, ctx->mem);
 }
 
 /* sizes that need the input: the weight (C_in, C_out), GELU's saved
- * pre-activation, the scratch of dpre */
+ * pre-activation (the activation's backward runs in place: no scratch) */
 static void linear_finish(mfs__layer *x) {
     x->w_n = x->in_size * x->out_size;
     x->saved_per_row = x->act == MFS__ACT_GELU ? x->out_size : 0;
-    x->scratch_per_row = x->act == MFS__ACT_IDENTITY ? 0 : x->out_size;
+    x->scratch_per_row = 0;
 }
 
 static const mfs__layer_ops LINEAR_OPS = {"linear", linear_fwd, linear_bwd, linear_fwd_cuda, linear_bwd_cuda,
@@ -309,8 +304,12 @@ static void plan_make(const mfs__net *net, int64_t B, int training, plan *pl) {
     if (training != 2) off += ALIGN16(B * net->in_size);
     for (int i = 0; i < net->n_layers; i++) {
         const mfs__layer *L = &net->layers[i];
-        pl->act_off[i + 1] = off;
-        off += ALIGN16(B * L->out_size);
+        if (L->kind == MFS__LAYER_FLATTEN) { /* a view: its output is its input's slot */
+            pl->act_off[i + 1] = pl->act_off[i];
+        } else {
+            pl->act_off[i + 1] = off;
+            off += ALIGN16(B * L->out_size);
+        }
         pl->saved_off[i] = off;
         off += ALIGN16(B * L->saved_per_row + L->saved_fixed);
         int64_t sc = B * L->scratch_per_row + L->scratch_fixed;
@@ -322,10 +321,20 @@ static void plan_make(const mfs__net *net, int64_t B, int training, plan *pl) {
     off += ALIGN16(scratch);
     if (training) {
         const int64_t K = net->out_size;
+        /* the two gradient buffers alternate through the backward pass
+         * (net_backward): each is as large as the largest tensor it holds */
+        int64_t need[2] = {K, 1};
+        int cur = 0;
+        for (int i = net->n_layers - 1; i >= 0; i--) {
+            const mfs__layer *L = &net->layers[i];
+            if (L->out_size > need[cur]) need[cur] = L->out_size;
+            if (i > 0 && L->in_size > need[1 - cur]) need[1 - cur] = L->in_size;
+            cur = 1 - cur;
+        }
         pl->grad_off[0] = off;
-        off += ALIGN16(B * maxs);
+        off += ALIGN16(B * need[0]);
         pl->grad_off[1] = off;
-        off += ALIGN16(B * maxs);
+        off += ALIGN16(B * need[1]);
         pl->loss_off = off; /* probabilities (B, K) */
         off += ALIGN16(B * K);
         pl->losses_off = off; /* per-row losses (B) */

@@ -148,6 +148,29 @@ class _Torch:
         self.model = model
         return loss
 
+    def allocator_peak(self, X, y, epochs):
+        """Peak bytes PyTorch's own allocator held during one more fit: on
+        CUDA its max_memory_allocated; on the CPU the running sum of the
+        profiler's allocation events (profile_memory=True), the like-for-like
+        peer of libmfs's own count. Neither sees BLAS/oneDNN workspace."""
+        torch = self.torch
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+            self.train(X, y, epochs)
+            return torch.cuda.max_memory_allocated() - base
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            self.train(X, y, epochs)
+        events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+        events.sort(key=lambda e: e.start_ns())
+        cur = peak = 0
+        for e in events:
+            cur += e.nbytes()
+            peak = max(peak, cur)
+        return peak
+
     def predict(self, X):
         torch = self.torch
         with torch.no_grad():
@@ -213,6 +236,21 @@ def run_nn(spec):
         pred = impl.predict(X)
         pred_t.append(time.perf_counter() - t0)
     acc = float(np.mean(np.asarray(pred).ravel() == y))
+    # the framework's own count of the bytes a fit held at once: libmfs's
+    # counters for c/cuda (from the first timed fit), PyTorch's allocator
+    # (one more, untimed fit) for torch / torch-cuda
+    own_peak, own_method = None, None
+    if spec["impl"] == "c":
+        own_peak, own_method = lib_after["host_peak"] - lib_before["host_current"], "libmfs host counter"
+    elif spec["impl"] == "cuda":
+        own_peak, own_method = lib_after["device_peak"] - lib_before["device_current"], "libmfs device counter"
+    elif spec["impl"] in ("torch", "torch-cuda"):
+        try:
+            own_peak = int(impl.allocator_peak(X, y, epochs))
+            own_method = ("torch.cuda.max_memory_allocated" if spec["impl"] == "torch-cuda"
+                          else "torch.profiler allocation events")
+        except Exception as e:  # an old PyTorch without these APIs: say so, keep the row
+            own_method = f"unavailable: {type(e).__name__}: {e}"[:120]
     tr, pr = _stats(train_t), _stats(pred_t)
     rate = lambda st, count: {"median": count / st["median"], "min": count / st["max"],  # noqa: E731
                               "max": count / st["min"]}
@@ -222,5 +260,6 @@ def run_nn(spec):
                        "lib_host_peak": (lib_after["host_peak"] - lib_before["host_current"]
                                          if spec["impl"] in ("c", "cuda") else None),
                        "lib_device_peak": (lib_after["device_peak"] - lib_before["device_current"]
-                                           if spec["impl"] == "cuda" else None)},
+                                           if spec["impl"] == "cuda" else None),
+                       "own_peak": own_peak, "own_peak_method": own_method},
             "loss": loss, "train_accuracy": acc, "epochs": epochs, "batch_size": BATCH[spec["net"]]}

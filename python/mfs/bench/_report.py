@@ -110,7 +110,8 @@ def proba_rows(doc):
 
 
 NET_HEAD = ["Network", "Impl", "n × epochs", "Reps", "Train samples/s (min–max)", "÷ torch",
-            "Predict samples/s (min–max)", "÷ torch", "RSS Δ fit", "libmfs peak", "Loss / train acc"]
+            "Predict samples/s (min–max)", "÷ torch", "RSS Δ fit", "Own peak", "Peak ÷ torch",
+            "Loss / train acc"]
 NET_NAMES = {"mlp": "MLP 784-256-256-10 (b128)", "cnn": "CNN 2 conv + fc (b64)"}
 IMPL_ORDER = {"c": 0, "cuda": 1, "sklearn": 2, "torch": 3, "torch-cuda": 4}
 
@@ -125,11 +126,13 @@ def net_rows(doc):
     for r in sorted(doc.get("nets", []), key=lambda r: (r["net"], IMPL_ORDER.get(r["impl"], 9))):
         head = [NET_NAMES.get(r["net"], r["net"]), r["impl"], f"{r['n_samples']:,} × {r['epochs']}"]
         if r.get("status") != "ok":
-            rows.append(head + ["-", f"{r.get('status')}: {r.get('error', '')}"[:70], "", "", "", "", "", ""])
+            rows.append(head + ["-", f"{r.get('status')}: {r.get('error', '')}"[:70], "", "", "", "", "", "", ""])
             continue
+        own = r["memory"].get("own_peak", r["memory"].get("lib_host_peak"))
         rows.append(head + [str(r["repeats"]), _rate(r["train_rate"]), fmt_ratio(r["vs_torch"]["train"]),
                             _rate(r["predict_rate"]), fmt_ratio(r["vs_torch"]["predict"]),
-                            fmt_bytes(r["memory"]["rss_growth"]), fmt_bytes(r["memory"].get("lib_host_peak")),
+                            fmt_bytes(r["memory"]["rss_growth"]), fmt_bytes(own),
+                            fmt_ratio(r["vs_torch"].get("peak")),
                             f"{r['loss']:.4g} / {r['train_accuracy']:.3f}"])
     return rows
 
@@ -304,11 +307,14 @@ def markdown(doc):
                 "training rows. Samples/s are from the median (min–max from the slowest and fastest) "
                 "fit; ÷ torch is our samples/s over PyTorch's (above 1 is faster). RSS Δ fit: peak "
                 "RSS during the first timed fit (after an untimed warm-up fit) minus RSS before it; "
-                "libmfs peak: the library's own count of the bytes the fit held at once (parameters, "
-                "gradients, optimizer state, activations). libmfs returns its large blocks to the "
-                "system after each fit, while the allocator keeps the blocks of PyTorch's and "
-                "scikit-learn's warm-up fit and hands them out again, so their RSS Δ undercounts "
-                "what a fit uses.", "",
+                "Own peak: each framework's own count of the bytes a fit held at once (parameters, "
+                "gradients, optimizer state, activations, workspace): libmfs's memory counters "
+                "(host; device for cuda), PyTorch's allocator (the running sum of torch.profiler's "
+                "allocation events over one more fit on the CPU, torch.cuda.max_memory_allocated on a "
+                "GPU); neither counts BLAS/oneDNN internal buffers, libmfs's count includes its GEMM "
+                "packing. Peak ÷ torch: ours over PyTorch's (below 1 is less). RSS Δ is noisier: "
+                "glibc hands the blocks of the warm-up fit out again or returns them to the system "
+                "depending on its trim thresholds.", "",
                 _md_table(NET_HEAD, net_rows(doc)), ""]
     if doc["gemm"]:
         out += ["## GEMM", "",

@@ -325,15 +325,20 @@ def add_gemm_ratios(gemm):
 
 
 def add_net_ratios(nets):
-    """vs_torch = {train, predict}: our samples/s / PyTorch CPU's (above 1 is
-    faster); cuda rows are divided by PyTorch CUDA's."""
+    """vs_torch = {train, predict, peak}: our samples/s / PyTorch CPU's (above 1
+    is faster) and our own peak memory count / PyTorch's (below 1 is less);
+    cuda rows are divided by PyTorch CUDA's."""
     ref = {(r["net"], r["impl"]): r for r in nets if r.get("status") == "ok"}
     for r in nets:
         peer = ref.get((r["net"], "torch-cuda" if r["impl"] == "cuda" else "torch"))
-        r["vs_torch"] = {"train": None, "predict": None}
+        r["vs_torch"] = {"train": None, "predict": None, "peak": None}
         if peer is not None and r.get("status") == "ok":
             for k in ("train", "predict"):
                 r["vs_torch"][k] = r[f"{k}_rate"]["median"] / peer[f"{k}_rate"]["median"]
+            # peak memory: ours / PyTorch's (below 1 is less), each framework's own count
+            mine, theirs = r["memory"].get("own_peak"), peer["memory"].get("own_peak")
+            if mine is not None and theirs:
+                r["vs_torch"]["peak"] = mine / theirs
     return nets
 
 
