@@ -397,7 +397,9 @@ static mfs_status conv_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *din
     conv_dims(L, B, &d);
     conv_fit_slots(L, &d);
     /* the activation's backward in place on dout (the layer's to overwrite) */
-    if (L->act != MFS__ACT_IDENTITY) mfs__activation_backward((float *)dout, dout, out, saved, B * L->out_size, L->act);
+    const int by_pool = (int)((ctx->relu_by_pool >> ctx->layer_index) & 1u); /* done by the next layer */
+    if (L->act != MFS__ACT_IDENTITY && !by_pool)
+        mfs__activation_backward((float *)dout, dout, out, saved, B * L->out_size, L->act);
     return mfs__conv2d_backward(dinp, dparams + L->w_off, L->b_n ? dparams + L->b_off : NULL, dout, inp,
                                 params + L->w_off, &d, ctx->scratch);
 }

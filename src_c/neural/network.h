@@ -37,6 +37,10 @@ typedef struct mfs__fctx {
      * copied; layer 0's input is then the training X itself and row b of the
      * batch is X + in_rows[b] * in_size (NULL otherwise) */
     const int64_t *in_rows;
+    /* CPU training: bit i set when layer i (a ReLU conv2d) leaves its
+     * activation's backward to the max-pool after it, whose own output gives
+     * the ReLU's derivative at the argmax (the conv output is not kept) */
+    uint64_t relu_by_pool;
 } mfs__fctx;
 
 /* A layer kind: its forward and backward on the host and on the device (device

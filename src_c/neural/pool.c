@@ -273,6 +273,14 @@ static mfs_status maxpool_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *
     if (!dinp) return MFS_OK;
     mfs__pool2d_dims d;
     pool_dims(L, B, &d);
+    if (ctx->layer_index > 0 && ((ctx->relu_by_pool >> (ctx->layer_index - 1)) & 1u)) {
+        /* the ReLU before this pool: its derivative at the argmax is
+         * (pooled value > 0); dout is this layer's to overwrite */
+        float *g = (float *)dout;
+        const int64_t N = B * L->out_size;
+#pragma omp parallel for simd schedule(static) num_threads(mfs__num_threads()) if (N >= 32768)
+        for (int64_t q = 0; q < N; q++) g[q] = out[q] > 0.0f ? g[q] : 0.0f;
+    }
     mfs__maxpool2d_backward(dinp, dout, (const int32_t *)saved, &d);
     return MFS_OK;
 }

@@ -289,10 +289,24 @@ typedef struct plan {
     int64_t scratch_off, grad_off[2], loss_off, losses_off, tgt_off; /* training only */
     int64_t max_size;       /* largest per-sample tensor */
     int64_t floats;         /* the arena's size */
+    uint64_t relu_by_pool;  /* bit i: layer i's ReLU backward is done by the max-pool after it */
 } plan;
 
-/* training 2: training with layer 0 reading its rows by index (no input slot). */
-static void plan_make(const mfs__net *net, int64_t B, int training, plan *pl) {
+enum { PLAN_INDEXED = 1, PLAN_CPU = 2 }; /* plan_make flags (training) */
+
+/* A layer whose output only the next layer's forward reads, when training on
+ * the CPU: a ReLU conv2d followed by a max-pool. The pool's backward applies
+ * the ReLU's derivative (at the argmax, conv > 0 exactly when the pooled value
+ * is > 0; elsewhere the gradient is 0 anyway), so the conv output need not
+ * survive the forward pass. */
+static int relu_by_pool(const mfs__net *net, int i) {
+    return i + 1 < net->n_layers && net->layers[i].kind == MFS__LAYER_CONV2D &&
+           net->layers[i].act == MFS__ACT_RELU && net->layers[i + 1].kind == MFS__LAYER_MAXPOOL2D;
+}
+
+/* training: 0 (eval) or 1; flags (training): PLAN_INDEXED, layer 0 reads its
+ * rows by index (no input slot); PLAN_CPU, the host trainer (relu_by_pool). */
+static void plan_make(const mfs__net *net, int64_t B, int training, int flags, plan *pl) {
     memset(pl, 0, sizeof *pl);
     pl->B = B;
     /* the gradient buffers hold layer outputs' gradients only: the first
@@ -300,25 +314,6 @@ static void plan_make(const mfs__net *net, int64_t B, int training, plan *pl) {
     int64_t off = 0, scratch = 0, maxs = 1;
     /* 16-float alignment of every tensor (64 bytes: whole cache lines, aligned vectors) */
 #define ALIGN16(x) (((x) + 15) / 16 * 16)
-    pl->act_off[0] = off;
-    if (training != 2) off += ALIGN16(B * net->in_size);
-    for (int i = 0; i < net->n_layers; i++) {
-        const mfs__layer *L = &net->layers[i];
-        if (L->kind == MFS__LAYER_FLATTEN) { /* a view: its output is its input's slot */
-            pl->act_off[i + 1] = pl->act_off[i];
-        } else {
-            pl->act_off[i + 1] = off;
-            off += ALIGN16(B * L->out_size);
-        }
-        pl->saved_off[i] = off;
-        off += ALIGN16(B * L->saved_per_row + L->saved_fixed);
-        int64_t sc = B * L->scratch_per_row + L->scratch_fixed;
-        if (sc > scratch) scratch = sc;
-        if (L->out_size > maxs) maxs = L->out_size;
-    }
-    pl->max_size = maxs;
-    pl->scratch_off = off;
-    off += ALIGN16(scratch);
     if (training) {
         const int64_t K = net->out_size;
         /* the two gradient buffers alternate through the backward pass
@@ -342,6 +337,31 @@ static void plan_make(const mfs__net *net, int64_t B, int training, plan *pl) {
         pl->tgt_off = off; /* gathered targets: (B) int32 labels or (B, K) floats */
         off += ALIGN16(B * K);
     }
+    pl->act_off[0] = off;
+    if (!(training && (flags & PLAN_INDEXED))) off += ALIGN16(B * net->in_size);
+    for (int i = 0; i < net->n_layers; i++) {
+        const mfs__layer *L = &net->layers[i];
+        if (training && (flags & PLAN_CPU) && relu_by_pool(net, i)) {
+            /* dead after the pool's forward: lent by the gradient buffer that
+             * will take its gradient (dout of layer i, in buffer (n-1-i) % 2;
+             * as large, since it is also the pool's input gradient) */
+            pl->act_off[i + 1] = pl->grad_off[(net->n_layers - 1 - i) % 2];
+            pl->relu_by_pool |= (uint64_t)1 << i;
+        } else if (L->kind == MFS__LAYER_FLATTEN) { /* a view: its output is its input's slot */
+            pl->act_off[i + 1] = pl->act_off[i];
+        } else {
+            pl->act_off[i + 1] = off;
+            off += ALIGN16(B * L->out_size);
+        }
+        pl->saved_off[i] = off;
+        off += ALIGN16(B * L->saved_per_row + L->saved_fixed);
+        int64_t sc = B * L->scratch_per_row + L->scratch_fixed;
+        if (sc > scratch) scratch = sc;
+        if (L->out_size > maxs) maxs = L->out_size;
+    }
+    pl->max_size = maxs;
+    pl->scratch_off = off;
+    off += ALIGN16(scratch);
 #undef ALIGN16
     pl->floats = off;
 }
@@ -456,7 +476,7 @@ mfs_status mfs__net_predict(const char *fn, const mfs__net *net, const float *pa
     const int64_t B = n < PREDICT_BLOCK ? (n > 0 ? n : 1) : PREDICT_BLOCK;
     const int64_t K = net->out_size, d = net->in_size;
     plan pl;
-    plan_make(net, B, 0, &pl);
+    plan_make(net, B, 0, 0, &pl);
     float *arena = NULL;
     MFS_TRY(buf_alloc(dev, (void **)&arena, (size_t)pl.floats * sizeof(float), mem, fn, "the activation arena"));
     mfs_status s = MFS_OK;
@@ -745,9 +765,11 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
     ctx->training = 1;
     const float *input = t->indexed ? data->X : NULL;
     ctx->in_rows = t->indexed ? idx : NULL;
+    ctx->relu_by_pool = pl->relu_by_pool;
     mfs_status fs = net_forward(net, pl, arena, t->params, ctx, B, dev, input);
     if (fs != MFS_OK) {
         ctx->in_rows = NULL;
+        ctx->relu_by_pool = 0;
         return fs;
     }
     /* loss */
@@ -790,6 +812,7 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
     /* backward */
     fs = net_backward(net, pl, arena, t->params, t->grads, ctx, B, dev, input);
     ctx->in_rows = NULL;
+    ctx->relu_by_pool = 0;
     if (fs != MFS_OK) return fs;
     /* optimizer step (+ the L2 term of the loss: 0.5 alpha ||W||^2 / B, times B) */
     o->t += 1;
@@ -871,7 +894,7 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
     t.net = net;
     /* a first linear layer reads its batch rows in place (no copy, no input slot) */
     t.indexed = !dev && net->n_layers > 0 && net->layers[0].ops == &LINEAR_OPS;
-    plan_make(net, bs, t.indexed ? 2 : 1, &t.pl);
+    plan_make(net, bs, 1, (t.indexed ? PLAN_INDEXED : 0) | (dev ? 0 : PLAN_CPU), &t.pl);
     t.sz_arena = (size_t)t.pl.floats * sizeof(float);
     t.sz_grads = (size_t)P * sizeof(float);
     t.sz_params = (size_t)P * sizeof(float);
@@ -883,7 +906,7 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
     if (!dev) memset(t.grads, 0, t.sz_grads); /* once: each optimizer step leaves it zero */
     if (n_val > 0) {
         const int64_t vb = n_val < PREDICT_BLOCK ? n_val : PREDICT_BLOCK;
-        plan_make(net, vb, 0, &t.pv);
+        plan_make(net, vb, 0, 0, &t.pv);
         t.sz_varena = (size_t)t.pv.floats * sizeof(float);
         t.sz_val = (size_t)(n_val * K) * sizeof(float);
         if ((s = buf_alloc(dev, (void **)&t.varena, t.sz_varena, mem, fn, "the validation arena")) != MFS_OK ||
