@@ -110,6 +110,26 @@ TEST(Core, AllFiniteLongAndShort) {
     EXPECT_TRUE(mfs__all_finite(x.data(), (int64_t)x.size()));
 }
 
+// Above 4 blocks of 65536 the check runs in blocks over the threads: a bad
+// value in the first, a middle, the last full and the short last block is
+// found with 1, 2 and 3 threads.
+TEST(Core, AllFiniteBlockedOverThreads) {
+    const size_t n = 5 * 65536 + 77;
+    std::vector<float> x(n, -2.5f);
+    for (int threads : {1, 2, 3}) {
+        ASSERT_EQ(mfs_set_num_threads(threads), MFS_OK);
+        EXPECT_TRUE(mfs__all_finite(x.data(), (int64_t)n));
+        for (size_t pos : {size_t(0), size_t(65535), size_t(2 * 65536 + 3), size_t(4 * 65536), n - 1}) {
+            x[pos] = NAN;
+            EXPECT_FALSE(mfs__all_finite(x.data(), (int64_t)n)) << pos << " threads " << threads;
+            x[pos] = INFINITY;
+            EXPECT_FALSE(mfs__all_finite(x.data(), (int64_t)n)) << pos << " threads " << threads;
+            x[pos] = -2.5f;
+        }
+    }
+    mfs_set_num_threads(1);
+}
+
 TEST(Rng, DeterministicAndCounterBased) {
     mfs_u32x4 a = mfs_philox(42, 0, 0), b = mfs_philox(42, 0, 0), c = mfs_philox(42, 0, 1);
     EXPECT_EQ(0, memcmp(&a, &b, sizeof a));
