@@ -130,6 +130,47 @@ TEST(Core, AllFiniteBlockedOverThreads) {
     mfs_set_num_threads(1);
 }
 
+// The one reader of optional weight vectors (class_weight, sample_weight):
+// absent means ones, float32 and float64 are read, and each bad input is an
+// error naming the input: wrong rank, wrong length, NaN, and a zero where
+// weights must be > 0 (allowed where >= 0).
+TEST(Core, InputWeightsOneReaderForEveryModel) {
+    mfs_linear_regression_params p;
+    mfs_linear_regression_params_default(&p);
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_linear_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    double w[3] = {7, 7, 7};
+    int given = -1;
+    ASSERT_EQ(mfs__input_weights(m, "fn", "class_weight", 3, 1, "classes in the data", w, &given), MFS_OK);
+    EXPECT_EQ(given, 0);
+    for (double v : w) EXPECT_EQ(v, 1.0);
+    float f[3] = {0.5f, 2.0f, 0.0f};
+    mfs_array a = {f, MFS_DTYPE_FLOAT32, 1, {3}};
+    ASSERT_EQ(mfs_model_set_array(m, "class_weight", &a), MFS_OK);
+    EXPECT_EQ(mfs__input_weights(m, "fn", "class_weight", 3, 1, "classes in the data", w, &given), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("fn: class_weight[2] = 0, weights must be finite and > 0"),
+              std::string::npos) << mfs_last_error();
+    ASSERT_EQ(mfs__input_weights(m, "fn", "class_weight", 3, 0, "rows of X", w, &given), MFS_OK);
+    EXPECT_EQ(given, 1);
+    EXPECT_EQ(w[0], 0.5);
+    EXPECT_EQ(w[1], 2.0);
+    EXPECT_EQ(w[2], 0.0);
+    EXPECT_EQ(mfs__input_weights(m, "fn", "class_weight", 4, 0, "rows of X", w, &given), MFS_E_SHAPE);
+    EXPECT_NE(std::string(mfs_last_error()).find("class_weight has 3 values, expected 4 (the rows of X)"),
+              std::string::npos) << mfs_last_error();
+    double dd[2][2] = {{1, 2}, {3, 4}};
+    mfs_array b = {dd, MFS_DTYPE_FLOAT64, 2, {2, 2}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &b), MFS_OK);
+    EXPECT_EQ(mfs__input_weights(m, "fn", "sample_weight", 2, 0, "rows of X", w, &given), MFS_E_SHAPE);
+    EXPECT_NE(std::string(mfs_last_error()).find("sample_weight must be a float32 or float64 vector, got a 2-D"),
+              std::string::npos) << mfs_last_error();
+    double dn[2] = {1.0, NAN};
+    mfs_array c = {dn, MFS_DTYPE_FLOAT64, 1, {2}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &c), MFS_OK);
+    EXPECT_EQ(mfs__input_weights(m, "fn", "sample_weight", 2, 0, "rows of X", w, &given), MFS_E_VALUE);
+    mfs_model_free(m);
+}
+
 TEST(Rng, DeterministicAndCounterBased) {
     mfs_u32x4 a = mfs_philox(42, 0, 0), b = mfs_philox(42, 0, 0), c = mfs_philox(42, 0, 1);
     EXPECT_EQ(0, memcmp(&a, &b, sizeof a));

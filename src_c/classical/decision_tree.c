@@ -120,23 +120,14 @@ static mfs_status resolve_max_features(const char *fn, const dt_params *p, int64
 /* The optional "sample_weight" input as doubles (n), or NULL. */
 static mfs_status read_weights(const mfs_model *m, const char *fn, int64_t n, double **out) {
     *out = NULL;
-    const mfs_tensor *t = mfs__input_find(m, "sample_weight");
-    if (!t) return MFS_OK;
-    if ((t->dtype != MFS_DTYPE_FLOAT32 && t->dtype != MFS_DTYPE_FLOAT64) || t->ndim != 1 || t->shape[0] != n)
-        return mfs__error(MFS_E_SHAPE, "%s: sample_weight must be float32 or float64 of shape (%lld,), got a %d-D array with %lld values",
-                          fn, (long long)n, (int)t->ndim, (long long)(t->ndim ? t->shape[0] : 1));
+    if (!mfs__input_find(m, "sample_weight")) return MFS_OK;
     MFS_TRY(mfs__alloc((void **)out, (size_t)n * sizeof(double), fn, "sample_weight"));
-    for (int64_t i = 0; i < n; i++) {
-        const double v = t->dtype == MFS_DTYPE_FLOAT32 ? (double)((const float *)t->data)[i] : ((const double *)t->data)[i];
-        if (!(v >= 0) || !isfinite(v)) {
-            mfs__free(*out);
-            *out = NULL;
-            return mfs__error(MFS_E_VALUE, "%s: sample_weight[%lld] = %g, weights must be finite and >= 0", fn,
-                              (long long)i, v);
-        }
-        (*out)[i] = v;
+    mfs_status s = mfs__input_weights(m, fn, "sample_weight", n, 0, "rows of X", *out, NULL);
+    if (s != MFS_OK) {
+        mfs__free(*out);
+        *out = NULL;
     }
-    return MFS_OK;
+    return s;
 }
 
 /* Copy a built tree into the model's named arrays. */

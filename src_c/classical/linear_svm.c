@@ -158,26 +158,6 @@ static int32_t solve_binary(const float *X, int64_t n, int64_t d, const int8_t *
     return iter;
 }
 
-/* The optional "class_weight" input: (K,) finite > 0. */
-static mfs_status read_class_weight(const mfs_model *m, const char *fn, int64_t K, double *w) {
-    for (int64_t k = 0; k < K; k++) w[k] = 1.0;
-    const mfs_tensor *t = mfs__input_find(m, "class_weight");
-    if (!t) return MFS_OK;
-    if ((t->dtype != MFS_DTYPE_FLOAT32 && t->dtype != MFS_DTYPE_FLOAT64) || t->ndim != 1)
-        return mfs__error(MFS_E_SHAPE, "%s: class_weight must be a float32 or float64 vector, got a %d-D array of dtype %d",
-                          fn, (int)t->ndim, (int)t->dtype);
-    if (t->shape[0] != K)
-        return mfs__error(MFS_E_SHAPE, "%s: class_weight has %lld values, the data has %lld classes", fn,
-                          (long long)t->shape[0], (long long)K);
-    for (int64_t k = 0; k < K; k++) {
-        const double v = t->dtype == MFS_DTYPE_FLOAT32 ? (double)((const float *)t->data)[k] : ((const double *)t->data)[k];
-        if (!(v > 0) || !isfinite(v))
-            return mfs__error(MFS_E_VALUE, "%s: class_weight[%lld] = %g, weights must be finite and > 0", fn,
-                              (long long)k, v);
-        w[k] = v;
-    }
-    return MFS_OK;
-}
 
 static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     const lsvm_params *p = (const lsvm_params *)m->params;
@@ -201,7 +181,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     int64_t *count = (int64_t *)(w + d + 1);
     int32_t *index = (int32_t *)(count + K);
     int8_t *s = (int8_t *)(index + n);
-    mfs_status st = read_class_weight(m, fn, K, wC);
+    mfs_status st = mfs__input_weights(m, fn, "class_weight", K, 1, "classes in the data", wC, NULL);
     if (st != MFS_OK) goto done;
     memset(count, 0, (size_t)K * sizeof(int64_t));
     for (int64_t i = 0; i < n; i++) count[y[i]]++;

@@ -259,33 +259,19 @@ static mfs_status make_config(const char *fn, const rf_params *p, int64_t n, int
 }
 
 /* The optional "sample_weight" input: (n,) float32 or float64, finite, >= 0,
- * converted to double (NULL when absent). */
+ * not all zero, converted to double (NULL when absent). */
 static mfs_status read_weights(const mfs_model *m, const char *fn, int64_t n, double **out) {
     *out = NULL;
-    const mfs_tensor *t = mfs__input_find(m, "sample_weight");
-    if (!t) return MFS_OK;
-    if ((t->dtype != MFS_DTYPE_FLOAT32 && t->dtype != MFS_DTYPE_FLOAT64) || t->ndim != 1)
-        return mfs__error(MFS_E_SHAPE, "%s: sample_weight must be a float32 or float64 vector, got a %d-D array of dtype %d",
-                          fn, (int)t->ndim, (int)t->dtype);
-    if (t->shape[0] != n)
-        return mfs__error(MFS_E_SHAPE, "%s: sample_weight has %lld values, X has %lld rows", fn,
-                          (long long)t->shape[0], (long long)n);
+    if (!mfs__input_find(m, "sample_weight")) return MFS_OK;
     double *w = NULL;
     MFS_TRY(mfs__alloc((void **)&w, (size_t)n * sizeof(double), fn, "the sample weights"));
+    mfs_status s = mfs__input_weights(m, fn, "sample_weight", n, 0, "rows of X", w, NULL);
     int any = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const double v = t->dtype == MFS_DTYPE_FLOAT32 ? (double)((const float *)t->data)[i] : ((const double *)t->data)[i];
-        if (!(v >= 0) || !isfinite(v)) {
-            mfs__free(w);
-            return mfs__error(MFS_E_VALUE, "%s: sample_weight[%lld] = %g, weights must be finite and >= 0", fn,
-                              (long long)i, v);
-        }
-        w[i] = v;
-        any = any || v > 0;
-    }
-    if (!any) {
+    for (int64_t i = 0; s == MFS_OK && i < n; i++) any = any || w[i] > 0;
+    if (s == MFS_OK && !any) s = mfs__error(MFS_E_VALUE, "%s: every sample_weight is zero; at least one must be > 0", fn);
+    if (s != MFS_OK) {
         mfs__free(w);
-        return mfs__error(MFS_E_VALUE, "%s: every sample_weight is zero; at least one must be > 0", fn);
+        return s;
     }
     *out = w;
     return MFS_OK;

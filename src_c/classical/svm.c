@@ -1105,26 +1105,6 @@ static double resolve_gamma(const svm_params *p, const float *X, int64_t n, int6
     return var != 0 ? 1.0 / ((double)d * var) : 1.0;
 }
 
-/* The optional "class_weight" input: (K,) finite > 0. */
-static mfs_status read_class_weight(const mfs_model *m, const char *fn, int64_t K, double *w) {
-    for (int64_t k = 0; k < K; k++) w[k] = 1.0;
-    const mfs_tensor *t = mfs__input_find(m, "class_weight");
-    if (!t) return MFS_OK;
-    if ((t->dtype != MFS_DTYPE_FLOAT32 && t->dtype != MFS_DTYPE_FLOAT64) || t->ndim != 1)
-        return mfs__error(MFS_E_SHAPE, "%s: class_weight must be a float32 or float64 vector, got a %d-D array of dtype %d",
-                          fn, (int)t->ndim, (int)t->dtype);
-    if (t->shape[0] != K)
-        return mfs__error(MFS_E_SHAPE, "%s: class_weight has %lld values, the data has %lld classes", fn,
-                          (long long)t->shape[0], (long long)K);
-    for (int64_t k = 0; k < K; k++) {
-        const double v = t->dtype == MFS_DTYPE_FLOAT32 ? (double)((const float *)t->data)[k] : ((const double *)t->data)[k];
-        if (!(v > 0) || !isfinite(v))
-            return mfs__error(MFS_E_VALUE, "%s: class_weight[%lld] = %g, weights must be finite and > 0", fn,
-                              (long long)k, v);
-        w[k] = v;
-    }
-    return MFS_OK;
-}
 
 static mfs_status fit_svr(mfs_model *m, fit_ctx *c, const float *yv) {
     const svm_params *p = c->p;
@@ -1222,7 +1202,7 @@ static mfs_status fit_svc(mfs_model *m, fit_ctx *c, const int32_t *yl) {
     uint8_t *nonzero = (uint8_t *)(yy + n);
     double *all_alpha = NULL, *rho = NULL, *pa = NULL, *pb = NULL;
     int32_t *iters = NULL;
-    mfs_status s = read_class_weight(m, fn, K, wC);
+    mfs_status s = mfs__input_weights(m, fn, "class_weight", K, 1, "classes in the data", wC, NULL);
     if (s != MFS_OK) goto done;
     memset(count, 0, (size_t)K * sizeof(int64_t));
     for (int64_t i = 0; i < n; i++) count[yl[i]]++;

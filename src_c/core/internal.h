@@ -169,6 +169,13 @@ mfs_status mfs__array_adopt(mfs_model *m, const char *name, mfs_dtype dtype, int
 void mfs__arrays_clear(mfs_model *m);
 /* Input arrays given with mfs_model_set_array. */
 const mfs_tensor *mfs__input_find(const mfs_model *m, const char *name);
+/* The optional weight vector input `name` (class_weight, sample_weight):
+ * float32 or float64, shape (n,), every value finite and > 0 (positive = 1)
+ * or >= 0 (positive = 0), copied into w (n) as doubles; when the model has no
+ * such input, w is all ones and *given is 0 (given may be NULL). `what` names
+ * n in the length error ("classes in the data", "rows of X"). */
+mfs_status mfs__input_weights(const mfs_model *m, const char *fn, const char *name, int64_t n, int positive,
+                              const char *what, double *w, int *given);
 /* 1 if name starts with MFS_META_PREFIX (a metadata array's name). */
 int mfs__is_meta_name(const char *name);
 /* A metadata array; NULL if absent. */

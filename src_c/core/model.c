@@ -1,6 +1,7 @@
 /* The generic model interface: create, fit, predict/transform, named arrays.
  * Validation common to every model happens here, once; the model tables in
  * src_c/classical and src_c/neural receive checked inputs. */
+#include <math.h>
 #include <string.h>
 #include "internal.h"
 #include "src_cuda/cuda_api.h"
@@ -153,6 +154,29 @@ mfs_status mfs__array_new(mfs_model *m, const char *name, mfs_dtype dtype, int32
         m->arrays[m->n_arrays++] = t;
     }
     if (data) *data = t.data;
+    return MFS_OK;
+}
+
+mfs_status mfs__input_weights(const mfs_model *m, const char *fn, const char *name, int64_t n, int positive,
+                              const char *what, double *w, int *given) {
+    if (given) *given = 0;
+    for (int64_t i = 0; i < n; i++) w[i] = 1.0;
+    const mfs_tensor *t = mfs__input_find(m, name);
+    if (!t) return MFS_OK;
+    if ((t->dtype != MFS_DTYPE_FLOAT32 && t->dtype != MFS_DTYPE_FLOAT64) || t->ndim != 1)
+        return mfs__error(MFS_E_SHAPE, "%s: %s must be a float32 or float64 vector, got a %d-D array of dtype %d", fn,
+                          name, (int)t->ndim, (int)t->dtype);
+    if (t->shape[0] != n)
+        return mfs__error(MFS_E_SHAPE, "%s: %s has %lld values, expected %lld (the %s)", fn, name,
+                          (long long)t->shape[0], (long long)n, what);
+    for (int64_t i = 0; i < n; i++) {
+        const double v = t->dtype == MFS_DTYPE_FLOAT32 ? (double)((const float *)t->data)[i] : ((const double *)t->data)[i];
+        if (!isfinite(v) || (positive ? !(v > 0) : !(v >= 0)))
+            return mfs__error(MFS_E_VALUE, "%s: %s[%lld] = %g, weights must be finite and %s", fn, name, (long long)i, v,
+                              positive ? "> 0" : ">= 0");
+        w[i] = v;
+    }
+    if (given) *given = 1;
     return MFS_OK;
 }
 
