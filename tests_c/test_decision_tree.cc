@@ -71,19 +71,6 @@ mfs_model *fit(const mfs_decision_tree_params &p, const Data &D, const std::vect
     return m;
 }
 
-template <typename T> std::vector<T> get(const mfs_model *m, const char *name) {
-    mfs_dtype dt;
-    int32_t nd;
-    int64_t shape[4];
-    EXPECT_EQ(mfs_model_array_info(m, name, &dt, &nd, shape), MFS_OK) << name;
-    int64_t numel = 1;
-    for (int i = 0; i < nd; i++) numel *= shape[i];
-    std::vector<T> v(numel);
-    mfs_array out = {v.data(), dt, nd, {shape[0], shape[1], shape[2], shape[3]}};
-    EXPECT_EQ(mfs_model_get_array(m, name, &out), MFS_OK) << mfs_last_error();
-    return v;
-}
-
 std::vector<int32_t> labels(const mfs_model *m, const Data &D) {
     std::vector<int32_t> o(D.n);
     mfs_array X = xview(D), out = {o.data(), MFS_DTYPE_INT32, 1, {D.n}};

@@ -47,19 +47,6 @@ mfs_model *fit(const Data &D, const mfs_linear_svm_params &p) {
     return m;
 }
 
-template <typename T> std::vector<T> get(const mfs_model *m, const char *name) {
-    mfs_dtype dt;
-    int32_t nd;
-    int64_t shape[4];
-    EXPECT_EQ(mfs_model_array_info(m, name, &dt, &nd, shape), MFS_OK) << name;
-    int64_t numel = 1;
-    for (int i = 0; i < nd; i++) numel *= shape[i];
-    std::vector<T> v(numel);
-    mfs_array out = {v.data(), dt, nd, {shape[0], shape[1], shape[2], shape[3]}};
-    EXPECT_EQ(mfs_model_get_array(m, name, &out), MFS_OK) << mfs_last_error();
-    return v;
-}
-
 // Primal objective 1/2 (|w|^2 + b^2) + C sum loss(1 - y (w.x + b)) of one
 // binary problem, b the intercept (intercept_scaling 1: the constant
 // feature's weight is b and is regularized), and its gradient (squared hinge).

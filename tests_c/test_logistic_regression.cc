@@ -93,19 +93,6 @@ mfs_model *fit(const Data &D, double C, double tol = 1e-4, int32_t max_iter = 10
     return m;
 }
 
-template <typename T> std::vector<T> get(const mfs_model *m, const char *name) {
-    mfs_dtype dt;
-    int32_t nd;
-    int64_t shape[4];
-    EXPECT_EQ(mfs_model_array_info(m, name, &dt, &nd, shape), MFS_OK) << name;
-    int64_t numel = 1;
-    for (int i = 0; i < nd; i++) numel *= shape[i];
-    std::vector<T> v(numel);
-    mfs_array out = {v.data(), dt, nd, {shape[0], shape[1], shape[2], shape[3]}};
-    EXPECT_EQ(mfs_model_get_array(m, name, &out), MFS_OK) << mfs_last_error();
-    return v;
-}
-
 // Output of `method` for D.X, as floats or int32 (predict).
 template <typename T>
 std::vector<T> apply(const mfs_model *m, const Data &D, mfs_method method,

@@ -140,20 +140,6 @@ mfs_model *fit(const Data &D, const mfs_pca_params &p) {
     return m;
 }
 
-template <class T = float>
-std::vector<T> get(const mfs_model *m, const char *name) {
-    mfs_dtype dt;
-    int32_t nd;
-    int64_t shape[4];
-    EXPECT_EQ(mfs_model_array_info(m, name, &dt, &nd, shape), MFS_OK) << name;
-    int64_t numel = 1;
-    for (int i = 0; i < nd; i++) numel *= shape[i];
-    std::vector<T> v(numel);
-    mfs_array out = {v.data(), dt, nd, {shape[0], shape[1], shape[2], shape[3]}};
-    EXPECT_EQ(mfs_model_get_array(m, name, &out), MFS_OK) << mfs_last_error();
-    return v;
-}
-
 std::vector<float> apply(const mfs_model *m, mfs_method method, const float *x, int64_t rows, int64_t cols,
                          int64_t out_cols) {
     mfs_array X = {(void *)x, MFS_DTYPE_FLOAT32, 2, {rows, cols}};

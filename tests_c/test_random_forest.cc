@@ -73,19 +73,6 @@ mfs_model *fit(const mfs_random_forest_params &p, const Data &D) {
     return m;
 }
 
-template <typename T> std::vector<T> get(const mfs_model *m, const char *name) {
-    mfs_dtype dt;
-    int32_t nd;
-    int64_t shape[4];
-    EXPECT_EQ(mfs_model_array_info(m, name, &dt, &nd, shape), MFS_OK) << name << ": " << mfs_last_error();
-    int64_t numel = 1;
-    for (int i = 0; i < nd; i++) numel *= shape[i];
-    std::vector<T> v((size_t)numel);
-    mfs_array a = {v.data(), dt, nd, {shape[0], shape[1], shape[2], shape[3]}};
-    EXPECT_EQ(mfs_model_get_array(m, name, &a), MFS_OK) << name << ": " << mfs_last_error();
-    return v;
-}
-
 std::vector<float> proba(const mfs_model *m, const Data &D) {
     std::vector<float> P(D.n * D.K);
     mfs_array X = xview(D), out = {P.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.K}};

@@ -61,19 +61,6 @@ mfs_model *fit(const Data &D, const mfs_svm_params &p) {
     return m;
 }
 
-template <typename T> std::vector<T> get(const mfs_model *m, const char *name) {
-    mfs_dtype dt;
-    int32_t nd;
-    int64_t shape[4];
-    EXPECT_EQ(mfs_model_array_info(m, name, &dt, &nd, shape), MFS_OK) << name;
-    int64_t numel = 1;
-    for (int i = 0; i < nd; i++) numel *= shape[i];
-    std::vector<T> v(numel);
-    mfs_array out = {v.data(), dt, nd, {shape[0], shape[1], shape[2], shape[3]}};
-    EXPECT_EQ(mfs_model_get_array(m, name, &out), MFS_OK) << mfs_last_error();
-    return v;
-}
-
 // Output of a method with the shape the library reports.
 template <typename T> std::vector<T> run(const mfs_model *m, mfs_method method, const Data &D, int64_t *cols = nullptr) {
     mfs_array X = xview(D);
