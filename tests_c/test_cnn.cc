@@ -51,10 +51,10 @@ mfs_cnn_params small_params() {
     p.conv_batch_norm[0] = 1;
     p.n_hidden = 1;
     p.hidden_layer_sizes[0] = 8;
-    p.max_iter = 40;
-    p.learning_rate_init = 0.01;
-    p.batch_size = 32;
-    p.random_state = 1;
+    p.train.max_iter = 40;
+    p.train.learning_rate_init = 0.01;
+    p.train.batch_size = 32;
+    p.train.random_state = 1;
     return p;
 }
 
@@ -95,6 +95,62 @@ void expect_error(const mfs_cnn_params &p, const char *what) {
 }
 }  // namespace
 
+// Every field of the CNN's defaults, as cnn.h documented them before the
+// training fields moved into `train`: nothing changed but the place.
+TEST(Cnn, DefaultsAreUnchanged) {
+    mfs_cnn_params p;
+    std::memset(&p, 0xAB, sizeof p);
+    mfs_cnn_params_default(&p);
+    EXPECT_EQ(p.task, MFS_MLP_TASK_CLASSIFICATION);
+    EXPECT_EQ(p.n_classes, 0);
+    EXPECT_EQ(p.input_shape[0], 1);
+    EXPECT_EQ(p.input_shape[1], 28);
+    EXPECT_EQ(p.input_shape[2], 28);
+    EXPECT_EQ(p.n_conv, 2);
+    for (int i = 0; i < MFS_CNN_MAX_CONV; i++) {
+        EXPECT_EQ(p.conv_filters[i], i == 0 ? 16 : 32) << i;
+        EXPECT_EQ(p.conv_kernel_size[i], 3) << i;
+        EXPECT_EQ(p.conv_stride[i], 1) << i;
+        EXPECT_EQ(p.conv_padding[i], 1) << i;
+        EXPECT_EQ(p.conv_pool[i], 2) << i;
+        EXPECT_EQ(p.conv_pool_type[i], MFS_CNN_POOL_MAX) << i;
+        EXPECT_EQ(p.conv_batch_norm[i], 0) << i;
+    }
+    EXPECT_EQ(p.n_hidden, 1);
+    for (int i = 0; i < MFS_CNN_MAX_HIDDEN; i++) EXPECT_EQ(p.hidden_layer_sizes[i], 128) << i;
+    EXPECT_EQ(p.activation, MFS_ACTIVATION_RELU);
+    EXPECT_EQ(p.batch_norm_momentum, 0.1);
+    EXPECT_EQ(p.batch_norm_eps, 1e-5);
+    // the training defaults the header listed: adam, alpha 1e-4, batch_size
+    // auto, constant 1e-3, power_t 0.5, max_iter 200, shuffle, random_state 0,
+    // tol 1e-4, momentum 0.9, Nesterov, no early stopping, validation_fraction
+    // 0.1, beta_1 0.9, beta_2 0.999, epsilon 1e-8, n_iter_no_change 10, dropout 0
+    const mfs_train_params &t = p.train;
+    EXPECT_EQ(t.solver, MFS_SOLVER_ADAM);
+    EXPECT_EQ(t.learning_rate, MFS_LEARNING_RATE_CONSTANT);
+    EXPECT_EQ(t.alpha, 1e-4);
+    EXPECT_EQ(t.batch_size, -1);
+    EXPECT_EQ(t.learning_rate_init, 1e-3);
+    EXPECT_EQ(t.power_t, 0.5);
+    EXPECT_EQ(t.max_iter, 200);
+    EXPECT_EQ(t.shuffle, 1);
+    EXPECT_EQ(t.random_state, 0);
+    EXPECT_EQ(t.tol, 1e-4);
+    EXPECT_EQ(t.momentum, 0.9);
+    EXPECT_EQ(t.nesterovs_momentum, 1);
+    EXPECT_EQ(t.early_stopping, 0);
+    EXPECT_EQ(t.validation_fraction, 0.1);
+    EXPECT_EQ(t.beta_1, 0.9);
+    EXPECT_EQ(t.beta_2, 0.999);
+    EXPECT_EQ(t.epsilon, 1e-8);
+    EXPECT_EQ(t.n_iter_no_change, 10);
+    EXPECT_EQ(t.verbose, 0);
+    EXPECT_EQ(t.warm_start, 0);
+    EXPECT_EQ(t.dropout, 0.0);
+    EXPECT_EQ(mfs_params_size(MFS_MODEL_CNN), sizeof(mfs_cnn_params));
+    EXPECT_EQ(sizeof(mfs_cnn_params), 72 * sizeof(int32_t) + 2 * sizeof(double) + sizeof(mfs_train_params));
+}
+
 TEST(Cnn, ParamsAreChecked) {
     mfs_cnn_params p = small_params();
     p.conv_padding[0] = 2;  // 3x3 kernel
@@ -110,7 +166,7 @@ TEST(Cnn, ParamsAreChecked) {
     p.activation = 9;
     expect_error(p, "activation is 9");
     p = small_params();
-    p.batch_size = 0;
+    p.train.batch_size = 0;
     expect_error(p, "batch_size is 0");
     p = small_params();
     p.input_shape[1] = 0;
@@ -144,8 +200,8 @@ TEST(Cnn, LearnsAndPredicts) {
 TEST(Cnn, SameSeedSameBitsAndFileRoundTrip) {
     Data tr = halves(150, 3), te = halves(50, 4);
     mfs_cnn_params p = small_params();
-    p.max_iter = 3;
-    p.dropout = 0.2;
+    p.train.max_iter = 3;
+    p.train.dropout = 0.2;
     mfs_model *a = nullptr, *b = nullptr;
     ASSERT_EQ(fit(tr, p, &a), MFS_OK) << mfs_last_error();
     ASSERT_EQ(fit(tr, p, &b), MFS_OK);
@@ -168,7 +224,7 @@ TEST(Cnn, SameSeedSameBitsAndFileRoundTrip) {
 TEST(Cnn, HostileFilesAreFormatErrors) {
     Data tr = halves(64, 5);
     mfs_cnn_params p = small_params();
-    p.max_iter = 1;
+    p.train.max_iter = 1;
     mfs_model *m = nullptr;
     ASSERT_EQ(fit(tr, p, &m), MFS_OK);
     std::vector<unsigned char> good = save(m);
@@ -203,14 +259,14 @@ TEST(Cnn, HostileFilesAreFormatErrors) {
 TEST(Cnn, WarmStartContinues) {
     Data tr = halves(128, 6);
     mfs_cnn_params p = small_params();
-    p.shuffle = 0;
-    p.max_iter = 4;
+    p.train.shuffle = 0;
+    p.train.max_iter = 4;
     mfs_model *once = nullptr;
     ASSERT_EQ(fit(tr, p, &once), MFS_OK);
-    p.max_iter = 2;
+    p.train.max_iter = 2;
     mfs_model *first = nullptr;
     ASSERT_EQ(fit(tr, p, &first), MFS_OK);
-    p.warm_start = 1;
+    p.train.warm_start = 1;
     mfs_model *second = nullptr;
     ASSERT_EQ(mfs_cnn_create(&p, MFS_DEVICE_CPU, &second), MFS_OK);
     std::vector<float> params = get(first, "params"), opt = get(first, "optimizer_state");

@@ -187,10 +187,10 @@ TEST(CudaConvLayers, CnnFitMatchesCpu) {
     p.conv_filters[1] = 5;
     p.conv_pool_type[1] = MFS_CNN_POOL_AVG;
     p.hidden_layer_sizes[0] = 16;
-    p.max_iter = 3;
-    p.batch_size = 50;
-    p.solver = MFS_SOLVER_SGD;
-    p.learning_rate_init = 0.05;
+    p.train.max_iter = 3;
+    p.train.batch_size = 50;
+    p.train.solver = MFS_SOLVER_SGD;
+    p.train.learning_rate_init = 0.05;
     mfs_array Xa = {X.data(), MFS_DTYPE_FLOAT32, 2, {n, 64}};
     mfs_array ya = {y.data(), MFS_DTYPE_INT32, 1, {n}};
     mfs_model *c = nullptr, *d = nullptr;

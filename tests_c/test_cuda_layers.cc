@@ -147,11 +147,11 @@ TEST(CudaLayers, MlpFitOnTheGpuFollowsTheCpu) {
     mfs_mlp_params p;
     mfs_mlp_params_default(&p);
     p.hidden_layer_sizes[0] = 32;
-    p.max_iter = 20;
-    p.batch_size = 64;
-    p.dropout = 0.1;
-    p.early_stopping = 1;
-    p.n_iter_no_change = 100;
+    p.train.max_iter = 20;
+    p.train.batch_size = 64;
+    p.train.dropout = 0.1;
+    p.train.early_stopping = 1;
+    p.train.n_iter_no_change = 100;
     mfs_array Xa{X.data(), MFS_DTYPE_FLOAT32, 2, {n, d, 0, 0}}, ya{y.data(), MFS_DTYPE_INT32, 1, {n, 0, 0, 0}};
     mfs_model *cpu = nullptr, *gpu = nullptr;
     ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &cpu), MFS_OK);

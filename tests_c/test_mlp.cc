@@ -5,6 +5,7 @@
 // model files (round trip, hostile bytes), and bad input.
 #include <gtest/gtest.h>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -47,10 +48,10 @@ mfs_mlp_params small_params() {
     p.n_hidden = 2;
     p.hidden_layer_sizes[0] = 16;
     p.hidden_layer_sizes[1] = 9;
-    p.max_iter = 30;
-    p.random_state = 3;
-    p.batch_size = 32;
-    p.learning_rate_init = 0.01;
+    p.train.max_iter = 30;
+    p.train.random_state = 3;
+    p.train.batch_size = 32;
+    p.train.learning_rate_init = 0.01;
     return p;
 }
 
@@ -97,20 +98,122 @@ mfs_status fit(Data &D, const mfs_mlp_params &p, Model &M) {
     return mfs_fit(M.m, &X, &y);
 }
 
+// The training defaults every network starts from, one by one (scikit-learn's
+// MLP defaults, plus dropout 0), set over garbage so that none is left unset.
+TEST(TrainParams, DefaultsAreScikitLearns) {
+    mfs_train_params t;
+    std::memset(&t, 0xAB, sizeof t);
+    mfs_train_params_default(&t);
+    EXPECT_EQ(t.solver, MFS_SOLVER_ADAM);
+    EXPECT_EQ(t.learning_rate, MFS_LEARNING_RATE_CONSTANT);
+    EXPECT_EQ(t.alpha, 1e-4);
+    EXPECT_EQ(t.batch_size, -1);
+    EXPECT_EQ(t.max_iter, 200);
+    EXPECT_EQ(t.learning_rate_init, 1e-3);
+    EXPECT_EQ(t.power_t, 0.5);
+    EXPECT_EQ(t.shuffle, 1);
+    EXPECT_EQ(t.nesterovs_momentum, 1);
+    EXPECT_EQ(t.random_state, 0);
+    EXPECT_EQ(t.tol, 1e-4);
+    EXPECT_EQ(t.momentum, 0.9);
+    EXPECT_EQ(t.early_stopping, 0);
+    EXPECT_EQ(t.n_iter_no_change, 10);
+    EXPECT_EQ(t.validation_fraction, 0.1);
+    EXPECT_EQ(t.beta_1, 0.9);
+    EXPECT_EQ(t.beta_2, 0.999);
+    EXPECT_EQ(t.epsilon, 1e-8);
+    EXPECT_EQ(t.verbose, 0);
+    EXPECT_EQ(t.warm_start, 0);
+    EXPECT_EQ(t.dropout, 0.0);
+    // 21 fields at their natural alignment: no implicit padding in the ABI
+    EXPECT_EQ(sizeof(mfs_train_params), 128u);
+    mfs_train_params_default(nullptr);  // a no-op, not a crash
+}
+
+// Every field of the MLP's defaults, as mlp.h documented them before the
+// training fields moved into `train`: nothing changed but the place.
 TEST(Mlp, DefaultsAreScikitLearns) {
     mfs_mlp_params p;
+    std::memset(&p, 0xAB, sizeof p);
     mfs_mlp_params_default(&p);
+    EXPECT_EQ(p.task, MFS_MLP_TASK_CLASSIFICATION);
+    EXPECT_EQ(p.n_classes, 0);
     EXPECT_EQ(p.n_hidden, 1);
     EXPECT_EQ(p.hidden_layer_sizes[0], 100);
+    for (int i = 1; i < MFS_MLP_MAX_HIDDEN; i++) EXPECT_EQ(p.hidden_layer_sizes[i], 0) << i;
     EXPECT_EQ(p.activation, MFS_ACTIVATION_RELU);
-    EXPECT_EQ(p.solver, MFS_SOLVER_ADAM);
-    EXPECT_DOUBLE_EQ(p.alpha, 1e-4);
-    EXPECT_EQ(p.batch_size, -1);
-    EXPECT_DOUBLE_EQ(p.learning_rate_init, 1e-3);
-    EXPECT_EQ(p.max_iter, 200);
-    EXPECT_EQ(p.n_iter_no_change, 10);
-    EXPECT_DOUBLE_EQ(p.beta_2, 0.999);
+    mfs_train_params t;
+    mfs_train_params_default(&t);
+    EXPECT_EQ(std::memcmp(&p.train, &t, sizeof t), 0);  // the shared defaults, bit for bit
+    EXPECT_EQ(p.train.solver, MFS_SOLVER_ADAM);
+    EXPECT_DOUBLE_EQ(p.train.alpha, 1e-4);
+    EXPECT_EQ(p.train.batch_size, -1);
+    EXPECT_DOUBLE_EQ(p.train.learning_rate_init, 1e-3);
+    EXPECT_EQ(p.train.max_iter, 200);
+    EXPECT_EQ(p.train.n_iter_no_change, 10);
+    EXPECT_DOUBLE_EQ(p.train.beta_2, 0.999);
+    EXPECT_EQ(p.train.dropout, 0.0);
     EXPECT_EQ(mfs_params_size(MFS_MODEL_MLP), sizeof(mfs_mlp_params));
+    EXPECT_EQ(sizeof(mfs_mlp_params), 20 * sizeof(int32_t) + sizeof(mfs_train_params));
+}
+
+// One check validates the shared training fields of every network: an MLP and
+// a CNN given the same bad field fail with the same message.
+TEST(TrainParams, MlpAndCnnRejectTheSameFieldWithTheSameMessage) {
+    struct Case {
+        void (*set)(mfs_train_params &);
+        const char *message;
+    } cases[] = {
+        {[](mfs_train_params &t) { t.solver = 7; }, "mfs_model_create: solver is 7, expected 0 (sgd), 1 (adam) or 2 (adamw)"},
+        {[](mfs_train_params &t) { t.learning_rate = -1; }, "mfs_model_create: learning_rate is -1, expected 0 (constant), 1 (invscaling), 2 (adaptive) or 3 (cosine)"},
+        {[](mfs_train_params &t) { t.alpha = -1; }, "mfs_model_create: alpha is -1, it must be a finite number >= 0"},
+        {[](mfs_train_params &t) { t.batch_size = -2; }, "mfs_model_create: batch_size is -2, it must be >= 1 (or -1: auto)"},
+        {[](mfs_train_params &t) { t.max_iter = 0; }, "mfs_model_create: max_iter is 0, it must be >= 1"},
+        {[](mfs_train_params &t) { t.learning_rate_init = INFINITY; }, "mfs_model_create: learning_rate_init is inf, it must be a finite number > 0"},
+        {[](mfs_train_params &t) { t.power_t = NAN; }, "mfs_model_create: power_t is nan, it must be a finite number >= 0"},
+        {[](mfs_train_params &t) { t.shuffle = 2; }, "mfs_model_create: shuffle is 2, expected 0 or 1"},
+        {[](mfs_train_params &t) { t.nesterovs_momentum = -1; }, "mfs_model_create: nesterovs_momentum is -1, expected 0 or 1"},
+        {[](mfs_train_params &t) { t.random_state = -5; }, "mfs_model_create: random_state is -5, it must be >= 0"},
+        {[](mfs_train_params &t) { t.tol = -1e-3; }, "mfs_model_create: tol is -0.001, it must be a finite number >= 0"},
+        {[](mfs_train_params &t) { t.momentum = NAN; }, "mfs_model_create: momentum is nan, it must be in [0, 1]"},
+        {[](mfs_train_params &t) { t.early_stopping = 3; }, "mfs_model_create: early_stopping is 3, expected 0 or 1"},
+        {[](mfs_train_params &t) { t.n_iter_no_change = 0; }, "mfs_model_create: n_iter_no_change is 0, it must be >= 1"},
+        {[](mfs_train_params &t) { t.validation_fraction = 1.0; }, "mfs_model_create: validation_fraction is 1, it must be in [0, 1)"},
+        {[](mfs_train_params &t) { t.early_stopping = 1; t.validation_fraction = 0; }, "mfs_model_create: validation_fraction is 0, early_stopping needs it in (0, 1)"},
+        {[](mfs_train_params &t) { t.beta_1 = -0.5; }, "mfs_model_create: beta_1 is -0.5, it must be in [0, 1)"},
+        {[](mfs_train_params &t) { t.beta_2 = 1.0; }, "mfs_model_create: beta_2 is 1, it must be in [0, 1)"},
+        {[](mfs_train_params &t) { t.epsilon = 0; }, "mfs_model_create: epsilon is 0, it must be a finite number > 0"},
+        {[](mfs_train_params &t) { t.verbose = -1; }, "mfs_model_create: verbose is -1, it must be >= 0"},
+        {[](mfs_train_params &t) { t.warm_start = 2; }, "mfs_model_create: warm_start is 2, expected 0 or 1"},
+        {[](mfs_train_params &t) { t.dropout = 1.0; }, "mfs_model_create: dropout is 1, it must be in [0, 1)"},
+    };
+    for (auto &c : cases) {
+        mfs_mlp_params mp;
+        mfs_mlp_params_default(&mp);
+        c.set(mp.train);
+        mfs_cnn_params cp;
+        mfs_cnn_params_default(&cp);
+        c.set(cp.train);
+        mfs_model *m = nullptr;
+        EXPECT_EQ(mfs_mlp_create(&mp, MFS_DEVICE_CPU, &m), MFS_E_INVALID_ARG) << c.message;
+        EXPECT_EQ(m, nullptr);
+        const std::string from_mlp = mfs_last_error();
+        EXPECT_EQ(mfs_cnn_create(&cp, MFS_DEVICE_CPU, &m), MFS_E_INVALID_ARG) << c.message;
+        EXPECT_EQ(m, nullptr);
+        const std::string from_cnn = mfs_last_error();
+        EXPECT_EQ(from_mlp, c.message);
+        EXPECT_EQ(from_cnn, c.message);
+    }
+    // and the defaults themselves pass the check in both models
+    mfs_mlp_params mp;
+    mfs_mlp_params_default(&mp);
+    mfs_cnn_params cp;
+    mfs_cnn_params_default(&cp);
+    mfs_model *a = nullptr, *b = nullptr;
+    EXPECT_EQ(mfs_mlp_create(&mp, MFS_DEVICE_CPU, &a), MFS_OK) << mfs_last_error();
+    EXPECT_EQ(mfs_cnn_create(&cp, MFS_DEVICE_CPU, &b), MFS_OK) << mfs_last_error();
+    mfs_model_free(a);
+    mfs_model_free(b);
 }
 
 TEST(Mlp, BadParametersAreClearErrors) {
@@ -118,17 +221,17 @@ TEST(Mlp, BadParametersAreClearErrors) {
         void (*set)(mfs_mlp_params &);
         const char *needle;
     } cases[] = {
-        {[](mfs_mlp_params &p) { p.batch_size = 0; }, "batch_size is 0"},
+        {[](mfs_mlp_params &p) { p.train.batch_size = 0; }, "batch_size is 0"},
         {[](mfs_mlp_params &p) { p.activation = 9; }, "activation is 9"},
         {[](mfs_mlp_params &p) { p.hidden_layer_sizes[0] = 0; }, "hidden_layer_sizes[0] is 0"},
         {[](mfs_mlp_params &p) { p.n_hidden = 17; }, "n_hidden is 17"},
-        {[](mfs_mlp_params &p) { p.learning_rate_init = 0; }, "learning_rate_init is 0"},
-        {[](mfs_mlp_params &p) { p.momentum = 1.5; }, "momentum is 1.5"},
-        {[](mfs_mlp_params &p) { p.beta_1 = 1.0; }, "beta_1 is 1"},
-        {[](mfs_mlp_params &p) { p.dropout = 1.0; }, "dropout is 1"},
-        {[](mfs_mlp_params &p) { p.alpha = NAN; }, "alpha is nan"},
-        {[](mfs_mlp_params &p) { p.solver = 5; }, "solver is 5"},
-        {[](mfs_mlp_params &p) { p.early_stopping = 1; p.validation_fraction = 0; }, "validation_fraction is 0"},
+        {[](mfs_mlp_params &p) { p.train.learning_rate_init = 0; }, "learning_rate_init is 0"},
+        {[](mfs_mlp_params &p) { p.train.momentum = 1.5; }, "momentum is 1.5"},
+        {[](mfs_mlp_params &p) { p.train.beta_1 = 1.0; }, "beta_1 is 1"},
+        {[](mfs_mlp_params &p) { p.train.dropout = 1.0; }, "dropout is 1"},
+        {[](mfs_mlp_params &p) { p.train.alpha = NAN; }, "alpha is nan"},
+        {[](mfs_mlp_params &p) { p.train.solver = 5; }, "solver is 5"},
+        {[](mfs_mlp_params &p) { p.train.early_stopping = 1; p.train.validation_fraction = 0; }, "validation_fraction is 0"},
     };
     for (auto &c : cases) {
         mfs_mlp_params p = small_params();
@@ -150,7 +253,7 @@ TEST(Mlp, LearnsBlobsAndIsBitwiseReproducible) {
     ASSERT_EQ(fit(D, p, b), MFS_OK);
     EXPECT_EQ(get_f32(a.m, "params"), get_f32(b.m, "params"));  // same seed, same threads: same bits
     EXPECT_EQ(get_f64(a.m, "loss_curve"), get_f64(b.m, "loss_curve"));
-    p.random_state = 4;
+    p.train.random_state = 4;
     ASSERT_EQ(fit(D, p, c), MFS_OK);
     EXPECT_NE(get_f32(a.m, "params"), get_f32(c.m, "params"));
     // the loss curve decreases overall
@@ -174,9 +277,9 @@ TEST(Mlp, EveryActivationAndSolverLearns) {
         for (int solver = 0; solver <= 2; solver++) {
             mfs_mlp_params p = small_params();
             p.activation = act;
-            p.solver = solver;
-            p.learning_rate_init = solver == MFS_SOLVER_SGD ? 0.05 : 0.01;
-            p.learning_rate = (act + solver) % 4; /* every schedule somewhere */
+            p.train.solver = solver;
+            p.train.learning_rate_init = solver == MFS_SOLVER_SGD ? 0.05 : 0.01;
+            p.train.learning_rate = (act + solver) % 4; /* every schedule somewhere */
             Model M;
             ASSERT_EQ(fit(D, p, M), MFS_OK) << mfs_last_error();
             // separable blobs; the cosine / invscaling schedules slow down late: 0.9
@@ -195,7 +298,7 @@ TEST(Mlp, BinaryIsOneLogisticUnit) {
     }
     Model M;
     mfs_mlp_params p = small_params();
-    p.max_iter = 100;
+    p.train.max_iter = 100;
     ASSERT_EQ(fit(D, p, M), MFS_OK) << mfs_last_error();
     mfs_dtype dt;
     int32_t nd;
@@ -230,7 +333,7 @@ TEST(Mlp, RegressionAndMultilabel) {
     }
     mfs_mlp_params p = small_params();
     p.task = MFS_MLP_TASK_REGRESSION;
-    p.max_iter = 150;
+    p.train.max_iter = 150;
     p.hidden_layer_sizes[0] = 32;
     Model R;
     ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &R.m), MFS_OK);
@@ -270,17 +373,17 @@ TEST(Mlp, RegressionAndMultilabel) {
 TEST(Mlp, WarmStartAndPartialFitContinueExactly) {
     Data D = blobs(200, 6, 3, 7);
     mfs_mlp_params p = small_params();
-    p.dropout = 0.2;
-    p.tol = 0;  // nothing stops early
-    p.n_iter_no_change = 1000;
-    p.max_iter = 10;
+    p.train.dropout = 0.2;
+    p.train.tol = 0;  // nothing stops early
+    p.train.n_iter_no_change = 1000;
+    p.train.max_iter = 10;
     Model full;
     ASSERT_EQ(fit(D, p, full), MFS_OK) << mfs_last_error();
-    p.max_iter = 4;
+    p.train.max_iter = 4;
     Model first;
     ASSERT_EQ(fit(D, p, first), MFS_OK);
-    p.max_iter = 6;
-    p.warm_start = 1;
+    p.train.max_iter = 6;
+    p.train.warm_start = 1;
     Model second;
     ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &second.m), MFS_OK);
     auto w = get_f32(first.m, "params"), o = get_f32(first.m, "optimizer_state");
@@ -297,15 +400,15 @@ TEST(Mlp, WarmStartAndPartialFitContinueExactly) {
     EXPECT_EQ(cs[0], cf[0]);  // samples seen
     EXPECT_EQ(cs[1], cf[1]);  // optimizer steps
     // partial_fit: 10 calls of one epoch each
-    p.warm_start = 0;
-    p.max_iter = 10;
+    p.train.warm_start = 0;
+    p.train.max_iter = 10;
     Model part;
     ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &part.m), MFS_OK);
     for (int e = 0; e < 10; e++) ASSERT_EQ(mfs_partial_fit(part.m, &X, &y), MFS_OK) << mfs_last_error();
     EXPECT_EQ(get_f32(part.m, "params"), get_f32(full.m, "params"));
     EXPECT_EQ(get_f64(part.m, "loss_curve"), get_f64(full.m, "loss_curve"));
     // an init_params of the wrong architecture is a clear error
-    p.warm_start = 1;
+    p.train.warm_start = 1;
     p.hidden_layer_sizes[0] = 17;
     Model bad;
     ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &bad.m), MFS_OK);
@@ -332,8 +435,8 @@ int32_t on_event(void *user, const mfs_train_event *ev) {
 TEST(Mlp, CallbackSeesEveryBatchAndEpochAndCanStop) {
     Data D = blobs(100, 3, 2, 9);
     mfs_mlp_params p = small_params();
-    p.max_iter = 5;
-    p.batch_size = 30;  // 4 batches per epoch (30, 30, 30, 10)
+    p.train.max_iter = 5;
+    p.train.batch_size = 30;  // 4 batches per epoch (30, 30, 30, 10)
     Model M;
     ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &M.m), MFS_OK);
     mfs_array X = arr(D.X.data(), MFS_DTYPE_FLOAT32, D.n, D.d), y = arr(D.y.data(), MFS_DTYPE_INT32, D.n);
@@ -361,9 +464,9 @@ TEST(Mlp, CallbackSeesEveryBatchAndEpochAndCanStop) {
 TEST(Mlp, EarlyStoppingKeepsTheBestValidationScore) {
     Data D = blobs(400, 5, 4, 11);
     mfs_mlp_params p = small_params();
-    p.early_stopping = 1;
-    p.max_iter = 200;
-    p.n_iter_no_change = 3;
+    p.train.early_stopping = 1;
+    p.train.max_iter = 200;
+    p.train.n_iter_no_change = 3;
     Model M;
     ASSERT_EQ(fit(D, p, M), MFS_OK) << mfs_last_error();
     auto vs = get_f64(M.m, "validation_scores"), lc = get_f64(M.m, "loss_curve"), c = get_f64(M.m, "counters");
@@ -374,7 +477,7 @@ TEST(Mlp, EarlyStoppingKeepsTheBestValidationScore) {
     EXPECT_TRUE(std::isnan(c[4]));  // best_loss_ is None with early stopping
     // 10% of 400 rows, stratified: 40 validation rows, a multiple of 1/40
     EXPECT_NEAR(best * 40, std::round(best * 40), 1e-9);
-    p.validation_fraction = 0.001;  // 1 row
+    p.train.validation_fraction = 0.001;  // 1 row
     Model T;
     EXPECT_EQ(fit(D, p, T), MFS_E_VALUE);
     EXPECT_NE(std::string(mfs_last_error()).find("too small"), std::string::npos) << mfs_last_error();

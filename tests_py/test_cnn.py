@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -266,6 +267,77 @@ def test_verbose_prints_epochs(digits, capsys):
                         verbose=True, random_state=0).fit, Xtr[:100], ytr[:100])
     out = capsys.readouterr()
     assert "epoch" in (out.out + out.err).lower() or "Iteration 2" in out.out
+
+
+# ---- the training parameters: the `train` member (mfs_train_params) plus batch norm's --------------
+# A non-default value of every training parameter and what C must then hold:
+# the shared ones in the params' `train` member, batch norm's at the top level.
+TRAIN = {"solver": ("sgd", 0), "learning_rate": ("invscaling", 1), "alpha": (0.03, 0.03), "batch_size": (7, 7),
+         "max_iter": (3, 3), "learning_rate_init": (0.02, 0.02), "power_t": (0.25, 0.25), "shuffle": (False, 0),
+         "nesterovs_momentum": (False, 0), "random_state": (11, 11), "tol": (0.5, 0.5), "momentum": (0.5, 0.5),
+         "early_stopping": (True, 1), "n_iter_no_change": (4, 4), "validation_fraction": (0.3, 0.3),
+         "beta_1": (0.8, 0.8), "beta_2": (0.99, 0.99), "epsilon": (1e-6, 1e-6), "verbose": (True, 1),
+         "warm_start": (True, 1), "dropout": (0.1, 0.1)}
+BN = {"batch_norm_momentum": 0.2, "batch_norm_eps": 1e-3}
+KW = dict(conv_layers="3x3p1/2+bn", hidden_layer_sizes=(6,), **{k: v for k, (v, _) in TRAIN.items()}, **BN)
+
+
+def _raw_params(est):
+    """The fitted model's mfs_cnn_params as C holds it (not the flat dict view)."""
+    raw = _native.ffi.new("mfs_cnn_params *")
+    _native.check(_native.lib.mfs_model_get_params(est._native._h, raw, _native.ffi.sizeof(raw[0])))
+    return raw
+
+
+def _tiny(cls):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 1, 6, 6)).astype(np.float32)
+    return X, (np.arange(40) % 3 if cls is CNNClassifier else X.mean(axis=(1, 2, 3)))
+
+
+def test_train_table_covers_every_shared_field():
+    assert sorted(name for name, _ in _native.ffi.typeof("mfs_train_params").fields) == sorted(TRAIN)
+    d = _native.struct_to_dict(_native.params_struct("cnn", {}))
+    for name, (_, c) in TRAIN.items():
+        assert d[name] != c, name  # each value above is a real change
+    for name, v in BN.items():
+        assert d[name] != v, name
+
+
+@pytest.mark.parametrize("cls", [CNNClassifier, CNNRegressor])
+def test_every_training_parameter_reaches_c(cls, capsys):
+    X, y = _tiny(cls)
+    est = cls(**KW).fit(X, y)
+    raw, flat = _raw_params(est), est._native.params()
+    for name, (_, c) in TRAIN.items():
+        assert getattr(raw.train, name) == c, name
+        assert flat[name] == c, name
+    for name, v in BN.items():
+        assert getattr(raw, name) == v and flat[name] == v, name
+    # and C trained with them: rows held out and scored (early_stopping,
+    # validation_fraction), at most max_iter epochs, progress shown (verbose)
+    assert 1 <= est.n_iter_ <= 3 and len(est.validation_scores_) == est.n_iter_
+    assert est.t_ == est.n_iter_ * (len(X) - 12)  # ceil(0.3 * 40) rows never trained on
+    out, err = capsys.readouterr()
+    assert (out + err).strip()
+
+
+@pytest.mark.parametrize("cls", [CNNClassifier, CNNRegressor])
+def test_training_parameters_survive_get_set_clone_pickle_and_files(cls, tmp_path, capsys):
+    est = cls(**KW)
+    assert {k: est.get_params()[k] for k in KW} == KW
+    assert clone(est).get_params() == est.get_params()
+    assert cls().set_params(**KW).get_params() == est.get_params()
+    X, y = _tiny(cls)
+    est.fit(X, y)
+    est.save(tmp_path / "m.mfs")
+    train_keys = list(TRAIN) + list(BN) + ["hidden_layer_sizes", "activation", "backend"]
+    for back in (pickle.loads(pickle.dumps(est)), mfs.load(tmp_path / "m.mfs"), clone(est).fit(X, y)):
+        assert type(back) is cls
+        # a loaded file spells the architecture out (conv_layers as dicts, input_shape)
+        assert {k: back.get_params()[k] for k in train_keys} == {k: est.get_params()[k] for k in train_keys}
+        assert bytes(_native.ffi.buffer(_raw_params(back))) == bytes(_native.ffi.buffer(_raw_params(est)))
+        np.testing.assert_array_equal(back.predict(X), est.predict(X))
 
 
 # ---- the architecture spec --------------------------------------------------------------------

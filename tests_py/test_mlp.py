@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -300,6 +301,94 @@ def test_ctrl_c_stops_after_the_current_batch(monkeypatch):
     assert seen["batches"] == 3
     assert m.n_iter_ == 0 and int(m._counters[1]) == 3  # three optimizer steps, weights kept
     assert m.predict(X).shape == (len(X),)
+
+
+# ---- the shared training parameters (mfs_train_params, every network's `train` member) ------------
+# A non-default value of every training parameter of the networks, and what C
+# must then hold in the params struct's `train` member.
+TRAIN = {"solver": ("sgd", 0), "learning_rate": ("invscaling", 1), "alpha": (0.03, 0.03), "batch_size": (7, 7),
+         "max_iter": (3, 3), "learning_rate_init": (0.02, 0.02), "power_t": (0.25, 0.25), "shuffle": (False, 0),
+         "nesterovs_momentum": (False, 0), "random_state": (11, 11), "tol": (0.5, 0.5), "momentum": (0.5, 0.5),
+         "early_stopping": (True, 1), "n_iter_no_change": (4, 4), "validation_fraction": (0.3, 0.3),
+         "beta_1": (0.8, 0.8), "beta_2": (0.99, 0.99), "epsilon": (1e-6, 1e-6), "verbose": (True, 1),
+         "warm_start": (True, 1), "dropout": (0.1, 0.1)}
+TRAIN_KW = {k: v for k, (v, _) in TRAIN.items()}
+
+
+def _raw_params(est):
+    """The fitted model's params struct as C holds it (not the flat dict view)."""
+    raw = _native.ffi.new(f"mfs_{est._kind}_params *")
+    _native.check(_native.lib.mfs_model_get_params(est._native._h, raw, _native.ffi.sizeof(raw[0])))
+    return raw
+
+
+def _tiny(cls):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4)).astype(np.float32)
+    return X, (np.arange(40) % 3 if cls is MLPClassifier else X.sum(axis=1))
+
+
+def test_train_table_covers_every_shared_field():
+    ffi, lib = _native.ffi, _native.lib
+    assert sorted(name for name, _ in ffi.typeof("mfs_train_params").fields) == sorted(TRAIN)
+    d = ffi.new("mfs_train_params *")
+    lib.mfs_train_params_default(d)
+    for name, (_, c) in TRAIN.items():
+        assert getattr(d, name) != c, name  # each value above is a real change
+    for kind in ("mlp", "cnn"):  # every network embeds it as `train`, with these defaults
+        fields = dict(ffi.typeof(f"mfs_{kind}_params").fields)
+        assert fields["train"].type is ffi.typeof("mfs_train_params")
+        p = _native.params_struct(kind, {})
+        assert bytes(ffi.buffer(ffi.addressof(p, "train"), ffi.sizeof("mfs_train_params"))) == bytes(ffi.buffer(d))
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_params_struct_routes_train_fields_and_round_trips(kind):
+    ffi = _native.ffi
+    flat = _native.params_struct(kind, {"max_iter": 9, "alpha": 0.25, "n_classes": 3})
+    nested = _native.params_struct(kind, {"train": {"max_iter": 9, "alpha": 0.25}, "n_classes": 3})
+    assert flat.train.max_iter == 9 and flat.train.alpha == 0.25 and flat.n_classes == 3
+    assert flat.train.solver == 1  # the other training fields keep their defaults
+    assert bytes(ffi.buffer(flat)) == bytes(ffi.buffer(nested))
+    d = _native.struct_to_dict(flat)
+    assert "train" not in d and d["max_iter"] == 9 and d["n_classes"] == 3 and set(TRAIN) <= set(d)
+    assert bytes(ffi.buffer(_native.params_struct(kind, d))) == bytes(ffi.buffer(flat))
+    with pytest.raises(AttributeError, match="no field 'bogus'"):
+        _native.params_struct(kind, {"bogus": 1})
+    with pytest.raises(AttributeError, match="train has no field 'task'"):
+        _native.params_struct(kind, {"train": {"task": 1}})
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_every_training_parameter_reaches_c(cls, capsys):
+    X, y = _tiny(cls)
+    est = cls(hidden_layer_sizes=(5,), **TRAIN_KW).fit(X, y)
+    raw, flat = _raw_params(est), est._native.params()
+    for name, (_, c) in TRAIN.items():
+        assert getattr(raw.train, name) == c, name
+        assert flat[name] == c, name
+    # and C trained with them: rows held out and scored (early_stopping,
+    # validation_fraction), at most max_iter epochs, progress shown (verbose)
+    assert 1 <= est.n_iter_ <= 3 and len(est.validation_scores_) == est.n_iter_
+    assert est.t_ == est.n_iter_ * (len(X) - 12)  # ceil(0.3 * 40) rows never trained on
+    out, err = capsys.readouterr()
+    assert (out + err).strip()
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_training_parameters_survive_get_set_clone_pickle_and_files(cls, tmp_path, capsys):
+    est = cls(hidden_layer_sizes=(5,), **TRAIN_KW)
+    assert {k: est.get_params()[k] for k in TRAIN_KW} == TRAIN_KW
+    assert clone(est).get_params() == est.get_params()
+    assert cls().set_params(hidden_layer_sizes=(5,), **TRAIN_KW).get_params() == est.get_params()
+    X, y = _tiny(cls)
+    est.fit(X, y)
+    est.save(tmp_path / "m.mfs")
+    for back in (pickle.loads(pickle.dumps(est)), mfs.load(tmp_path / "m.mfs"), clone(est).fit(X, y)):
+        assert type(back) is cls
+        assert back.get_params() == est.get_params()
+        assert bytes(_native.ffi.buffer(_raw_params(back))) == bytes(_native.ffi.buffer(_raw_params(est)))
+        np.testing.assert_array_equal(back.predict(X), est.predict(X))
 
 
 # ---- model files ---------------------------------------------------------------------------------------

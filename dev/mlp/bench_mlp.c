@@ -25,12 +25,12 @@ int main(int argc, char **argv) {
     p.n_classes = 10;
     p.n_hidden = 2;
     p.hidden_layer_sizes[0] = p.hidden_layer_sizes[1] = 256;
-    p.solver = MFS_SOLVER_ADAM;
-    p.alpha = 0.0;
-    p.batch_size = 128;
-    p.max_iter = 1;
-    p.tol = 0.0;
-    p.n_iter_no_change = 1000000;
+    p.train.solver = MFS_SOLVER_ADAM;
+    p.train.alpha = 0.0;
+    p.train.batch_size = 128;
+    p.train.max_iter = 1;
+    p.train.tol = 0.0;
+    p.train.n_iter_no_change = 1000000;
     mfs_array Xa = {X, MFS_DTYPE_FLOAT32, 2, {n, d}}, ya = {y, MFS_DTYPE_INT32, 1, {n}};
     for (int e = 0; e < epochs; e++) {
         mfs_model *m;

@@ -1,11 +1,12 @@
 /* Convolutional networks: CNNClassifier / CNNRegressor. Conv blocks (conv2d,
  * optional batch norm, activation, optional pooling), then dense layers, trained
  * with the same solvers, schedules, early stopping and callback as the MLP
- * (mfs/mlp.h: mfs_activation, mfs_solver, mfs_learning_rate,
- * mfs_fit_with_callback). */
+ * (mfs/train.h: mfs_train_params, mfs_activation, mfs_solver,
+ * mfs_learning_rate, mfs_fit_with_callback; the task values are mfs/mlp.h's). */
 #ifndef MFS_CNN_H
 #define MFS_CNN_H
 #include "mfs/core.h"
+#include "mfs/train.h"
 #include "mfs/mlp.h"
 #ifndef MFS_CDEF
 #ifdef __cplusplus
@@ -26,8 +27,9 @@ typedef enum mfs_cnn_pool {
     MFS_CNN_POOL_AVG = 1
 } mfs_cnn_pool;
 
-/** Parameters. The training ones are named and mean as scikit-learn's
- *  MLPClassifier / MLPRegressor (see mfs_mlp_params). The architecture:
+/** Parameters. The training ones are the `train` member (mfs_train_params,
+ *  named and meaning as scikit-learn's MLPClassifier / MLPRegressor; dropout
+ *  applies to the hidden dense layers). The architecture:
  *  input_shape (C, H, W) (X rows are C * H * W floats, NCHW order), then for
  *  each of the n_conv blocks i: conv2d with conv_filters[i] filters of
  *  conv_kernel_size[i]^2, conv_stride[i], zero conv_padding[i] (at most half the
@@ -52,39 +54,19 @@ typedef struct mfs_cnn_params {
     int32_t n_hidden;               /**< dense hidden layers in use, 0..MFS_CNN_MAX_HIDDEN */
     int32_t hidden_layer_sizes[8];  /**< each >= 1 */
     int32_t activation;             /**< mfs_activation (conv blocks and hidden layers) */
-    int32_t solver;                 /**< mfs_solver */
-    int32_t learning_rate;          /**< mfs_learning_rate */
-    int32_t reserved_;              /**< 0 (padding, keeps the layout explicit) */
-    double alpha;                   /**< L2 penalty (decoupled decay for AdamW), >= 0 */
-    int32_t batch_size;             /**< >= 1, or -1: min(200, n) ("auto") */
-    int32_t max_iter;               /**< epochs, >= 1 */
-    double learning_rate_init;      /**< > 0 */
-    double power_t;                 /**< invscaling exponent, >= 0 */
-    int32_t shuffle;                /**< 0/1 */
-    int32_t nesterovs_momentum;     /**< 0/1 */
-    int64_t random_state;           /**< seed of the core RNG (init, shuffle, split, dropout) */
-    double tol;                     /**< >= 0 */
-    double momentum;                /**< SGD momentum in [0, 1] */
-    int32_t early_stopping;         /**< 0/1 */
-    int32_t n_iter_no_change;       /**< >= 1 */
-    double validation_fraction;     /**< in (0, 1) when early_stopping */
-    double beta_1;                  /**< in [0, 1) */
-    double beta_2;                  /**< in [0, 1) */
-    double epsilon;                 /**< > 0 */
-    int32_t verbose;                /**< kept for the bindings; the library never prints */
-    int32_t warm_start;             /**< 0/1: continue from the "init_*" input arrays */
-    double dropout;                 /**< probability of zeroing a hidden dense unit in training, [0, 1) */
     double batch_norm_momentum;     /**< running-statistics momentum of batch norm, (0, 1] (PyTorch's 0.1) */
     double batch_norm_eps;          /**< > 0 (PyTorch's 1e-5) */
+    mfs_train_params train;         /**< solver, schedule, batches, epochs, stopping, seed, dropout */
 } mfs_cnn_params;
 
 /** Defaults: input_shape (1, 28, 28), two conv blocks (16 then 32 filters,
  *  3x3, stride 1, padding 1, 2x2 max-pool, no batch norm), hidden_layer_sizes
- *  (128,), relu, adam, alpha 1e-4, batch_size auto, constant learning rate
- *  1e-3, power_t 0.5, max_iter 200, shuffle, random_state 0, tol 1e-4,
- *  momentum 0.9, Nesterov, no early stopping, validation_fraction 0.1, beta_1
- *  0.9, beta_2 0.999, epsilon 1e-8, n_iter_no_change 10, dropout 0,
- *  batch_norm_momentum 0.1, batch_norm_eps 1e-5; task CLASSIFICATION. */
+ *  (128,), relu, batch_norm_momentum 0.1, batch_norm_eps 1e-5; task
+ *  CLASSIFICATION, n_classes 0; and mfs_train_params_default for `train` (adam,
+ *  alpha 1e-4, batch_size auto, constant learning rate 1e-3, power_t 0.5,
+ *  max_iter 200, shuffle, random_state 0, tol 1e-4, momentum 0.9, Nesterov,
+ *  no early stopping, validation_fraction 0.1, beta_1 0.9, beta_2 0.999,
+ *  epsilon 1e-8, n_iter_no_change 10, dropout 0). */
 MFS_API void mfs_cnn_params_default(mfs_cnn_params *params);
 
 /** Create an unfitted CNN (see mfs_model_create). X is (n, C * H * W) float32
@@ -100,7 +82,7 @@ MFS_API void mfs_cnn_params_default(mfs_cnn_params *params);
  *  the Q non-trained buffers (per batch norm its running mean then running
  *  var); "optimizer_state" (P * 1 or 2,) float32, "counters" (10,) float64,
  *  "n_outputs" () int64 (K or t), "loss_curve" and (early stopping)
- *  "validation_scores" (n_iter,) float64, as the MLP. warm_start: set
+ *  "validation_scores" (n_iter,) float64, as the MLP. train.warm_start: set
  *  "init_params", "init_optimizer" and "init_counters" (a fitted model's
  *  arrays; init_params alone restarts the optimizer) with
  *  mfs_model_set_array. mfs_partial_fit: one epoch from the current state.

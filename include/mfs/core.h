@@ -30,7 +30,7 @@ enum {
     MFS_VERSION_PATCH = 0,
     /** Bumped whenever a public struct, enum value or signature changes
      *  incompatibly; the Python package checks it at import. */
-    MFS_ABI_VERSION = 1,
+    MFS_ABI_VERSION = 2,
     /** Largest number of dimensions of an mfs_array. */
     MFS_MAX_DIMS = 4,
     /** Longest name of a model's named array, including the terminating 0. */

@@ -37,6 +37,7 @@
 #include "mfs/random_forest.h"
 #include "mfs/svm.h"
 #include "mfs/linear_svm.h"
+#include "mfs/train.h"
 #include "mfs/mlp.h"
 #include "mfs/cnn.h"
 #endif

@@ -1,9 +1,11 @@
-/* Multi-layer perceptrons (scikit-learn's MLPClassifier / MLPRegressor), and
- * what every trained network of libmfs shares: the activation, solver and
- * learning-rate enums and the training callback (mfs_fit_with_callback). */
+/* Multi-layer perceptrons (scikit-learn's MLPClassifier / MLPRegressor). What
+ * every trained network shares (the activation, solver and learning-rate
+ * enums, mfs_train_params, the training callback mfs_fit_with_callback) is in
+ * mfs/train.h. */
 #ifndef MFS_MLP_H
 #define MFS_MLP_H
 #include "mfs/core.h"
+#include "mfs/train.h"
 #ifndef MFS_CDEF
 #ifdef __cplusplus
 extern "C" {
@@ -14,40 +16,6 @@ enum {
     /** Most hidden layers of an MLP. */
     MFS_MLP_MAX_HIDDEN = 16
 };
-
-/** Activation of hidden layers (scikit-learn's names). */
-typedef enum mfs_activation {
-    MFS_ACTIVATION_IDENTITY = 0,
-    MFS_ACTIVATION_RELU = 1,
-    MFS_ACTIVATION_TANH = 2,
-    MFS_ACTIVATION_LOGISTIC = 3, /**< the sigmoid 1 / (1 + e^-x) */
-    MFS_ACTIVATION_GELU = 4      /**< x Phi(x), the exact erf form (PyTorch's nn.GELU() default) */
-} mfs_activation;
-
-/** Stochastic solver. */
-typedef enum mfs_solver {
-    /** SGD with momentum, scikit-learn's formula: v = momentum v - lr g,
-     *  w += v (Nesterov: w += momentum v - lr g). */
-    MFS_SOLVER_SGD = 0,
-    /** Adam, scikit-learn's formula (epsilon added to sqrt(v), the bias
-     *  corrections folded into the step size); alpha is an L2 term of the loss. */
-    MFS_SOLVER_ADAM = 1,
-    /** AdamW (Loshchilov & Hutter), PyTorch's formula: alpha is the decoupled
-     *  weight decay w -= lr alpha w on the weights (not the biases). */
-    MFS_SOLVER_ADAMW = 2
-} mfs_solver;
-
-/** Learning-rate schedule (scikit-learn's learning_rate, plus cosine). */
-typedef enum mfs_learning_rate {
-    MFS_LEARNING_RATE_CONSTANT = 0,
-    /** lr = learning_rate_init / (t + 1)^power_t, t = samples seen, per epoch. */
-    MFS_LEARNING_RATE_INVSCALING = 1,
-    /** lr / 5 whenever n_iter_no_change epochs fail to improve by tol; stop
-     *  when lr <= 1e-6. */
-    MFS_LEARNING_RATE_ADAPTIVE = 2,
-    /** lr = learning_rate_init (1 + cos(pi epoch / max_iter)) / 2 per epoch. */
-    MFS_LEARNING_RATE_COSINE = 3
-} mfs_learning_rate;
 
 /** What an MLP learns. */
 typedef enum mfs_mlp_task {
@@ -60,48 +28,31 @@ typedef enum mfs_mlp_task {
     MFS_MLP_TASK_MULTILABEL = 2
 } mfs_mlp_task;
 
-/** Parameters, named as scikit-learn's MLPClassifier / MLPRegressor. */
+/** Parameters, named as scikit-learn's MLPClassifier / MLPRegressor: the
+ *  architecture here, the training ones (solver, alpha, batch_size, max_iter,
+ *  ..., dropout) in the `train` member (mfs/train.h). */
 typedef struct mfs_mlp_params {
     int32_t task;                 /**< mfs_mlp_task */
     int32_t n_classes;            /**< classification: K >= 2 (0: max(y) + 1) */
     int32_t n_hidden;             /**< hidden layers in use, 0..MFS_MLP_MAX_HIDDEN */
     int32_t hidden_layer_sizes[16]; /**< MFS_MLP_MAX_HIDDEN widths, each >= 1 */
     int32_t activation;           /**< mfs_activation */
-    int32_t solver;               /**< mfs_solver */
-    int32_t learning_rate;        /**< mfs_learning_rate */
-    double alpha;                 /**< L2 penalty (decoupled decay for AdamW), >= 0 */
-    int32_t batch_size;           /**< >= 1, or -1: min(200, n) ("auto") */
-    int32_t max_iter;             /**< epochs, >= 1 */
-    double learning_rate_init;    /**< > 0 */
-    double power_t;               /**< invscaling exponent, >= 0 */
-    int32_t shuffle;              /**< 0/1: shuffle the rows every epoch */
-    int32_t nesterovs_momentum;   /**< 0/1 */
-    int64_t random_state;         /**< seed of the counter-based RNG (init, shuffle, split, dropout) */
-    double tol;                   /**< >= 0 */
-    double momentum;              /**< in [0, 1] */
-    int32_t early_stopping;       /**< 0/1: hold out validation_fraction, stop on its score */
-    int32_t n_iter_no_change;     /**< >= 1 */
-    double validation_fraction;   /**< in (0, 1) when early_stopping */
-    double beta_1;                /**< in [0, 1) */
-    double beta_2;                /**< in [0, 1) */
-    double epsilon;               /**< > 0 */
-    int32_t verbose;              /**< kept for the bindings; the library never prints */
-    int32_t warm_start;           /**< 0/1: continue from the "init_*" input arrays */
-    double dropout;               /**< probability of zeroing a hidden unit in training, [0, 1) */
+    mfs_train_params train;       /**< solver, schedule, batches, epochs, stopping, seed, dropout */
 } mfs_mlp_params;
 
-/** Defaults: scikit-learn's (hidden_layer_sizes (100,), relu, adam, alpha 1e-4,
- *  batch_size auto, constant learning rate 1e-3, power_t 0.5, max_iter 200,
- *  shuffle, random_state 0, tol 1e-4, momentum 0.9, Nesterov, no early
- *  stopping, validation_fraction 0.1, beta_1 0.9, beta_2 0.999, epsilon 1e-8,
- *  n_iter_no_change 10), task CLASSIFICATION, n_classes 0, dropout 0. */
+/** Defaults: scikit-learn's (hidden_layer_sizes (100,), relu), task
+ *  CLASSIFICATION, n_classes 0, and mfs_train_params_default for `train`
+ *  (adam, alpha 1e-4, batch_size auto, constant learning rate 1e-3, power_t
+ *  0.5, max_iter 200, shuffle, random_state 0, tol 1e-4, momentum 0.9,
+ *  Nesterov, no early stopping, validation_fraction 0.1, beta_1 0.9, beta_2
+ *  0.999, epsilon 1e-8, n_iter_no_change 10, dropout 0). */
 MFS_API void mfs_mlp_params_default(mfs_mlp_params *params);
 
 /** Create an unfitted MLP (see mfs_model_create).
  *  Fit (mfs_fit, or mfs_fit_with_callback) trains with mini-batch SGD/Adam as
  *  scikit-learn does: Glorot-uniform init (factor 2 for logistic, else 6) from
  *  the core RNG, per-epoch shuffling, early stopping / n_iter_no_change / tol.
- *  warm_start: give the input arrays "init_params", "init_optimizer" and
+ *  train.warm_start: give the input arrays "init_params", "init_optimizer" and
  *  "init_counters" (the "params", "optimizer_state" and "counters" of a fitted
  *  model with the same architecture and solver) with mfs_model_set_array; fit
  *  then continues from them. mfs_partial_fit runs one epoch from the current
@@ -117,39 +68,6 @@ MFS_API void mfs_mlp_params_default(mfs_mlp_params *params);
  *  predict: classification (m,) int32 labels; multilabel (m, K) int32 0/1;
  *  regression (m, t) float32. predict_proba (m, K) float32 (binary: K = 2). */
 MFS_API mfs_status mfs_mlp_create(const mfs_mlp_params *params, mfs_device device, mfs_model **out);
-
-/* ---- training callback (every network model) ---------------------------------- */
-
-/** Kinds of training event. */
-typedef enum mfs_train_event_kind {
-    MFS_TRAIN_EVENT_BATCH = 0, /**< after each optimizer step */
-    MFS_TRAIN_EVENT_EPOCH = 1  /**< after each epoch (loss and score filled in) */
-} mfs_train_event_kind;
-
-/** What the callback sees. */
-typedef struct mfs_train_event {
-    int32_t kind;              /**< mfs_train_event_kind */
-    int32_t epoch;             /**< 1-based epoch of this fit */
-    int32_t max_iter;
-    int32_t batch;             /**< 1-based batch within the epoch */
-    int32_t n_batches;         /**< batches per epoch */
-    int32_t no_improvement;    /**< epochs without improvement so far */
-    double loss;               /**< EPOCH: mean training loss of the epoch */
-    double validation_score;   /**< EPOCH with early stopping: the score; else NaN */
-    double learning_rate;      /**< the current learning rate */
-    int64_t samples_seen;
-} mfs_train_event;
-
-/** Return 0 to continue, nonzero to stop after the current batch (the model
- *  keeps the weights reached so far, and is fitted). */
-typedef int32_t (*mfs_train_callback)(void *user_data, const mfs_train_event *event);
-
-/** mfs_fit (partial = 0) or mfs_partial_fit (partial = 1) calling callback
- *  (may be NULL) after every batch and epoch, on the calling thread. For
- *  models that train in epochs (mlp, cnn); other models simply fit. */
-MFS_API mfs_status mfs_fit_with_callback(mfs_model *model, const mfs_array *X, const mfs_array *y,
-                                         int32_t partial, mfs_train_callback callback,
-                                         void *user_data);
 
 #ifndef MFS_CDEF
 #ifdef __cplusplus

@@ -13,7 +13,7 @@ from cffi import FFI
 from sklearn.exceptions import NotFittedError
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 
 class MfsError(Exception):
@@ -169,22 +169,76 @@ def reset_peak_memory(model=None):
     check(lib.mfs_memory_reset_peak(model._h if model is not None else ffi.NULL))
 
 
+_FIELD_PATHS = {}
+
+
+def _field_paths(ctype):
+    """{name: path} of every field of the struct type `ctype`, where a member
+    that is itself a struct (a network's ``train``: mfs_train_params) is
+    replaced by its own fields, so params stay one flat dict of scikit-learn's
+    names: {"max_iter": ("train", "max_iter"), "task": ("task",), ...}."""
+    paths = _FIELD_PATHS.get(ctype)
+    if paths is None:
+        paths = {}
+        for name, field in ctype.fields:
+            if field.type.kind == "struct":
+                inner = {k: (name,) + v for k, v in _field_paths(field.type).items()}
+            else:
+                inner = {name: (name,)}
+            for k, v in inner.items():
+                if k in paths:  # a header that breaks the flat view: fail loudly
+                    raise TypeError(f"mfs: {ctype.cname} has two fields named {k!r} "
+                                    f"({'.'.join(paths[k])} and {'.'.join(v)})")
+                paths[k] = v
+        _FIELD_PATHS[ctype] = paths
+    return paths
+
+
 def params_struct(kind, params):
-    """A filled params struct for model `kind` from its defaults and a dict."""
+    """A filled params struct for model `kind` from its defaults and a flat
+    dict of field names (the fields of a nested struct member such as a
+    network's ``train`` by their own names; a dict value for such a member
+    sets the fields it names)."""
     p = ffi.new(f"mfs_{kind}_params *")
     getattr(lib, f"mfs_{kind}_params_default")(p)
-    for k, v in params.items():
+    paths = _field_paths(ffi.typeof(p[0]))
+    members = {path[0] for path in paths.values() if len(path) > 1}
+
+    def put(k, v):
+        path = paths.get(k)
+        if path is None:
+            raise AttributeError(f"mfs: mfs_{kind}_params has no field {k!r}")
+        owner = p
+        for name in path[:-1]:
+            owner = getattr(owner, name)
         try:
-            setattr(p, k, v)
+            setattr(owner, path[-1], v)
         except OverflowError as e:
             raise ValueError(f"mfs: parameter {k}={v!r} is out of range for the C library") from e
         except TypeError as e:
             raise TypeError(f"mfs: parameter {k}={v!r} has the wrong type: {e}") from e
+
+    for k, v in params.items():
+        if k in members and isinstance(v, dict):
+            for k2, v2 in v.items():
+                if paths.get(k2, (None,))[0] != k:
+                    raise AttributeError(f"mfs: mfs_{kind}_params.{k} has no field {k2!r}")
+                put(k2, v2)
+        else:
+            put(k, v)
     return p
 
 
 def struct_to_dict(p):
-    return {name: getattr(p, name) for name, _ in ffi.typeof(p[0]).fields}
+    """The flat dict of a params struct (the inverse of params_struct): a
+    nested struct member's fields appear by their own names."""
+    out = {}
+    for name, path in _field_paths(ffi.typeof(p[0])).items():
+        v = p
+        for part in path:
+            v = getattr(v, part)
+        out[name] = v
+    return out
 
 
 class NativeModel:

@@ -197,25 +197,17 @@ class _BaseCNN(_NetworkEstimator):
 
     @classmethod
     def _from_native(cls, model, backend):
+        # the flat view of mfs_cnn_params (the `train` member's fields by name)
         p = {k: (list(v) if not isinstance(v, (int, float)) else v) for k, v in model.params().items()}
         inv = lambda d, v: {b: a for a, b in d.items()}[v]  # noqa: E731
-        from .neural_network import LEARNING_RATES, SOLVERS
         conv = [{"filters": int(p["conv_filters"][i]), "kernel_size": int(p["conv_kernel_size"][i]),
                  "stride": int(p["conv_stride"][i]), "padding": int(p["conv_padding"][i]),
                  "pool": int(p["conv_pool"][i]), "pool_type": inv(_POOL_TYPES, p["conv_pool_type"][i]),
                  "batch_norm": bool(p["conv_batch_norm"][i])} for i in range(p["n_conv"])]
         est = cls(input_shape=tuple(int(v) for v in p["input_shape"]), conv_layers=conv,
                   hidden_layer_sizes=tuple(int(v) for v in p["hidden_layer_sizes"][:p["n_hidden"]]),
-                  activation=inv(ACTIVATIONS, p["activation"]), solver=inv(SOLVERS, p["solver"]), alpha=p["alpha"],
-                  batch_size="auto" if p["batch_size"] == -1 else int(p["batch_size"]),
-                  learning_rate=inv(LEARNING_RATES, p["learning_rate"]), learning_rate_init=p["learning_rate_init"],
-                  power_t=p["power_t"], max_iter=p["max_iter"], shuffle=bool(p["shuffle"]),
-                  random_state=int(p["random_state"]), tol=p["tol"], verbose=bool(p["verbose"]),
-                  warm_start=bool(p["warm_start"]), momentum=p["momentum"],
-                  nesterovs_momentum=bool(p["nesterovs_momentum"]), early_stopping=bool(p["early_stopping"]),
-                  validation_fraction=p["validation_fraction"], beta_1=p["beta_1"], beta_2=p["beta_2"],
-                  epsilon=p["epsilon"], n_iter_no_change=p["n_iter_no_change"], dropout=p["dropout"],
-                  batch_norm_momentum=p["batch_norm_momentum"], batch_norm_eps=p["batch_norm_eps"], backend=backend)
+                  activation=inv(ACTIVATIONS, p["activation"]), batch_norm_momentum=p["batch_norm_momentum"],
+                  batch_norm_eps=p["batch_norm_eps"], backend=backend, **cls._train_kwargs(p))
         est._seed_used = int(p["random_state"])
         est._input_shape_used = tuple(int(v) for v in p["input_shape"])
         est._native = model

@@ -127,8 +127,10 @@ class _NetworkEstimator(MfsEstimator):
 
     # ---- parameters ------------------------------------------------------------
     def _train_params(self, n=None):
-        """The training part of the C params (the same field names in every
-        network's params struct), validated."""
+        """The training part of the C params, validated: the fields of
+        mfs_train_params (mfs/train.h), the ``train`` member every network's
+        params struct embeds. The dict stays flat (params_struct puts these
+        names into ``train``), as the numpy references read it."""
         o = type(self).__name__
         if self.solver == "lbfgs":
             raise ValueError(f"{o}: solver 'lbfgs' is not available in libmfs (a full-batch quasi-Newton "
@@ -165,6 +167,21 @@ class _NetworkEstimator(MfsEstimator):
         if p["early_stopping"] and p["validation_fraction"] == 0.0:
             raise ValueError(f"{o}: early_stopping needs validation_fraction in (0, 1), got 0")
         return p
+
+    @staticmethod
+    def _train_kwargs(p):
+        """The estimator's training keyword arguments from a params dict (flat,
+        as struct_to_dict gives it): the inverse of _train_params."""
+        inv = lambda d, v: {b: a for a, b in d.items()}[v]  # noqa: E731
+        return dict(solver=inv(SOLVERS, p["solver"]), alpha=p["alpha"],
+                    batch_size="auto" if p["batch_size"] == -1 else int(p["batch_size"]),
+                    learning_rate=inv(LEARNING_RATES, p["learning_rate"]),
+                    learning_rate_init=p["learning_rate_init"], power_t=p["power_t"], max_iter=p["max_iter"],
+                    shuffle=bool(p["shuffle"]), random_state=int(p["random_state"]), tol=p["tol"],
+                    verbose=bool(p["verbose"]), warm_start=bool(p["warm_start"]), momentum=p["momentum"],
+                    nesterovs_momentum=bool(p["nesterovs_momentum"]), early_stopping=bool(p["early_stopping"]),
+                    validation_fraction=p["validation_fraction"], beta_1=p["beta_1"], beta_2=p["beta_2"],
+                    epsilon=p["epsilon"], n_iter_no_change=p["n_iter_no_change"], dropout=p["dropout"])
 
     def _seed(self):
         rs = self.random_state
@@ -340,15 +357,7 @@ class _BaseMLP(_NetworkEstimator):
     def _common_from_params(cls, p):
         inv = lambda d, v: {b: a for a, b in d.items()}[v]  # noqa: E731
         return dict(hidden_layer_sizes=tuple(int(v) for v in list(p["hidden_layer_sizes"])[:p["n_hidden"]]),
-                    activation=inv(ACTIVATIONS, p["activation"]), solver=inv(SOLVERS, p["solver"]),
-                    alpha=p["alpha"], batch_size="auto" if p["batch_size"] == -1 else int(p["batch_size"]),
-                    learning_rate=inv(LEARNING_RATES, p["learning_rate"]),
-                    learning_rate_init=p["learning_rate_init"], power_t=p["power_t"], max_iter=p["max_iter"],
-                    shuffle=bool(p["shuffle"]), random_state=int(p["random_state"]), tol=p["tol"],
-                    verbose=bool(p["verbose"]), warm_start=bool(p["warm_start"]), momentum=p["momentum"],
-                    nesterovs_momentum=bool(p["nesterovs_momentum"]), early_stopping=bool(p["early_stopping"]),
-                    validation_fraction=p["validation_fraction"], beta_1=p["beta_1"], beta_2=p["beta_2"],
-                    epsilon=p["epsilon"], n_iter_no_change=p["n_iter_no_change"], dropout=p["dropout"])
+                    activation=inv(ACTIVATIONS, p["activation"]), **cls._train_kwargs(p))
 
     @classmethod
     def _from_native(cls, model, backend):

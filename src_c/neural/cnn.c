@@ -42,27 +42,9 @@ void mfs_cnn_params_default(mfs_cnn_params *p) {
     p->n_hidden = 1;
     for (int i = 0; i < MFS_CNN_MAX_HIDDEN; i++) p->hidden_layer_sizes[i] = 128;
     p->activation = MFS_ACTIVATION_RELU;
-    p->solver = MFS_SOLVER_ADAM;
-    p->learning_rate = MFS_LEARNING_RATE_CONSTANT;
-    p->alpha = 1e-4;
-    p->batch_size = -1;
-    p->max_iter = 200;
-    p->learning_rate_init = 1e-3;
-    p->power_t = 0.5;
-    p->shuffle = 1;
-    p->nesterovs_momentum = 1;
-    p->random_state = 0;
-    p->tol = 1e-4;
-    p->momentum = 0.9;
-    p->early_stopping = 0;
-    p->n_iter_no_change = 10;
-    p->validation_fraction = 0.1;
-    p->beta_1 = 0.9;
-    p->beta_2 = 0.999;
-    p->epsilon = 1e-8;
-    p->dropout = 0.0;
     p->batch_norm_momentum = 0.1;
     p->batch_norm_eps = 1e-5;
+    mfs_train_params_default(&p->train);
 }
 
 mfs_status mfs_cnn_create(const mfs_cnn_params *params, mfs_device device, mfs_model **out) {
@@ -133,33 +115,7 @@ static mfs_status check_params(const void *params) {
     if (p->activation < MFS_ACTIVATION_IDENTITY || p->activation > MFS_ACTIVATION_GELU)
         BAD("%s: activation is %d, expected 0 (identity), 1 (relu), 2 (tanh), 3 (logistic) or 4 (gelu)", fn,
             (int)p->activation);
-    if (p->solver < MFS_SOLVER_SGD || p->solver > MFS_SOLVER_ADAMW)
-        BAD("%s: solver is %d, expected 0 (sgd), 1 (adam) or 2 (adamw)", fn, (int)p->solver);
-    if (p->learning_rate < MFS_LEARNING_RATE_CONSTANT || p->learning_rate > MFS_LEARNING_RATE_COSINE)
-        BAD("%s: learning_rate is %d, expected 0 (constant), 1 (invscaling), 2 (adaptive) or 3 (cosine)", fn,
-            (int)p->learning_rate);
-    if (!(p->alpha >= 0) || !isfinite(p->alpha)) BAD("%s: alpha is %g, it must be a finite number >= 0", fn, p->alpha);
-    if (p->batch_size == 0 || p->batch_size < -1)
-        BAD("%s: batch_size is %d, it must be >= 1 (or -1: auto)", fn, (int)p->batch_size);
-    if (p->max_iter < 1) BAD("%s: max_iter is %d, it must be >= 1", fn, (int)p->max_iter);
-    if (!(p->learning_rate_init > 0) || !isfinite(p->learning_rate_init))
-        BAD("%s: learning_rate_init is %g, it must be a finite number > 0", fn, p->learning_rate_init);
-    if (!(p->power_t >= 0) || !isfinite(p->power_t)) BAD("%s: power_t is %g, it must be >= 0", fn, p->power_t);
-    if (p->shuffle != 0 && p->shuffle != 1) BAD("%s: shuffle is %d, expected 0 or 1", fn, (int)p->shuffle);
-    if (p->nesterovs_momentum != 0 && p->nesterovs_momentum != 1)
-        BAD("%s: nesterovs_momentum is %d, expected 0 or 1", fn, (int)p->nesterovs_momentum);
-    if (!(p->tol >= 0) || !isfinite(p->tol)) BAD("%s: tol is %g, it must be a finite number >= 0", fn, p->tol);
-    if (!(p->momentum >= 0 && p->momentum <= 1)) BAD("%s: momentum is %g, it must be in [0, 1]", fn, p->momentum);
-    if (p->early_stopping != 0 && p->early_stopping != 1)
-        BAD("%s: early_stopping is %d, expected 0 or 1", fn, (int)p->early_stopping);
-    if (p->n_iter_no_change < 1) BAD("%s: n_iter_no_change is %d, it must be >= 1", fn, (int)p->n_iter_no_change);
-    if (p->early_stopping && !(p->validation_fraction > 0 && p->validation_fraction < 1))
-        BAD("%s: validation_fraction is %g, it must be in (0, 1)", fn, p->validation_fraction);
-    if (!(p->beta_1 >= 0 && p->beta_1 < 1)) BAD("%s: beta_1 is %g, it must be in [0, 1)", fn, p->beta_1);
-    if (!(p->beta_2 >= 0 && p->beta_2 < 1)) BAD("%s: beta_2 is %g, it must be in [0, 1)", fn, p->beta_2);
-    if (!(p->epsilon > 0) || !isfinite(p->epsilon)) BAD("%s: epsilon is %g, it must be > 0", fn, p->epsilon);
-    if (p->warm_start != 0 && p->warm_start != 1) BAD("%s: warm_start is %d, expected 0 or 1", fn, (int)p->warm_start);
-    if (!(p->dropout >= 0 && p->dropout < 1)) BAD("%s: dropout is %g, it must be in [0, 1)", fn, p->dropout);
+    MFS_TRY(mfs__train_params_check(fn, &p->train));
     if (!(p->batch_norm_momentum > 0 && p->batch_norm_momentum <= 1))
         BAD("%s: batch_norm_momentum is %g, it must be in (0, 1]", fn, p->batch_norm_momentum);
     if (!(p->batch_norm_eps > 0) || !isfinite(p->batch_norm_eps))
@@ -195,7 +151,7 @@ static mfs_status build_net(const cnn_params *p, int64_t K, mfs__net *net, const
     ADD(mfs__layer_flatten(shape));
     for (int i = 0; i < p->n_hidden; i++) {
         ADD(mfs__layer_linear(p->hidden_layer_sizes[i], p->activation));
-        if (p->dropout > 0) ADD(mfs__layer_dropout((float)p->dropout));
+        if (p->train.dropout > 0) ADD(mfs__layer_dropout((float)p->train.dropout));
     }
     ADD(mfs__layer_linear(K, MFS__ACT_IDENTITY));
 #undef SHAPE
@@ -208,7 +164,7 @@ static mfs_status build_net(const cnn_params *p, int64_t K, mfs__net *net, const
  * Drawn in parameter order from the core RNG, so the same seed gives the same
  * network on every device and thread count. */
 static void init_params(const mfs__net *net, const cnn_params *p, float *params, float *buffers) {
-    mfs_rng r = mfs_rng_make((uint64_t)p->random_state, CNN_INIT_STREAM);
+    mfs_rng r = mfs_rng_make((uint64_t)p->train.random_state, CNN_INIT_STREAM);
     for (int i = 0; i < net->n_layers; i++) {
         const mfs__layer *L = &net->layers[i];
         if (L->kind == MFS__LAYER_BATCHNORM) {
@@ -295,7 +251,7 @@ static mfs_status train(mfs_model *m, const mfs_array *X, const mfs_array *y, in
     }
     mfs__net net;
     MFS_TRY(build_net(p, K, &net, fn));
-    const int64_t P = net.n_params, Q = net.n_buffers, S = P * mfs__optim_state_per_param(p->solver);
+    const int64_t P = net.n_params, Q = net.n_buffers, S = P * mfs__optim_state_per_param(p->train.solver);
     const int cont = partial && m->fitted; /* partial_fit after a fit: continue from the model's arrays */
 
     /* the previous state, when continuing or warm-starting */
@@ -309,7 +265,7 @@ static mfs_status train(mfs_model *m, const mfs_array *X, const mfs_array *y, in
         w_params = tp->data;
         w_opt = to->data;
         w_counters = tc->data;
-    } else if (p->warm_start) {
+    } else if (p->train.warm_start) {
         MFS_TRY(warm_input(m, fn, "init_params", MFS_DTYPE_FLOAT32, P + Q, &w_params));
         MFS_TRY(warm_input(m, fn, "init_optimizer", MFS_DTYPE_FLOAT32, S, &w_opt));
         MFS_TRY(warm_input(m, fn, "init_counters", MFS_DTYPE_FLOAT64, MFS__CNT_COUNT, &w_counters));
@@ -337,27 +293,7 @@ static mfs_status train(mfs_model *m, const mfs_array *X, const mfs_array *y, in
         init_params(&net, p, params, buffers);
     }
 
-    mfs__train_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.solver = p->solver;
-    cfg.schedule = p->learning_rate;
-    cfg.learning_rate_init = p->learning_rate_init;
-    cfg.power_t = p->power_t;
-    cfg.alpha = p->alpha;
-    cfg.momentum = p->momentum;
-    cfg.nesterovs_momentum = p->nesterovs_momentum;
-    cfg.shuffle = p->shuffle;
-    cfg.beta_1 = p->beta_1;
-    cfg.beta_2 = p->beta_2;
-    cfg.epsilon = p->epsilon;
-    cfg.batch_size = p->batch_size == -1 ? (n < 200 ? n : 200) : p->batch_size;
-    cfg.max_iter = partial ? 1 : p->max_iter;
-    cfg.n_iter_no_change = p->n_iter_no_change;
-    cfg.tol = p->tol;
-    cfg.early_stopping = partial ? 0 : p->early_stopping;
-    cfg.incremental = partial;
-    cfg.validation_fraction = p->validation_fraction;
-    cfg.seed = (uint64_t)p->random_state;
+    mfs__train_config cfg = mfs__train_config_from(&p->train, n, partial);
 
     void *ud = NULL;
     mfs__train_cb cb = mfs__train_callback(&ud);
@@ -472,7 +408,7 @@ static mfs_status check_state(const mfs_model *m) {
     if (!tp || tp->shape[0] != net.n_params + net.n_buffers)
         return mfs__error(MFS_E_FORMAT, "cnn: 'params' missing or not float32 (%lld,)",
                           (long long)(net.n_params + net.n_buffers));
-    const int64_t S = net.n_params * mfs__optim_state_per_param(p->solver);
+    const int64_t S = net.n_params * mfs__optim_state_per_param(p->train.solver);
     const mfs_tensor *to = mfs__array_get(m, "optimizer_state", MFS_DTYPE_FLOAT32, 1);
     if (!to || to->shape[0] != S)
         return mfs__error(MFS_E_FORMAT, "cnn: 'optimizer_state' missing or not float32 (%lld,)", (long long)S);

@@ -33,30 +33,8 @@ void mfs_mlp_params_default(mfs_mlp_params *p) {
     p->n_hidden = 1;
     p->hidden_layer_sizes[0] = 100;
     p->activation = MFS_ACTIVATION_RELU;
-    p->solver = MFS_SOLVER_ADAM;
-    p->learning_rate = MFS_LEARNING_RATE_CONSTANT;
-    p->alpha = 1e-4;
-    p->batch_size = -1;
-    p->max_iter = 200;
-    p->learning_rate_init = 1e-3;
-    p->power_t = 0.5;
-    p->shuffle = 1;
-    p->nesterovs_momentum = 1;
-    p->random_state = 0;
-    p->tol = 1e-4;
-    p->momentum = 0.9;
-    p->early_stopping = 0;
-    p->n_iter_no_change = 10;
-    p->validation_fraction = 0.1;
-    p->beta_1 = 0.9;
-    p->beta_2 = 0.999;
-    p->epsilon = 1e-8;
-    p->verbose = 0;
-    p->warm_start = 0;
-    p->dropout = 0.0;
+    mfs_train_params_default(&p->train);
 }
-
-static int finite_in(double v, double lo, double hi) { return isfinite(v) && v >= lo && v <= hi; }
 
 static mfs_status check_params(const void *params) {
     const mlp_params *p = (const mlp_params *)params;
@@ -78,61 +56,7 @@ static mfs_status check_params(const void *params) {
         return mfs__error(MFS_E_INVALID_ARG,
                           "%s: activation is %d, expected 0 (identity), 1 (relu), 2 (tanh), 3 (logistic) or 4 (gelu)", fn,
                           (int)p->activation);
-    if (p->solver < MFS_SOLVER_SGD || p->solver > MFS_SOLVER_ADAMW)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: solver is %d, expected 0 (sgd), 1 (adam) or 2 (adamw)", fn,
-                          (int)p->solver);
-    if (p->learning_rate < MFS_LEARNING_RATE_CONSTANT || p->learning_rate > MFS_LEARNING_RATE_COSINE)
-        return mfs__error(MFS_E_INVALID_ARG,
-                          "%s: learning_rate is %d, expected 0 (constant), 1 (invscaling), 2 (adaptive) or 3 (cosine)", fn,
-                          (int)p->learning_rate);
-    if (!finite_in(p->alpha, 0.0, INFINITY))
-        return mfs__error(MFS_E_INVALID_ARG, "%s: alpha is %g, it must be a finite number >= 0", fn, p->alpha);
-    if (p->batch_size < 1 && p->batch_size != -1)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: batch_size is %d, it must be >= 1 (or -1: auto)", fn,
-                          (int)p->batch_size);
-    if (p->max_iter < 1)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: max_iter is %d, it must be >= 1", fn, (int)p->max_iter);
-    if (!(isfinite(p->learning_rate_init) && p->learning_rate_init > 0.0))
-        return mfs__error(MFS_E_INVALID_ARG, "%s: learning_rate_init is %g, it must be a finite number > 0", fn,
-                          p->learning_rate_init);
-    if (!finite_in(p->power_t, 0.0, INFINITY))
-        return mfs__error(MFS_E_INVALID_ARG, "%s: power_t is %g, it must be a finite number >= 0", fn, p->power_t);
-    if (p->shuffle != 0 && p->shuffle != 1)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: shuffle is %d, expected 0 or 1", fn, (int)p->shuffle);
-    if (p->nesterovs_momentum != 0 && p->nesterovs_momentum != 1)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: nesterovs_momentum is %d, expected 0 or 1", fn,
-                          (int)p->nesterovs_momentum);
-    if (p->random_state < 0)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: random_state is %lld, it must be >= 0", fn,
-                          (long long)p->random_state);
-    if (!finite_in(p->tol, 0.0, INFINITY))
-        return mfs__error(MFS_E_INVALID_ARG, "%s: tol is %g, it must be a finite number >= 0", fn, p->tol);
-    if (!finite_in(p->momentum, 0.0, 1.0))
-        return mfs__error(MFS_E_INVALID_ARG, "%s: momentum is %g, it must be in [0, 1]", fn, p->momentum);
-    if (p->early_stopping != 0 && p->early_stopping != 1)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: early_stopping is %d, expected 0 or 1", fn, (int)p->early_stopping);
-    if (p->n_iter_no_change < 1)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: n_iter_no_change is %d, it must be >= 1", fn,
-                          (int)p->n_iter_no_change);
-    if (!(isfinite(p->validation_fraction) && p->validation_fraction >= 0.0 && p->validation_fraction < 1.0))
-        return mfs__error(MFS_E_INVALID_ARG, "%s: validation_fraction is %g, it must be in [0, 1)", fn,
-                          p->validation_fraction);
-    if (p->early_stopping && !(p->validation_fraction > 0.0))
-        return mfs__error(MFS_E_INVALID_ARG, "%s: validation_fraction is %g, early_stopping needs it in (0, 1)", fn,
-                          p->validation_fraction);
-    if (!(isfinite(p->beta_1) && p->beta_1 >= 0.0 && p->beta_1 < 1.0))
-        return mfs__error(MFS_E_INVALID_ARG, "%s: beta_1 is %g, it must be in [0, 1)", fn, p->beta_1);
-    if (!(isfinite(p->beta_2) && p->beta_2 >= 0.0 && p->beta_2 < 1.0))
-        return mfs__error(MFS_E_INVALID_ARG, "%s: beta_2 is %g, it must be in [0, 1)", fn, p->beta_2);
-    if (!(isfinite(p->epsilon) && p->epsilon > 0.0))
-        return mfs__error(MFS_E_INVALID_ARG, "%s: epsilon is %g, it must be a finite number > 0", fn, p->epsilon);
-    if (p->verbose < 0)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: verbose is %d, it must be >= 0", fn, (int)p->verbose);
-    if (p->warm_start != 0 && p->warm_start != 1)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: warm_start is %d, expected 0 or 1", fn, (int)p->warm_start);
-    if (!(isfinite(p->dropout) && p->dropout >= 0.0 && p->dropout < 1.0))
-        return mfs__error(MFS_E_INVALID_ARG, "%s: dropout is %g, it must be in [0, 1)", fn, p->dropout);
-    return MFS_OK;
+    return mfs__train_params_check(fn, &p->train);
 }
 
 mfs_status mfs_mlp_create(const mfs_mlp_params *params, mfs_device device, mfs_model **out) {
@@ -158,8 +82,8 @@ static mfs_status build_net(const char *fn, const mlp_params *p, int64_t d, int6
     for (int i = 0; i < p->n_hidden; i++) {
         mfs__layer L = mfs__layer_linear(p->hidden_layer_sizes[i], p->activation);
         MFS_TRY(mfs__net_add(net, fn, &L));
-        if (p->dropout > 0.0) {
-            mfs__layer D = mfs__layer_dropout((float)p->dropout);
+        if (p->train.dropout > 0.0) {
+            mfs__layer D = mfs__layer_dropout((float)p->train.dropout);
             MFS_TRY(mfs__net_add(net, fn, &D));
         }
     }
@@ -177,7 +101,7 @@ static int linear_layers(const mfs__net *net, const mfs__layer **out) {
 
 /* scikit-learn's Glorot-uniform initialization from the core RNG. */
 static void init_params(const mlp_params *p, const mfs__net *net, float *params) {
-    mfs_rng r = mfs_rng_make((uint64_t)p->random_state, 1);
+    mfs_rng r = mfs_rng_make((uint64_t)p->train.random_state, 1);
     const double factor = p->activation == MFS_ACTIVATION_LOGISTIC ? 2.0 : 6.0;
     const mfs__layer *lin[MFS__NET_MAX_LAYERS];
     int nl = linear_layers(net, lin);
@@ -187,30 +111,6 @@ static void init_params(const mlp_params *p, const mfs__net *net, float *params)
         for (int64_t j = 0; j < L->w_n; j++) params[L->w_off + j] = (float)(-bound + 2.0 * bound * mfs_rng_uniform(&r));
         for (int64_t j = 0; j < L->b_n; j++) params[L->b_off + j] = (float)(-bound + 2.0 * bound * mfs_rng_uniform(&r));
     }
-}
-
-static mfs__train_config train_config(const mlp_params *p, int64_t n) {
-    mfs__train_config c;
-    memset(&c, 0, sizeof c);
-    c.solver = p->solver;
-    c.schedule = p->learning_rate;
-    c.learning_rate_init = p->learning_rate_init;
-    c.power_t = p->power_t;
-    c.alpha = p->alpha;
-    c.momentum = p->momentum;
-    c.nesterovs_momentum = p->nesterovs_momentum && p->momentum > 0.0;
-    c.shuffle = p->shuffle;
-    c.beta_1 = p->beta_1;
-    c.beta_2 = p->beta_2;
-    c.epsilon = p->epsilon;
-    c.batch_size = p->batch_size == -1 ? (n < 200 ? n : 200) : p->batch_size;
-    c.max_iter = p->max_iter;
-    c.n_iter_no_change = p->n_iter_no_change;
-    c.tol = p->tol;
-    c.early_stopping = p->early_stopping;
-    c.validation_fraction = p->validation_fraction;
-    c.seed = (uint64_t)p->random_state;
-    return c;
 }
 
 /* The targets of a fit: K and, by task, labels and/or float targets (the
@@ -304,7 +204,7 @@ static mfs_status train(mfs_model *m, const char *fn, const mfs_array *Xa, const
      * of a fitted model), or from the init_* inputs (warm_start) */
     const int from_self = incremental && m->fitted;
     const mfs_tensor *ip = NULL, *io = NULL, *ic = NULL;
-    if (!from_self && p->warm_start) {
+    if (!from_self && p->train.warm_start) {
         ip = mfs__input_find(m, "init_params");
         io = mfs__input_find(m, "init_optimizer");
         ic = mfs__input_find(m, "init_counters");
@@ -323,7 +223,7 @@ static mfs_status train(mfs_model *m, const char *fn, const mfs_array *Xa, const
         mfs__free(owned);
         return s;
     }
-    const int64_t P = net.n_params, S = P * mfs__optim_state_per_param(p->solver);
+    const int64_t P = net.n_params, S = P * mfs__optim_state_per_param(p->train.solver);
     float *params = NULL, *opt = NULL;
     mfs__train_state st;
     memset(&st, 0, sizeof st);
@@ -362,16 +262,15 @@ static mfs_status train(mfs_model *m, const char *fn, const mfs_array *Xa, const
             if (!(io && io->shape[0] == S)) st.counters[MFS__CNT_STEPS] = 0; /* a fresh optimizer */
         } else {
             for (int c = 0; c < MFS__CNT_COUNT; c++) st.counters[c] = 0.0;
-            st.counters[MFS__CNT_BEST_LOSS] = p->early_stopping ? NAN : INFINITY;
-            st.counters[MFS__CNT_BEST_SCORE] = p->early_stopping ? -INFINITY : NAN;
+            st.counters[MFS__CNT_BEST_LOSS] = p->train.early_stopping ? NAN : INFINITY;
+            st.counters[MFS__CNT_BEST_SCORE] = p->train.early_stopping ? -INFINITY : NAN;
         }
     } else {
         init_params(p, &net, params);
     }
     {
-        mfs__train_config cfg = train_config(p, n);
-        cfg.incremental = incremental;
-        if (incremental && p->early_stopping) {
+        mfs__train_config cfg = mfs__train_config_from(&p->train, n, incremental);
+        if (incremental && p->train.early_stopping) {
             s = mfs__error(MFS_E_INVALID_ARG, "%s: partial_fit does not support early_stopping=1", fn);
             goto done;
         }
@@ -580,7 +479,7 @@ static mfs_status check_state(const mfs_model *m) {
         return mfs__error(MFS_E_FORMAT, "mlp: 'params' missing or not %lld float32 values", (long long)net.n_params);
     if (!mfs__all_finite((const float *)tp->data, net.n_params))
         return mfs__error(MFS_E_FORMAT, "mlp: 'params' holds NaN or infinity");
-    const int64_t S = net.n_params * mfs__optim_state_per_param(p->solver);
+    const int64_t S = net.n_params * mfs__optim_state_per_param(p->train.solver);
     const mfs_tensor *to = mfs__array_get(m, "optimizer_state", MFS_DTYPE_FLOAT32, 1);
     if (!to || to->shape[0] != S)
         return mfs__error(MFS_E_FORMAT, "mlp: 'optimizer_state' missing or not %lld float32 values", (long long)S);

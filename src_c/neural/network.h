@@ -238,7 +238,7 @@ typedef struct mfs__train_state {
     double *loss_curve, *val_scores;
 } mfs__train_state;
 
-/* The per-batch / per-epoch callback (public type in mfs/mlp.h). */
+/* The per-batch / per-epoch callback (public type in mfs/train.h). */
 struct mfs_train_event;
 typedef int32_t (*mfs__train_cb)(void *user_data, const struct mfs_train_event *event);
 
@@ -261,6 +261,16 @@ mfs_status mfs__net_predict(const char *fn, const mfs__net *net, const float *pa
 /* The callback the caller of mfs_fit_with_callback set for this thread (NULL
  * if none), for the models' fit functions. */
 mfs__train_cb mfs__train_callback(void **user_data);
+
+/* ---- the shared training parameters (train_params.c) ------------------------------ */
+
+/* mfs_train_params (mfs/train.h), the `train` member of every network's params. */
+struct mfs_train_params;
+/* MFS_E_INVALID_ARG with "<fn>: <field> is <value>, ..." for the first bad field. */
+mfs_status mfs__train_params_check(const char *fn, const struct mfs_train_params *p);
+/* The trainer's settings for a fit on n rows (batch_size -1: min(200, n));
+ * incremental: one epoch (partial_fit), without early stopping. */
+mfs__train_config mfs__train_config_from(const struct mfs_train_params *p, int64_t n, int32_t incremental);
 
 #ifdef __cplusplus
 }

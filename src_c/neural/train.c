@@ -23,7 +23,7 @@
 #include "core/internal.h"
 #include "linalg/linalg.h"
 #include "core/rng.h"
-#include "mfs/mlp.h"
+#include "mfs/train.h"
 #include "neural/network.h"
 #include "src_cuda/cuda_api.h"
 

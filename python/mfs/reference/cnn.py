@@ -7,7 +7,9 @@ model's named arrays ("params" = the trained parameters then the batch-norm
 running statistics, "optimizer_state", "counters", "n_outputs",
 "loss_curve", "validation_scores"), so the two are compared array by array.
 
-Params: the C params dict (mfs_cnn_params' fields)."""
+Params: the C params dict (mfs_cnn_params' fields), flat: the training fields of its
+`train` member (mfs_train_params) by their own names, as the estimators build it
+and _native.struct_to_dict reads it."""
 import math
 
 import numpy as np

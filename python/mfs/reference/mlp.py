@@ -5,7 +5,9 @@ optimizers and schedules as src_c/neural (mlp.c, train.c, optim.c), written
 out step by step with the layers of layers.py. Its state has the C model's
 named arrays, so the two are compared array by array.
 
-Params: the C params dict (mfs_mlp_params' fields)."""
+Params: the C params dict (mfs_mlp_params' fields), flat: the training fields of its
+`train` member (mfs_train_params) by their own names, as the estimators build it
+and _native.struct_to_dict reads it."""
 import math
 
 import numpy as np
