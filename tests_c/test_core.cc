@@ -139,11 +139,12 @@ TEST(Core, InputWeightsOneReaderForEveryModel) {
     mfs_linear_regression_params_default(&p);
     mfs_model *m = nullptr;
     ASSERT_EQ(mfs_linear_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
-    double w[3] = {7, 7, 7};
+    double w[4] = {7, 7, 7, 7};  // room for the n = 4 call below
     int given = -1;
     ASSERT_EQ(mfs__input_weights(m, "fn", "class_weight", 3, 1, "classes in the data", w, &given), MFS_OK);
     EXPECT_EQ(given, 0);
-    for (double v : w) EXPECT_EQ(v, 1.0);
+    for (int i = 0; i < 3; i++) EXPECT_EQ(w[i], 1.0);
+    EXPECT_EQ(w[3], 7.0);  // n = 3: the fourth is untouched
     float f[3] = {0.5f, 2.0f, 0.0f};
     mfs_array a = {f, MFS_DTYPE_FLOAT32, 1, {3}};
     ASSERT_EQ(mfs_model_set_array(m, "class_weight", &a), MFS_OK);
