@@ -109,9 +109,10 @@ static const mfs_tensor *any_find(const mfs_model *m, const char *name) {
     return mfs__is_meta_name(name) ? mfs__meta_find(m, name) : mfs__array_find(m, name);
 }
 
-/* Fill t with a fresh zeroed buffer of the given shape (charged to m). */
+/* Fill t (name, dtype, shape, nbytes) for data, checking the name and that
+ * the byte size fits; data: a fresh zeroed buffer charged to m when NULL. */
 static mfs_status tensor_make(mfs_model *m, mfs_tensor *t, const char *name, mfs_dtype dtype,
-                              int32_t ndim, const int64_t *shape) {
+                              int32_t ndim, const int64_t *shape, void *data) {
     if (strlen(name) >= MFS_NAME_MAX || ndim < 0 || ndim > MFS_MAX_DIMS)
         return mfs__error(MFS_E_INTERNAL, "mfs: bad array name or ndim for '%s'", name);
     size_t numel = 1;
@@ -121,10 +122,12 @@ static mfs_status tensor_make(mfs_model *m, mfs_tensor *t, const char *name, mfs
     size_t bytes;
     if (mfs__mul_overflows(numel, mfs__dtype_size(dtype), &bytes))
         return mfs__error(MFS_E_OVERFLOW, "mfs: array '%s' is too large", name);
-    mfs_mem_counter *prev = mfs__scope_enter(&m->mem);
-    void *data = mfs__calloc(bytes ? bytes : 1, 1);
-    mfs__scope_leave(prev);
-    if (!data) return mfs__error(MFS_E_NOMEM, "mfs: could not allocate %zu bytes for '%s'", bytes, name);
+    if (!data) {
+        mfs_mem_counter *prev = mfs__scope_enter(&m->mem);
+        data = mfs__calloc(bytes ? bytes : 1, 1);
+        mfs__scope_leave(prev);
+        if (!data) return mfs__error(MFS_E_NOMEM, "mfs: could not allocate %zu bytes for '%s'", bytes, name);
+    }
     memset(t, 0, sizeof *t);
     strcpy(t->name, name);
     t->dtype = dtype;
@@ -135,25 +138,48 @@ static mfs_status tensor_make(mfs_model *m, mfs_tensor *t, const char *name, mfs
     return MFS_OK;
 }
 
-mfs_status mfs__array_new(mfs_model *m, const char *name, mfs_dtype dtype, int32_t ndim,
-                          const int64_t *shape, void **data) {
+/* t becomes the model's array of its name (replacing an older one). */
+static mfs_status arrays_put(mfs_model *m, const mfs_tensor *t) {
+    mfs_tensor *old = mfs__array_find(m, t->name);
+    if (old) {
+        tensor_free(m, old);
+        *old = *t;
+        return MFS_OK;
+    }
+    if (m->n_arrays >= MFS_MAX_ARRAYS) return mfs__error(MFS_E_INTERNAL, "mfs: too many arrays in one model");
+    m->arrays[m->n_arrays++] = *t;
+    return MFS_OK;
+}
+
+static mfs_status not_meta(const char *name) {
     if (mfs__is_meta_name(name)) /* the prefix belongs to user metadata */
         return mfs__error(MFS_E_INTERNAL, "mfs: a model array may not be named '%s' (prefix '%s' is for metadata)",
                           name, MFS_META_PREFIX);
+    return MFS_OK;
+}
+
+mfs_status mfs__array_new(mfs_model *m, const char *name, mfs_dtype dtype, int32_t ndim,
+                          const int64_t *shape, void **data) {
+    MFS_TRY(not_meta(name));
     mfs_tensor t;
-    MFS_TRY(tensor_make(m, &t, name, dtype, ndim, shape));
-    mfs_tensor *old = mfs__array_find(m, name);
-    if (old) {
-        tensor_free(m, old);
-        *old = t;
-    } else {
-        if (m->n_arrays >= MFS_MAX_ARRAYS) {
-            tensor_free(m, &t);
-            return mfs__error(MFS_E_INTERNAL, "mfs: too many arrays in one model");
-        }
-        m->arrays[m->n_arrays++] = t;
+    MFS_TRY(tensor_make(m, &t, name, dtype, ndim, shape, NULL));
+    mfs_status s = arrays_put(m, &t);
+    if (s != MFS_OK) {
+        tensor_free(m, &t);
+        return s;
     }
     if (data) *data = t.data;
+    return MFS_OK;
+}
+
+mfs_status mfs__array_adopt(mfs_model *m, const char *name, mfs_dtype dtype, int32_t ndim,
+                            const int64_t *shape, void *data) {
+    MFS_TRY(not_meta(name));
+    if (!data) return mfs__error(MFS_E_INTERNAL, "mfs: no data to adopt for '%s'", name);
+    mfs_tensor t;
+    MFS_TRY(tensor_make(m, &t, name, dtype, ndim, shape, data));
+    MFS_TRY(arrays_put(m, &t));
+    mfs__charge_to(data, &m->mem);
     return MFS_OK;
 }
 
@@ -177,34 +203,6 @@ mfs_status mfs__input_weights(const mfs_model *m, const char *fn, const char *na
         w[i] = v;
     }
     if (given) *given = 1;
-    return MFS_OK;
-}
-
-mfs_status mfs__array_adopt(mfs_model *m, const char *name, mfs_dtype dtype, int32_t ndim,
-                            const int64_t *shape, void *data) {
-    if (mfs__is_meta_name(name))
-        return mfs__error(MFS_E_INTERNAL, "mfs: a model array may not be named '%s' (prefix '%s' is for metadata)",
-                          name, MFS_META_PREFIX);
-    if (!data || strlen(name) >= MFS_NAME_MAX || ndim < 0 || ndim > MFS_MAX_DIMS)
-        return mfs__error(MFS_E_INTERNAL, "mfs: bad array, name or ndim for '%s'", name);
-    size_t numel = 1, bytes;
-    for (int i = 0; i < ndim; i++)
-        if (shape[i] < 0 || mfs__mul_overflows(numel, (size_t)shape[i], &numel))
-            return mfs__error(MFS_E_OVERFLOW, "mfs: array '%s' is too large", name);
-    if (mfs__mul_overflows(numel, mfs__dtype_size(dtype), &bytes))
-        return mfs__error(MFS_E_OVERFLOW, "mfs: array '%s' is too large", name);
-    mfs_tensor *slot = mfs__array_find(m, name);
-    if (!slot && m->n_arrays >= MFS_MAX_ARRAYS) return mfs__error(MFS_E_INTERNAL, "mfs: too many arrays in one model");
-    if (slot) tensor_free(m, slot);
-    else slot = &m->arrays[m->n_arrays++];
-    memset(slot, 0, sizeof *slot);
-    strcpy(slot->name, name);
-    slot->dtype = dtype;
-    slot->ndim = ndim;
-    for (int i = 0; i < ndim; i++) slot->shape[i] = shape[i];
-    slot->nbytes = bytes;
-    slot->data = data;
-    mfs__charge_to(data, &m->mem);
     return MFS_OK;
 }
 
@@ -233,7 +231,7 @@ mfs_status mfs__meta_set(mfs_model *m, const char *fn, const char *name, const m
         return mfs__error(MFS_E_INVALID_ARG, "%s: '%s' has %zu bytes; metadata arrays hold at most %d bytes in all "
                           "(64 MiB) and the others use %zu", fn, name, bytes, MFS_META_MAX_BYTES, used);
     mfs_tensor t;
-    MFS_TRY(tensor_make(m, &t, name, value->dtype, value->ndim, value->shape));
+    MFS_TRY(tensor_make(m, &t, name, value->dtype, value->ndim, value->shape, NULL));
     if (t.nbytes) memcpy(t.data, value->data, t.nbytes);
     /* checked on the aligned copy: value may point into a model file */
     if (t.dtype == MFS_DTYPE_FLOAT32 && !mfs__all_finite((const float *)t.data, numel)) {
@@ -448,7 +446,7 @@ mfs_status mfs_model_set_array(mfs_model *m, const char *name, const mfs_array *
     if (value->dtype == MFS_DTYPE_FLOAT32 && !mfs__all_finite((const float *)value->data, numel))
         return mfs__error(MFS_E_VALUE, "%s: '%s' contains NaN or infinity", fn, name);
     mfs_tensor t;
-    MFS_TRY(tensor_make(m, &t, name, value->dtype, value->ndim, value->shape));
+    MFS_TRY(tensor_make(m, &t, name, value->dtype, value->ndim, value->shape, NULL));
     if (t.nbytes) memcpy(t.data, value->data, t.nbytes);
     for (int i = 0; i < m->n_inputs; i++)
         if (strcmp(m->inputs[i].name, name) == 0) {
