@@ -331,3 +331,12 @@ def _proba_columns(model):
     if lib.mfs_output_shape(model._h, lib.MFS_METHOD_PREDICT_PROBA, _native.view(X), dt, nd, shape) != lib.MFS_OK:
         return None
     return int(shape[1]) if nd[0] == 2 else None
+
+
+def store_params(est, params):
+    """Every __init__ argument as an attribute of the same name, unchanged
+    (scikit-learn's rule: validation happens in fit). `params` is the
+    __init__'s locals()."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)

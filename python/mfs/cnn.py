@@ -19,8 +19,8 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, register
-from .neural_network import _CNT, ACTIVATIONS, _choice, _hidden_sizes, _NetworkEstimator, _real, store_params
+from ._base import MfsClassifier, register, store_params
+from .neural_network import _CNT, ACTIVATIONS, _choice, _hidden_sizes, _NetworkEstimator, _real
 from .reference import cnn as _ref
 
 MAX_CONV, MAX_HIDDEN = 8, 8

@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, MfsEstimator, register
+from ._base import MfsClassifier, MfsEstimator, register, store_params
 from .reference import random_forest as _ref
 
 _CLF_CRITERIA = {"gini": 0, "entropy": 1, "log_loss": 1}
@@ -418,27 +418,7 @@ class RandomForestClassifier(ClassifierMixin, _ForestBase, MfsClassifier):
                  min_impurity_decrease=0.0, bootstrap=True, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, class_weight=None, ccp_alpha=0.0, max_samples=None,
                  monotonic_cst=None, split_algorithm="auto", backend="c"):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.class_weight = class_weight
-        self.ccp_alpha = ccp_alpha
-        self.max_samples = max_samples
-        self.monotonic_cst = monotonic_cst
-        self.split_algorithm = split_algorithm
-        self.backend = backend
+        store_params(self, locals())
 
     def fit(self, X, y, sample_weight=None):
         """Grow the forest on X (n_samples, n_features) and labels y (any type,
@@ -515,26 +495,7 @@ class RandomForestRegressor(MultiOutputMixin, RegressorMixin, _ForestBase):
                  min_impurity_decrease=0.0, bootstrap=True, oob_score=False, n_jobs=None, random_state=None,
                  verbose=0, warm_start=False, ccp_alpha=0.0, max_samples=None, monotonic_cst=None,
                  split_algorithm="auto", backend="c"):
-        self.n_estimators = n_estimators
-        self.criterion = criterion
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.bootstrap = bootstrap
-        self.oob_score = oob_score
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.ccp_alpha = ccp_alpha
-        self.max_samples = max_samples
-        self.monotonic_cst = monotonic_cst
-        self.split_algorithm = split_algorithm
-        self.backend = backend
+        store_params(self, locals())
 
     def fit(self, X, y, sample_weight=None):
         """Grow the forest on X (n_samples, n_features) and targets y

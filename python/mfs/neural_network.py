@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, MfsEstimator, register
+from ._base import MfsClassifier, MfsEstimator, register, store_params
 from .reference import mlp as _ref
 
 ACTIVATIONS = {"identity": 0, "relu": 1, "tanh": 2, "logistic": 3, "gelu": 4}
@@ -57,14 +57,6 @@ def _choice(owner, name, value, options):
     return options[value]
 
 
-
-def store_params(est, params):
-    """Every __init__ argument as an attribute of the same name, unchanged
-    (scikit-learn's rule: validation happens in fit). `params` is the
-    __init__'s locals()."""
-    for name, value in params.items():
-        if name not in ("self", "__class__"):
-            setattr(est, name, value)
 
 class _Progress:
     """The per-batch / per-epoch callback of a fit: progress (tqdm when it is

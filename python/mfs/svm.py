@@ -14,7 +14,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, MfsEstimator, register
+from ._base import MfsClassifier, MfsEstimator, register, store_params
 from .reference import linear_svm as _ref_linear
 from .reference import svm as _ref
 
@@ -245,22 +245,7 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
     def __init__(self, *, C=1.0, kernel="rbf", degree=3, gamma="scale", coef0=0.0, shrinking=True,
                  probability=False, tol=1e-3, cache_size=200, class_weight=None, verbose=False, max_iter=-1,
                  decision_function_shape="ovr", break_ties=False, random_state=None, backend="c"):
-        self.C = C
-        self.kernel = kernel
-        self.degree = degree
-        self.gamma = gamma
-        self.coef0 = coef0
-        self.shrinking = shrinking
-        self.probability = probability
-        self.tol = tol
-        self.cache_size = cache_size
-        self.class_weight = class_weight
-        self.verbose = verbose
-        self.max_iter = max_iter
-        self.decision_function_shape = decision_function_shape
-        self.break_ties = break_ties
-        self.random_state = random_state
-        self.backend = backend
+        store_params(self, locals())
 
     def _params(self, X):
         name = type(self).__name__
@@ -415,18 +400,7 @@ class SVR(RegressorMixin, _BaseSVM):
 
     def __init__(self, *, kernel="rbf", degree=3, gamma="scale", coef0=0.0, tol=1e-3, C=1.0, epsilon=0.1,
                  shrinking=True, cache_size=200, verbose=False, max_iter=-1, backend="c"):
-        self.kernel = kernel
-        self.degree = degree
-        self.gamma = gamma
-        self.coef0 = coef0
-        self.tol = tol
-        self.C = C
-        self.epsilon = epsilon
-        self.shrinking = shrinking
-        self.cache_size = cache_size
-        self.verbose = verbose
-        self.max_iter = max_iter
-        self.backend = backend
+        store_params(self, locals())
 
     def _params(self, X):
         p = self._kernel_params()
@@ -524,19 +498,7 @@ class LinearSVC(ClassifierMixin, MfsClassifier):
     def __init__(self, penalty="l2", loss="squared_hinge", *, dual="auto", tol=1e-4, C=1.0, multi_class="ovr",
                  fit_intercept=True, intercept_scaling=1.0, class_weight=None, verbose=0, random_state=None,
                  max_iter=1000, backend="c"):
-        self.penalty = penalty
-        self.loss = loss
-        self.dual = dual
-        self.tol = tol
-        self.C = C
-        self.multi_class = multi_class
-        self.fit_intercept = fit_intercept
-        self.intercept_scaling = intercept_scaling
-        self.class_weight = class_weight
-        self.verbose = verbose
-        self.random_state = random_state
-        self.max_iter = max_iter
-        self.backend = backend
+        store_params(self, locals())
 
     def _params(self, X):
         name = type(self).__name__

@@ -15,7 +15,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, MfsEstimator, register
+from ._base import MfsClassifier, MfsEstimator, register, store_params
 from .reference import decision_tree as _ref
 
 _CLF_CRITERIA = {"gini": 0, "entropy": 1, "log_loss": 1}
@@ -346,19 +346,7 @@ class DecisionTreeClassifier(ClassifierMixin, _DecisionTreeBase, MfsClassifier):
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features=None, random_state=None,
                  max_leaf_nodes=None, min_impurity_decrease=0.0, class_weight=None, split_algorithm="auto",
                  backend="c"):
-        self.criterion = criterion
-        self.splitter = splitter
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.random_state = random_state
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.class_weight = class_weight
-        self.split_algorithm = split_algorithm
-        self.backend = backend
+        store_params(self, locals())
 
     def fit(self, X, y, sample_weight=None):
         """Grow the tree on X (n_samples, n_features) and labels y (any type).
@@ -421,18 +409,7 @@ class DecisionTreeRegressor(MultiOutputMixin, RegressorMixin, _DecisionTreeBase)
     def __init__(self, *, criterion="squared_error", splitter="best", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features=None, random_state=None,
                  max_leaf_nodes=None, min_impurity_decrease=0.0, split_algorithm="auto", backend="c"):
-        self.criterion = criterion
-        self.splitter = splitter
-        self.max_depth = max_depth
-        self.min_samples_split = min_samples_split
-        self.min_samples_leaf = min_samples_leaf
-        self.min_weight_fraction_leaf = min_weight_fraction_leaf
-        self.max_features = max_features
-        self.random_state = random_state
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_impurity_decrease = min_impurity_decrease
-        self.split_algorithm = split_algorithm
-        self.backend = backend
+        store_params(self, locals())
 
     def fit(self, X, y, sample_weight=None):
         """Grow the tree on X (n_samples, n_features) and targets y (n_samples,)

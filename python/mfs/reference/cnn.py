@@ -313,33 +313,14 @@ def fit(X, y, state=None, incremental=False, init_params=None, init_optimizer=No
         counters[CNT_STEPS] = t
         ep_loss = acc / n_train
         curve.append(ep_loss)
-        counters[CNT_SAMPLES_SEEN] += n_train
-        counters[CNT_EPOCHS_TOTAL] += 1
-        counters[CNT_LOSS] = ep_loss
+        vs = None
         if len(va):
             Pv = _mlp.output(loss, forward(p, layers, params, X[va])[0])
             vs = _mlp._score(loss, Pv, None if labels is None else labels[va], None if Y is None else Y[va])
             vcurve.append(vs)
-            b = counters[CNT_BEST_SCORE]
-            counters[CNT_NO_IMPROVEMENT] = 0 if vs >= b + p["tol"] else counters[CNT_NO_IMPROVEMENT] + 1
-            if vs > b:
-                counters[CNT_BEST_SCORE] = vs
-                best = params.copy()
-        else:
-            b = counters[CNT_BEST_LOSS]
-            counters[CNT_NO_IMPROVEMENT] = 0 if ep_loss <= b - p["tol"] else counters[CNT_NO_IMPROVEMENT] + 1
-            if ep_loss < b:
-                counters[CNT_BEST_LOSS] = ep_loss
-        counters[CNT_N_ITER] = len(curve)
-        lr = _mlp._schedule(p, lr, counters[CNT_SAMPLES_SEEN], e)
-        finished = False
-        if counters[CNT_NO_IMPROVEMENT] > p["n_iter_no_change"]:
-            if p["learning_rate"] == _mlp.ADAPTIVE and lr > 1e-6:
-                lr /= 5.0
-                counters[CNT_NO_IMPROVEMENT] = 0
-            else:
-                finished = True
-        counters[CNT_LR] = lr
+        lr, improved, finished = _mlp.end_epoch(p, counters, ep_loss, vs, n_train, len(curve), lr, e)
+        if improved:
+            best = params.copy()
         if finished:
             break
     if len(va):

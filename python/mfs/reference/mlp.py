@@ -239,6 +239,40 @@ def _schedule(p, lr, samples_seen, epoch):
     return lr
 
 
+def end_epoch(p, counters, ep_loss, vs, n_train, n_epochs, lr, e):
+    """scikit-learn's end-of-epoch bookkeeping, shared by every network's
+    reference (train.c does the same): the counters, the improvement count on
+    the validation score vs (None without early stopping) or on the loss, the
+    schedule and the stopping rule. Returns (lr, improved, finished); improved:
+    vs is a new best (the caller keeps these parameters)."""
+    counters[CNT_SAMPLES_SEEN] += n_train
+    counters[CNT_EPOCHS_TOTAL] += 1
+    counters[CNT_LOSS] = ep_loss
+    improved = False
+    if vs is not None:
+        best = counters[CNT_BEST_SCORE]
+        counters[CNT_NO_IMPROVEMENT] = 0 if vs >= best + p["tol"] else counters[CNT_NO_IMPROVEMENT] + 1
+        if vs > best:
+            counters[CNT_BEST_SCORE] = vs
+            improved = True
+    else:
+        best = counters[CNT_BEST_LOSS]
+        counters[CNT_NO_IMPROVEMENT] = 0 if ep_loss <= best - p["tol"] else counters[CNT_NO_IMPROVEMENT] + 1
+        if ep_loss < best:
+            counters[CNT_BEST_LOSS] = ep_loss
+    counters[CNT_N_ITER] = n_epochs
+    lr = _schedule(p, lr, counters[CNT_SAMPLES_SEEN], e)
+    finished = False
+    if counters[CNT_NO_IMPROVEMENT] > p["n_iter_no_change"]:
+        if p["learning_rate"] == ADAPTIVE and lr > 1e-6:
+            lr /= 5.0
+            counters[CNT_NO_IMPROVEMENT] = 0
+        else:
+            finished = True
+    counters[CNT_LR] = lr
+    return lr, improved, finished
+
+
 def _split(p, labels, K, n):
     n_val = int(math.ceil(p["validation_fraction"] * n))
     if n_val < 2:
@@ -394,33 +428,14 @@ def fit(X, y, state=None, incremental=False, init_params=None, init_optimizer=No
         counters[CNT_STEPS] = t
         ep_loss = acc / n_train
         curve.append(ep_loss)
-        counters[CNT_SAMPLES_SEEN] += n_train
-        counters[CNT_EPOCHS_TOTAL] += 1
-        counters[CNT_LOSS] = ep_loss
+        vs = None
         if len(va):
             Pv = output(loss, forward(p, params, units, X[va], loss=loss)[-1])
             vs = _score(loss, Pv, None if labels is None else labels[va], None if Y is None else Y[va])
             vcurve.append(vs)
-            best = counters[CNT_BEST_SCORE]
-            counters[CNT_NO_IMPROVEMENT] = 0 if vs >= best + p["tol"] else counters[CNT_NO_IMPROVEMENT] + 1
-            if vs > best:
-                counters[CNT_BEST_SCORE] = vs
-                best_params = params.copy()
-        else:
-            best = counters[CNT_BEST_LOSS]
-            counters[CNT_NO_IMPROVEMENT] = 0 if ep_loss <= best - p["tol"] else counters[CNT_NO_IMPROVEMENT] + 1
-            if ep_loss < best:
-                counters[CNT_BEST_LOSS] = ep_loss
-        counters[CNT_N_ITER] = len(curve)
-        lr = _schedule(p, lr, counters[CNT_SAMPLES_SEEN], e)
-        finished = False
-        if counters[CNT_NO_IMPROVEMENT] > p["n_iter_no_change"]:
-            if p["learning_rate"] == ADAPTIVE and lr > 1e-6:
-                lr /= 5.0
-                counters[CNT_NO_IMPROVEMENT] = 0
-            else:
-                finished = True
-        counters[CNT_LR] = lr
+        lr, improved, finished = end_epoch(p, counters, ep_loss, vs, n_train, len(curve), lr, e)
+        if improved:
+            best_params = params.copy()
         if finished:
             break
     if len(va):
