@@ -16,7 +16,7 @@
 
 /* Column sums of x (B, C) added into acc (C), in row order for every column
  * (deterministic); columns are split among threads in blocks of 64. */
-static void colsum_add(float *restrict acc, const float *restrict x, int64_t B, int64_t C) {
+void mfs__colsum_add(float *restrict acc, const float *restrict x, int64_t B, int64_t C) {
     const int64_t CB = 64;
     int64_t nblk = (C + CB - 1) / CB;
 #pragma omp parallel for schedule(static) num_threads(mfs__num_threads()) if (B * C >= PAR_MIN && nblk > 1)
@@ -53,7 +53,7 @@ mfs_status mfs__linear_backward(float *dinp, float *dweight, float *dbias, const
                                 int64_t C_out) {
     /* dweight (C_in, C_out) += inp^T (C_in, B) @ dout (B, C_out) */
     MFS_TRY(mfs__sgemm(1, 0, C_in, C_out, B, 1.0f, inp, C_in, dout, C_out, 1.0f, dweight, C_out));
-    if (dbias) colsum_add(dbias, dout, B, C_out);
+    if (dbias) mfs__colsum_add(dbias, dout, B, C_out);
     /* dinp (B, C_in) = dout (B, C_out) @ weight^T (C_out, C_in) */
     if (dinp) MFS_TRY(mfs__sgemm(0, 1, B, C_in, C_out, 1.0f, dout, C_out, weight, C_out, 0.0f, dinp, C_in));
     return MFS_OK;
@@ -179,7 +179,7 @@ void mfs__bias_activation_forward(float *out, const float *bias, int64_t B, int6
 
 void mfs__activation_backward_colsum(float *dpre, float *dbias, const float *dout, const float *out,
                                      int64_t B, int64_t C, int32_t act) {
-    /* column blocks of 64 per thread, rows in order inside (as colsum_add) */
+    /* column blocks of 64 per thread, rows in order inside (as mfs__colsum_add) */
     const int64_t CB = 64;
     int64_t nblk = (C + CB - 1) / CB;
 #pragma omp parallel for schedule(static) num_threads(mfs__num_threads()) if (B * C >= PAR_MIN && nblk > 1)

@@ -93,6 +93,9 @@ void mfs__activation_backward(float *dinp, const float *dout, const float *out, 
  *     += column sums of dpre (dbias may be NULL), rows summed in order for
  *     every column (the same sums as the unfused pair). */
 void mfs__bias_activation_forward(float *out, const float *bias, int64_t B, int64_t C, int32_t act);
+/* acc (C) += column sums of x (B, C), rows in order for every column (the
+ * bias gradient of the unfused linear backward). */
+void mfs__colsum_add(float *acc, const float *x, int64_t B, int64_t C);
 void mfs__activation_backward_colsum(float *dpre, float *dbias, const float *dout, const float *out,
                                      int64_t B, int64_t C, int32_t act);
 

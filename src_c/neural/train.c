@@ -113,13 +113,13 @@ static mfs_status linear_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *d
     if (L->act == MFS__ACT_GELU) { /* from the saved pre-activation */
         mfs__activation_backward(g, dout, out, saved, B * Co, L->act);
         if (!rows) return mfs__linear_backward(dinp, dW, db, g, inp, W, B, Ci, Co);
-        mfs__activation_backward_colsum(g, db, g, g, B, Co, MFS__ACT_IDENTITY); /* the bias sums */
+        mfs__colsum_add(db, g, B, Co);
     } else if (L->act != MFS__ACT_IDENTITY) { /* act' and the bias gradient in one sweep */
         mfs__activation_backward_colsum(g, db, g, out, B, Co, L->act);
         if (!rows) return mfs__linear_backward(dinp, dW, NULL, g, inp, W, B, Ci, Co);
     } else {
         if (!rows) return mfs__linear_backward(dinp, dW, db, g, inp, W, B, Ci, Co);
-        mfs__activation_backward_colsum(g, db, g, g, B, Co, MFS__ACT_IDENTITY);
+        mfs__colsum_add(db, g, B, Co);
     }
     /* layer 0 on rows by index: dW += X[rows]^T dpre; no input gradient */
     return mfs__sgemm_rows(1, 0, Ci, Co, B, 1.0f, inp, Ci, rows, g, Co, 1.0f, dW, Co);
@@ -287,7 +287,6 @@ typedef struct plan {
     int64_t act_off[MFS__NET_MAX_LAYERS + 1]; /* act[0] = input, act[i + 1] = output of layer i */
     int64_t saved_off[MFS__NET_MAX_LAYERS];
     int64_t scratch_off, grad_off[2], loss_off, losses_off, tgt_off; /* training only */
-    int64_t max_size;       /* largest per-sample tensor */
     int64_t floats;         /* the arena's size */
     uint64_t relu_by_pool;  /* bit i: layer i's ReLU backward is done by the max-pool after it */
 } plan;
@@ -311,7 +310,7 @@ static void plan_make(const mfs__net *net, int64_t B, int training, int flags, p
     pl->B = B;
     /* the gradient buffers hold layer outputs' gradients only: the first
      * layer's input gradient is never computed */
-    int64_t off = 0, scratch = 0, maxs = 1;
+    int64_t off = 0, scratch = 0;
     /* 16-float alignment of every tensor (64 bytes: whole cache lines, aligned vectors) */
 #define ALIGN16(x) (((x) + 15) / 16 * 16)
     if (training) {
@@ -357,9 +356,7 @@ static void plan_make(const mfs__net *net, int64_t B, int training, int flags, p
         off += ALIGN16(B * L->saved_per_row + L->saved_fixed);
         int64_t sc = B * L->scratch_per_row + L->scratch_fixed;
         if (sc > scratch) scratch = sc;
-        if (L->out_size > maxs) maxs = L->out_size;
     }
-    pl->max_size = maxs;
     pl->scratch_off = off;
     off += ALIGN16(scratch);
 #undef ALIGN16
