@@ -390,7 +390,9 @@ def run(argv=None):
                                       "threads": t, "repeats": cfg["gemm_repeats"],
                                       "budget_s": cfg["budget_s"], "seed": cfg["seed"]}))
     for net in cfg["nets"]:
-        impls = [b for b in backends if b in ("c", "cuda", "sklearn")] + ["torch"]
+        impls = [b for b in backends if b in ("c", "cuda", "sklearn")]
+        if "c" in backends or "sklearn" in backends:  # PyTorch CPU: the CPU backends' peer
+            impls.append("torch")
         if "cuda" in backends:
             impls.append("torch-cuda")
         for impl in impls:
