@@ -21,6 +21,12 @@ mfs_status mfs__cuda_require(const char *fn);
 /* Device buffers, counted. */
 mfs_status mfs__cuda_alloc(void **dev, size_t bytes, mfs_mem_counter *mem);
 void mfs__cuda_release(void *dev, size_t bytes, mfs_mem_counter *mem);
+/* A call's scratch: from libmfs's stream-ordered pool (cudaMallocFromPoolAsync
+ * on the calling thread's stream, which keeps up to 256 MiB between calls),
+ * or cudaMalloc where the device has no memory pools. Allocate and release
+ * on the same thread, for work enqueued on its stream. */
+mfs_status mfs__cuda_alloc_scratch(void **dev, size_t bytes, mfs_mem_counter *mem);
+void mfs__cuda_release_scratch(void *dev, size_t bytes, mfs_mem_counter *mem);
 mfs_status mfs__cuda_upload(void *dev, const void *host, size_t bytes);
 mfs_status mfs__cuda_download(void *host, const void *dev, size_t bytes);
 
@@ -36,10 +42,12 @@ mfs_status mfs__centered_gram_cuda(const float *X, int64_t n, int64_t d,
 
 /* Normal equations of centered least squares, for Linear Regression: with
  * Xc = X - xmean and Yc = Y - ymean (X (n, d), Y (n, t)), XtX = Xc^T Xc (d, d)
- * and XtY = Xc^T Yc (d, t). xmean/ymean may be NULL (no centering). */
+ * and XtY = Xc^T Yc (d, t). xmean/ymean may be NULL (no centering); sw (n),
+ * if not NULL, scales each centered row of X and Y by sw[i] (sqrt of the
+ * sample weight: weighted least squares). */
 mfs_status mfs__linreg_normal_cuda(const float *X, const float *Y, int64_t n, int64_t d,
                                    int64_t t, const double *xmean, const double *ymean,
-                                   float *XtX, float *XtY, mfs_mem_counter *mem);
+                                   const float *sw, float *XtX, float *XtY, mfs_mem_counter *mem);
 
 /* Lloyd iterations of K-Means from `centers` (k, d) (updated in place) over X
  * (n, d): at most max_iter iterations, stop when the squared shift of the
@@ -210,6 +218,9 @@ mfs_status mfs__nn_gather_labels_cuda(int32_t *out, const int32_t *y, const int6
 mfs_status mfs__nn_copy_cuda(float *dst, const float *src, int64_t n);
 mfs_status mfs__nn_zero_cuda(float *x, int64_t n);
 mfs_status mfs__nn_accumulate_cuda(double *acc, const float *x, int64_t n, double coef);
+/* *first = the lowest index i < n with x[i] NaN or infinite, or n if none
+ * (x on the device, first on the host; synchronizes). */
+mfs_status mfs__nn_first_nonfinite_cuda(const float *x, int64_t n, int64_t *first);
 mfs_status mfs__optim_step_cuda(const struct mfs__optim *o, const struct mfs__net *net, float *p, const float *g,
                                 float *s, double *acc, double coef);
 /* cnn: conv2d / pool / batchnorm / flatten of src_c/neural/layers.h on DEVICE

@@ -19,6 +19,16 @@ void mfs__cuda_release(void *dev, size_t bytes, mfs_mem_counter *mem) {
     (void)dev; (void)bytes; (void)mem; /* nothing can have been allocated */
 }
 
+mfs_status mfs__cuda_alloc_scratch(void **dev, size_t bytes, mfs_mem_counter *mem) {
+    (void)bytes; (void)mem;
+    if (dev) *dev = NULL;
+    return MFS_NO_CUDA("mfs__cuda_alloc");
+}
+
+void mfs__cuda_release_scratch(void *dev, size_t bytes, mfs_mem_counter *mem) {
+    (void)dev; (void)bytes; (void)mem;
+}
+
 mfs_status mfs__cuda_upload(void *dev, const void *host, size_t bytes) {
     (void)dev; (void)host; (void)bytes;
     return MFS_NO_CUDA("mfs__cuda_upload");
@@ -44,9 +54,9 @@ mfs_status mfs__centered_gram_cuda(const float *X, int64_t n, int64_t d, const d
 }
 
 mfs_status mfs__linreg_normal_cuda(const float *X, const float *Y, int64_t n, int64_t d, int64_t t,
-                                   const double *xmean, const double *ymean, float *XtX,
+                                   const double *xmean, const double *ymean, const float *sw, float *XtX,
                                    float *XtY, mfs_mem_counter *mem) {
-    (void)X; (void)Y; (void)n; (void)d; (void)t; (void)xmean; (void)ymean; (void)XtX; (void)XtY;
+    (void)X; (void)Y; (void)n; (void)d; (void)t; (void)xmean; (void)ymean; (void)sw; (void)XtX; (void)XtY;
     (void)mem;
     return MFS_NO_CUDA("mfs__linreg_normal_cuda");
 }
@@ -245,6 +255,12 @@ mfs_status mfs__layernorm_backward_cuda(float *dinp, float *dweight, float *dbia
     (void)B; (void)C;
     return MFS_NO_CUDA("mfs__layernorm_backward_cuda");
 }
+mfs_status mfs__nn_first_nonfinite_cuda(const float *x, int64_t n, int64_t *first) {
+    (void)x;
+    if (first) *first = n;
+    return MFS_NO_CUDA("mfs__nn_first_nonfinite_cuda");
+}
+
 mfs_status mfs__nn_gather_rows_cuda(float *out, const float *X, const int64_t *idx, int64_t B, int64_t d) {
     (void)out; (void)X; (void)idx; (void)B; (void)d;
     return MFS_NO_CUDA("mfs__nn_gather_rows_cuda");

@@ -124,7 +124,7 @@ TEST(CudaNoGpu, LinalgEntryPointsAnswerDeviceError) {
     float G[9];
     expect_device_error(mfs__centered_gram_cuda(A, 2, 3, mean, G, nullptr), "mfs__centered_gram_cuda");
     float XtX[9], XtY[3];
-    expect_device_error(mfs__linreg_normal_cuda(A, B, 2, 3, 1, mean, nullptr, XtX, XtY, nullptr),
+    expect_device_error(mfs__linreg_normal_cuda(A, B, 2, 3, 1, mean, nullptr, nullptr, XtX, XtY, nullptr),
                         "mfs__linreg_normal_cuda");
     float out[2];
     expect_device_error(mfs__pca_transform_cuda(A, 2, 3, mean, A, 1, out, nullptr), "mfs__pca_transform_cuda");
@@ -154,7 +154,8 @@ TEST(CudaSgemm, AllTransposesRaggedSizes) {
     std::mt19937_64 g(1234);
     const GemmCase cases[] = {{1, 1, 1},    {7, 5, 3},     {33, 65, 17},  {64, 64, 64},
                               {127, 129, 255}, {128, 128, 8}, {200, 3, 51}, {3, 300, 9},
-                              {65, 1, 1000},   {1, 70, 33}};
+                              {65, 1, 1000},   {1, 70, 33},   // below: M <= 32, N >= 256, the flat 32x128 tile
+                              {32, 257, 40},   {17, 1000, 129}, {1, 256, 7}};
     for (const auto &c : cases)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {
@@ -177,6 +178,8 @@ TEST(CudaSgemm, LargeTilesAndSplitK) {
     check_sgemm(g, 1, 0, {9, 11, 40000}, 1.f, 0.f, 0);
     if (HasFatalFailure()) return;
     check_sgemm(g, 0, 1, {3, 130, 20011}, 2.f, -1.f, 1);
+    if (HasFatalFailure()) return;
+    check_sgemm(g, 1, 0, {16, 300, 30000}, 1.f, 0.5f, 0); // the flat tile, split over K
     if (HasFatalFailure()) return;
     check_sgemm(g, 0, 0, {0, 5, 7}, 1.f, 0.f, 0); // empty outputs are no-ops
     check_sgemm(g, 0, 0, {5, 5, 0}, 1.f, 0.5f, 0); // K = 0: C = beta C
@@ -219,17 +222,59 @@ TEST(CudaSgemm, DeviceMemoryIsCountedAndReturned) {
     EXPECT_GE(after.device_peak - before.device_current, (int64_t)((M * K + K * N + M * N) * sizeof(float)));
 }
 
+namespace {
+
+// Double reference G = (X - mean)^T (X - mean), X (n, d) float, mean (d) or
+// NULL, each centered value formed in double as the GPU does.
+std::vector<double> gram_reference(const std::vector<float> &X, int64_t n, int64_t d, const double *mean) {
+    std::vector<double> ref((size_t)(d * d), 0.0), row((size_t)d);
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t j = 0; j < d; j++) row[(size_t)j] = (double)X[(size_t)(i * d + j)] - (mean ? mean[j] : 0.0);
+        for (int64_t a = 0; a < d; a++)
+            for (int64_t b = 0; b < d; b++) ref[(size_t)(a * d + b)] += row[(size_t)a] * row[(size_t)b];
+    }
+    return ref;
+}
+
+// Tolerance of the GPU's G[a, b] against gram_reference. Both are double sums
+// of the same n products of the same centered doubles, each within
+// n eps64 sum |x_a x_b| <= n eps64 sqrt(G_aa G_bb) of the exact sum
+// (Cauchy-Schwarz; summation order and FMA only move where inside); G is that
+// sum rounded once to float32, which moves it by at most u |G_ab|. So
+// |G - ref| <= u |ref| + 4 n eps64 sqrt(G_aa G_bb): float32 rounding of each
+// entry and nothing more (well below 1e-6 of max |G|). A float32 accumulation
+// (the former SGEMM route) is off by ~sqrt(n) u of the scale and fails it.
+double gram_tolerance(const std::vector<double> &ref, int64_t n, int64_t d, int64_t a, int64_t b) {
+    const double eps64 = std::ldexp(1.0, -53);
+    const double scale = std::sqrt(ref[(size_t)(a * d + a)] * ref[(size_t)(b * d + b)]);
+    return kU * std::fabs(ref[(size_t)(a * d + b)]) + 4.0 * (double)n * eps64 * scale;
+}
+
+// Every entry within gram_tolerance, and G exactly symmetric (the lower
+// triangle is a copy of the upper one).
+void expect_gram_matches(const std::vector<float> &G, const std::vector<double> &ref, int64_t n, int64_t d,
+                         const char *what) {
+    for (int64_t a = 0; a < d; a++)
+        for (int64_t b = 0; b < d; b++) {
+            ASSERT_NEAR(G[(size_t)(a * d + b)], ref[(size_t)(a * d + b)], gram_tolerance(ref, n, d, a, b))
+                << "G[" << a << "," << b << "] n=" << n << " d=" << d << " " << what;
+            ASSERT_EQ(G[(size_t)(a * d + b)], G[(size_t)(b * d + a)]) << "G is not exactly symmetric, " << what;
+        }
+}
+
+} // namespace
+
 // Centered Gram of data sitting far from the origin (mean 100, spread 1), so
-// that centering matters. Each entry is a K-term dot product of centered
-// values; Cauchy-Schwarz bounds sum |x_i x_j| by sqrt(G_ii G_jj), and K-chunks
-// of at most 16384 rows are summed in double, so the error is below
-// (16384 + 4) u sqrt(G_ii G_jj) ~ 1e-3 of the scale in the worst case; in
-// practice (random-walk growth) ~ 1e-5: 2e-4 leaves room while a wrong index
-// (error ~ the scale) fails.
+// that centering matters, against the double reference at float32 rounding of
+// each entry (gram_tolerance). The shapes cover one and many row chunks (the
+// GPU splits n when the 32 x 32 tiles of G are too few to fill it, at least
+// 256 rows a chunk), d = 1, d a multiple of the tile (32, 64) and ragged
+// (7, 33, 130, 257), n = 1 and a last chunk shorter than the others.
 TEST(CudaGram, CenteredGramMatchesDouble) {
     if (mfs_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
     std::mt19937_64 g(11);
-    const int64_t shapes[][2] = {{1, 1}, {2, 3}, {100, 7}, {5000, 33}, {30001, 130}, {300, 257}};
+    const int64_t shapes[][2] = {{1, 1}, {2, 3}, {1000, 1}, {100, 7}, {4000, 32}, {5000, 33},
+                                 {3001, 64}, {30001, 130}, {300, 257}};
     for (auto &sh : shapes) {
         const int64_t n = sh[0], d = sh[1];
         auto X = random_matrix(g, n * d, 99.f, 101.f);
@@ -244,32 +289,126 @@ TEST(CudaGram, CenteredGramMatchesDouble) {
             ASSERT_EQ(mfs__centered_gram_cuda(X.data(), n, d, centered ? mean.data() : nullptr, G.data(), nullptr),
                       MFS_OK)
                 << mfs_last_error();
-            std::vector<double> ref((size_t)(d * d), 0.0);
-            std::vector<double> row((size_t)d);
-            for (int64_t i = 0; i < n; i++) {
-                for (int64_t j = 0; j < d; j++) row[(size_t)j] = X[(size_t)(i * d + j)] - mean[(size_t)j];
-                for (int64_t a = 0; a < d; a++)
-                    for (int64_t b = 0; b < d; b++) ref[(size_t)(a * d + b)] += row[(size_t)a] * row[(size_t)b];
-            }
-            for (int64_t a = 0; a < d; a++)
-                for (int64_t b = 0; b < d; b++) {
-                    const double scale = std::sqrt(ref[(size_t)(a * d + a)] * ref[(size_t)(b * d + b)]);
-                    ASSERT_NEAR(G[(size_t)(a * d + b)], ref[(size_t)(a * d + b)], 2e-4 * scale + 1e-30)
-                        << "G[" << a << "," << b << "] n=" << n << " d=" << d << " centered=" << centered;
-                    ASSERT_EQ(G[(size_t)(a * d + b)], G[(size_t)(b * d + a)]) << "G is not exactly symmetric";
-                }
+            auto ref = gram_reference(X, n, d, centered ? mean.data() : nullptr);
+            expect_gram_matches(G, ref, n, d, centered ? "centered" : "not centered");
+            if (HasFatalFailure()) return;
         }
     }
 }
 
-// Normal equations: XtX as the Gram test; XtY entries bounded by
-// sqrt(XtX_ii YtY_jj) the same way, with the same 2e-4 for the same reason.
+// n == 0: G is all zeros.
+TEST(CudaGram, NoRowsGivesZero) {
+    if (mfs_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    const float X[1] = {0.f};
+    const double mean[5] = {1, 2, 3, 4, 5};
+    std::vector<float> G(25, -1.f);
+    ASSERT_EQ(mfs__centered_gram_cuda(X, 0, 5, mean, G.data(), nullptr), MFS_OK) << mfs_last_error();
+    for (float v : G) EXPECT_EQ(v, 0.f);
+}
+
+// The data of tests_py/test_pca.py's whitening test (n = 800, d = 12, mean 10,
+// standard deviations 2 * 0.7^j, so variances 4 down to 4 * 0.49^11 ~ 1.6e-3,
+// along a random rotation), where a float32 Gram made the CUDA PCA's smallest
+// axes too inaccurate. Every entry is held to gram_tolerance, and so is the
+// Gram along the smallest eigenvector v of the reference: |v^T G v - v^T ref v|
+// <= sum |v_a| |v_b| tol_ab, the sum of the per-entry float32 roundings.
+TEST(CudaGram, SmallestAxisOfPcaDataIsExact) {
+    if (mfs_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    const int64_t n = 800, d = 12;
+    std::mt19937_64 g(5);
+    std::normal_distribution<double> N01(0.0, 1.0);
+    // random rotation R (d, d): Gram-Schmidt on the columns of a Gaussian matrix
+    std::vector<double> R((size_t)(d * d));
+    for (auto &r : R) r = N01(g);
+    for (int64_t c = 0; c < d; c++) {
+        for (int64_t p = 0; p < c; p++) {
+            double dot = 0.0;
+            for (int64_t i = 0; i < d; i++) dot += R[(size_t)(i * d + c)] * R[(size_t)(i * d + p)];
+            for (int64_t i = 0; i < d; i++) R[(size_t)(i * d + c)] -= dot * R[(size_t)(i * d + p)];
+        }
+        double nrm = 0.0;
+        for (int64_t i = 0; i < d; i++) nrm += R[(size_t)(i * d + c)] * R[(size_t)(i * d + c)];
+        for (int64_t i = 0; i < d; i++) R[(size_t)(i * d + c)] /= std::sqrt(nrm);
+    }
+    std::vector<float> X((size_t)(n * d));
+    std::vector<double> z((size_t)d);
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t k = 0; k < d; k++) z[(size_t)k] = N01(g) * 2.0 * std::pow(0.7, (double)k);
+        for (int64_t j = 0; j < d; j++) {
+            double x = 10.0;
+            for (int64_t k = 0; k < d; k++) x += z[(size_t)k] * R[(size_t)(j * d + k)];
+            X[(size_t)(i * d + j)] = (float)x;
+        }
+    }
+    std::vector<double> mean((size_t)d, 0.0);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) mean[(size_t)j] += X[(size_t)(i * d + j)];
+    for (auto &m : mean) m /= (double)n;
+
+    std::vector<float> G((size_t)(d * d), -1.f);
+    ASSERT_EQ(mfs__centered_gram_cuda(X.data(), n, d, mean.data(), G.data(), nullptr), MFS_OK) << mfs_last_error();
+    const auto ref = gram_reference(X, n, d, mean.data());
+    expect_gram_matches(G, ref, n, d, "PCA data");
+    if (HasFatalFailure()) return;
+
+    // smallest eigenvector of ref: inverse iteration with its Cholesky factor L
+    // (ref = L L^T, SPD; neighbouring eigenvalues differ by 2x, so 100 steps
+    // converge to double precision)
+    std::vector<double> L((size_t)(d * d), 0.0);
+    for (int64_t j = 0; j < d; j++)
+        for (int64_t i = j; i < d; i++) {
+            double s = ref[(size_t)(i * d + j)];
+            for (int64_t k = 0; k < j; k++) s -= L[(size_t)(i * d + k)] * L[(size_t)(j * d + k)];
+            if (i == j) {
+                ASSERT_GT(s, 0.0) << "reference Gram is not positive definite";
+                L[(size_t)(j * d + j)] = std::sqrt(s);
+            } else {
+                L[(size_t)(i * d + j)] = s / L[(size_t)(j * d + j)];
+            }
+        }
+    std::vector<double> v((size_t)d, 1.0), y((size_t)d);
+    for (int it = 0; it < 100; it++) {
+        for (int64_t i = 0; i < d; i++) { // L y = v
+            double s = v[(size_t)i];
+            for (int64_t k = 0; k < i; k++) s -= L[(size_t)(i * d + k)] * y[(size_t)k];
+            y[(size_t)i] = s / L[(size_t)(i * d + i)];
+        }
+        for (int64_t i = d - 1; i >= 0; i--) { // L^T v = y
+            double s = y[(size_t)i];
+            for (int64_t k = i + 1; k < d; k++) s -= L[(size_t)(k * d + i)] * v[(size_t)k];
+            v[(size_t)i] = s / L[(size_t)(i * d + i)];
+        }
+        double nrm = 0.0;
+        for (double x : v) nrm += x * x;
+        for (auto &x : v) x /= std::sqrt(nrm);
+    }
+    double qg = 0.0, qr = 0.0, tol = 0.0;
+    for (int64_t a = 0; a < d; a++)
+        for (int64_t b = 0; b < d; b++) {
+            const double w = v[(size_t)a] * v[(size_t)b];
+            qg += w * G[(size_t)(a * d + b)];
+            qr += w * ref[(size_t)(a * d + b)];
+            tol += std::fabs(w) * gram_tolerance(ref, n, d, a, b);
+        }
+    // qr is the smallest variance times n - 1, about 1.3 here
+    EXPECT_NEAR(qg, qr, tol) << "smallest axis: v^T ref v = " << qr;
+}
+
+// Normal equations: float32 products summed in float32 within chunks of at
+// most 16384 rows (the chunks in double), as the CPU's blockwise centered
+// products: each entry within 2e-4 of sqrt(XtX_aa XtX_bb) (XtY: of
+// sqrt(XtX_aa YtY_bb)), Cauchy-Schwarz's bound on its size, i.e. float32
+// sums of <= 16384 terms of either sign.
+// Weighted: the centered rows scaled by sw[i] (zero weights included).
 TEST(CudaLinreg, NormalEquationsMatchDouble) {
     if (mfs_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
     std::mt19937_64 g(21);
     const int64_t shapes[][3] = {{1, 1, 1}, {50, 3, 1}, {4097, 19, 3}, {40000, 64, 5}};
+    for (int weighted = 0; weighted < 2; weighted++)
     for (auto &sh : shapes) {
         const int64_t n = sh[0], d = sh[1], t = sh[2];
+        std::vector<float> sw = random_matrix(g, n, 0.f, 1.7f);
+        if (n > 1) sw[0] = 0.f;
         auto X = random_matrix(g, n * d, -5.f, 15.f), Y = random_matrix(g, n * t, 40.f, 60.f);
         std::vector<double> xm((size_t)d, 0.0), ym((size_t)t, 0.0);
         for (int64_t i = 0; i < n; i++) {
@@ -277,20 +416,22 @@ TEST(CudaLinreg, NormalEquationsMatchDouble) {
             for (int64_t j = 0; j < t; j++) ym[(size_t)j] += Y[(size_t)(i * t + j)] / (double)n;
         }
         std::vector<float> XtX((size_t)(d * d)), XtY((size_t)(d * t));
-        ASSERT_EQ(mfs__linreg_normal_cuda(X.data(), Y.data(), n, d, t, xm.data(), ym.data(), XtX.data(), XtY.data(),
+        ASSERT_EQ(mfs__linreg_normal_cuda(X.data(), Y.data(), n, d, t, xm.data(), ym.data(), weighted ? sw.data() : nullptr,
+                                          XtX.data(), XtY.data(),
                                           nullptr),
                   MFS_OK)
-            << mfs_last_error();
+            << mfs_last_error() << " weighted " << weighted;
         std::vector<double> rxx((size_t)(d * d), 0.0), rxy((size_t)(d * t), 0.0), ryy((size_t)t, 0.0);
         for (int64_t i = 0; i < n; i++) {
+            const double w = weighted ? (double)sw[(size_t)i] * sw[(size_t)i] : 1.0;
             for (int64_t a = 0; a < d; a++) {
                 const double xa = X[(size_t)(i * d + a)] - xm[(size_t)a];
-                for (int64_t b = 0; b < d; b++) rxx[(size_t)(a * d + b)] += xa * (X[(size_t)(i * d + b)] - xm[(size_t)b]);
-                for (int64_t b = 0; b < t; b++) rxy[(size_t)(a * t + b)] += xa * (Y[(size_t)(i * t + b)] - ym[(size_t)b]);
+                for (int64_t b = 0; b < d; b++) rxx[(size_t)(a * d + b)] += w * xa * (X[(size_t)(i * d + b)] - xm[(size_t)b]);
+                for (int64_t b = 0; b < t; b++) rxy[(size_t)(a * t + b)] += w * xa * (Y[(size_t)(i * t + b)] - ym[(size_t)b]);
             }
             for (int64_t b = 0; b < t; b++) {
                 const double yb = Y[(size_t)(i * t + b)] - ym[(size_t)b];
-                ryy[(size_t)b] += yb * yb;
+                ryy[(size_t)b] += w * yb * yb;
             }
         }
         for (int64_t a = 0; a < d; a++) {

@@ -241,7 +241,11 @@ def test_cuda_matches_c():
     c = mfs.LogisticRegression(tol=1e-6, max_iter=1000).fit(Xtr, ytr)
     g = mfs.LogisticRegression(tol=1e-6, max_iter=1000, backend="cuda").fit(Xtr, ytr)
     assert _rel(g.coef_, c.coef_) < 1e-3
-    np.testing.assert_allclose(g.predict_proba(Xte), c.predict_proba(Xte), atol=1e-4)
+    # coefficients 1e-3 apart (float32 device sums in another order stop
+    # L-BFGS at another point within tol) move logits of size ~10 by ~1e-2,
+    # hence probabilities by up to ~2.5e-3; the H100 gave 4.2e-4 (2026-11-27)
+    np.testing.assert_allclose(g.predict_proba(Xte), c.predict_proba(Xte), atol=2.5e-3)
+    assert np.mean(g.predict(Xte) == c.predict(Xte)) >= 0.99
 
 
 def test_no_warning_at_defaults_on_scaled_data():

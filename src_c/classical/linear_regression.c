@@ -177,10 +177,6 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     } else {
         memset(xm, 0, (size_t)(d + t) * sizeof(double));
     }
-    if (sw && m->device == MFS_DEVICE_CUDA) {
-        s = mfs__error(MFS_E_UNSUPPORTED, "%s: sample_weight is not supported on the CUDA device yet", FIT);
-        goto done;
-    }
     int64_t rank = d;
     int solved = 0;
     if (sw) {
@@ -203,7 +199,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
             float *g32 = NULL;
             s = mfs__alloc((void **)&g32, (size_t)(d * d + d * t) * sizeof(float), FIT, "the Gram matrix");
             if (s == MFS_OK) {
-                s = mfs__linreg_normal_cuda(X, Y, n, d, t, center ? xm : NULL, center ? ym : NULL, g32,
+                s = mfs__linreg_normal_cuda(X, Y, n, d, t, center ? xm : NULL, center ? ym : NULL, sw, g32,
                                             g32 + d * d, &m->mem);
                 for (int64_t k = 0; s == MFS_OK && k < d * d; k++) G[k] = g32[k];
                 for (int64_t k = 0; s == MFS_OK && k < d * t; k++) c[k] = g32[d * d + k];

@@ -74,17 +74,26 @@ int mfs__all_finite(const float *x, int64_t n) {
     return !bad;
 }
 
+mfs_status mfs__nonfinite_error(const char *fn, const char *name, const float *x, int64_t index, int64_t cols) {
+    return mfs__error(MFS_E_VALUE, "%s: %s contains %s at row %lld, column %lld", fn, name,
+                      isnan(x[index]) ? "NaN" : "infinity", (long long)(index / cols), (long long)(index % cols));
+}
+
 static mfs_status check_finite(const char *fn, const char *name, const float *x, int64_t n, int64_t cols) {
     if (mfs__all_finite(x, n)) return MFS_OK;
     for (int64_t i = 0; i < n; i++)
-        if (!isfinite(x[i]))
-            return mfs__error(MFS_E_VALUE, "%s: %s contains %s at row %lld, column %lld", fn, name,
-                              isnan(x[i]) ? "NaN" : "infinity", (long long)(i / cols), (long long)(i % cols));
+        if (!isfinite(x[i])) return mfs__nonfinite_error(fn, name, x, i, cols);
     return MFS_OK;
 }
 
 mfs_status mfs__check_matrix(const char *fn, const char *name, const mfs_array *X,
                              int64_t min_rows, int64_t *n, int64_t *d) {
+    MFS_TRY(mfs__check_matrix_shape(fn, name, X, min_rows, n, d));
+    return check_finite(fn, name, (const float *)X->data, *n * *d, *d);
+}
+
+mfs_status mfs__check_matrix_shape(const char *fn, const char *name, const mfs_array *X,
+                                   int64_t min_rows, int64_t *n, int64_t *d) {
     int64_t numel = 0;
     MFS_TRY(mfs__array_numel(fn, name, X, &numel));
     if (X->dtype != MFS_DTYPE_FLOAT32)
@@ -96,7 +105,7 @@ mfs_status mfs__check_matrix(const char *fn, const char *name, const mfs_array *
                           (long long)X->shape[0], (long long)min_rows);
     if (X->shape[1] < 1)
         return mfs__error(MFS_E_SHAPE, "%s: %s has 0 features, at least 1 is required", fn, name);
-    MFS_TRY(check_finite(fn, name, (const float *)X->data, numel, X->shape[1]));
+    (void)numel;
     *n = X->shape[0];
     *d = X->shape[1];
     return MFS_OK;

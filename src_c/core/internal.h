@@ -65,6 +65,13 @@ mfs_status mfs__array_numel(const char *fn, const char *name, const mfs_array *a
  * Writes n and d. Messages name fn and name ("mfs_fit: X ..."). */
 mfs_status mfs__check_matrix(const char *fn, const char *name, const mfs_array *X,
                              int64_t min_rows, int64_t *n, int64_t *d);
+/* The same without the pass over the values (for a model that checks them
+ * where it reads them: a network's predict on the GPU). */
+mfs_status mfs__check_matrix_shape(const char *fn, const char *name, const mfs_array *X,
+                                   int64_t min_rows, int64_t *n, int64_t *d);
+/* mfs__check_matrix's message for the non-finite x[index] of a matrix with cols
+ * columns: "fn: name contains NaN at row r, column c" (MFS_E_VALUE). */
+mfs_status mfs__nonfinite_error(const char *fn, const char *name, const float *x, int64_t index, int64_t cols);
 /* A float32 vector (n,) or matrix (n, t) of finite targets; writes t (1 for 1-D). */
 mfs_status mfs__check_targets(const char *fn, const mfs_array *y, int64_t n, int64_t *t);
 /* An int32 label vector of length n with values in [0, n_classes). */
@@ -144,6 +151,10 @@ struct mfs_model_vtable {
     mfs_status (*partial_fit)(mfs_model *m, const mfs_array *X, const mfs_array *y);
     mfs_status (*decision_function)(const mfs_model *m, const mfs_array *X, mfs_array *out);
     mfs_status (*predict_log_proba)(const mfs_model *m, const mfs_array *X, mfs_array *out);
+    /* 1: on MFS_DEVICE_CUDA the predict-type methods check X for NaN and
+     * infinity themselves, on the device after the upload (one pass less
+     * over host memory), with mfs__nonfinite_error's message */
+    int device_checks_finite;
 };
 
 const mfs_model_vtable *mfs__vtable(mfs_model_kind kind);

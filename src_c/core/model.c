@@ -278,7 +278,10 @@ static mfs_status check_apply(const char *fn, const mfs_model *m, mfs_method met
     if (!m->fitted)
         return mfs__error(MFS_E_NOT_FITTED, "%s: this %s model is not fitted yet; call mfs_fit first", fn, m->vt->name);
     int64_t n, d;
-    MFS_TRY(mfs__check_matrix(fn, "X", X, 0, &n, &d));
+    if (m->device == MFS_DEVICE_CUDA && m->vt->device_checks_finite)
+        MFS_TRY(mfs__check_matrix_shape(fn, "X", X, 0, &n, &d));
+    else
+        MFS_TRY(mfs__check_matrix(fn, "X", X, 0, &n, &d));
     int64_t want = m->n_features_in;
     if (method == MFS_METHOD_INVERSE_TRANSFORM && m->vt->inverse_input_cols)
         want = m->vt->inverse_input_cols(m);

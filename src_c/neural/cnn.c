@@ -430,4 +430,5 @@ const mfs_model_vtable mfs__cnn_vtable = {
     .output_shape = output_shape,
     .check_state = check_state,
     .partial_fit = partial_fit,
+    .device_checks_finite = 1, /* mfs__net_predict checks X on the GPU */
 };

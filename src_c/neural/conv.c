@@ -349,14 +349,18 @@ mfs_status mfs__conv2d_backward(float *dinp, float *dweight, float *dbias, const
  * Forward: conv into out (GELU: into saved, then gelu into out), the activation
  * in place. Backward: the activation's gradient into the scratch (dpre), then
  * the conv backward with its workspace after it. The scratch holds the CPU
- * workspace planned for the thread count at build time (at least the GPU
- * workspace of CONV_GPU_MIN_IMAGES images); on the GPU, as many images go into
- * one GEMM as that scratch holds (up to CONV_GPU_IMAGES), so the CPU plans
- * little device-only memory. */
+ * workspace planned for the thread count at build time. On the GPU the scratch
+ * also holds the im2col columns and GEMM output of the whole batch, up to
+ * CONV_GPU_FLOATS (scratch_per_row_gpu, planned on the device side only), so
+ * each conv is one im2col, one GEMM and one re-layout per pass: per-image
+ * chunks had cost three kernel launches per image (on an H100 the CNN's
+ * predict ran at 99k images/s against PyTorch's 1.17M). */
 #include "neural/network.h"
 #include "src_cuda/cuda_api.h"
 
-enum { CONV_GPU_IMAGES = 64, CONV_GPU_MIN_IMAGES = 4 };
+/* at most 8M floats (32 MiB) of GPU conv workspace per layer: a predict block
+ * of 1024 28x28 images then still goes in a few GEMMs of >= 40k columns */
+enum { CONV_GPU_FLOATS = 8 << 20 };
 
 static void conv_dims(const mfs__layer *L, int64_t B, mfs__conv2d_dims *d) {
     /* the geometry was validated when the layer was added */
@@ -405,11 +409,10 @@ static mfs_status conv_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *din
 }
 
 /* GPU: images per GEMM that the planned scratch holds (src_cuda/neural/conv.cu's
- * workspace: G (CKK + OC) OHW floats and 64 of alignment). */
+ * workspace: G (CKK + OC) OHW floats and 64 of alignment; the plan gave
+ * scratch_per_row_gpu * min(B, scratch_rows_gpu) on top of scratch_fixed). */
 static void conv_gpu_slots(const mfs__layer *L, mfs__conv2d_dims *d) {
-    const int64_t per = (d->C * d->KH * d->KW + d->OC) * d->OH * d->OW;
-    int64_t g = (L->scratch_fixed - 16 - 64) / per;
-    if (g > CONV_GPU_IMAGES) g = CONV_GPU_IMAGES;
+    int64_t g = d->B < L->scratch_rows_gpu ? d->B : L->scratch_rows_gpu;
     d->slots = g < 1 ? 1 : g;
 }
 
@@ -452,9 +455,11 @@ static void conv_finish(mfs__layer *x) {
     x->saved_per_row = x->act == MFS__ACT_GELU ? d.OC * d.OH * d.OW : 0;
     x->scratch_per_row = 0; /* the activation's backward runs in place */
     d.slots = mfs__num_threads();
-    const int64_t cpu = (int64_t)(mfs__conv2d_workspace_size(&d) / sizeof(float));
-    const int64_t gpu = CONV_GPU_MIN_IMAGES * (d.C * d.KH * d.KW + d.OC) * d.OH * d.OW + 64;
-    x->scratch_fixed = (cpu > gpu ? cpu : gpu) + 16;
+    /* + 128: the GPU workspace rounds the columns up to 64 floats and adds 256 bytes */
+    x->scratch_fixed = (int64_t)(mfs__conv2d_workspace_size(&d) / sizeof(float)) + 16 + 128;
+    const int64_t per = (d.C * d.KH * d.KW + d.OC) * d.OH * d.OW;
+    x->scratch_per_row_gpu = per;
+    x->scratch_rows_gpu = per < CONV_GPU_FLOATS ? CONV_GPU_FLOATS / per : 1;
 }
 
 static const mfs__layer_ops CONV2D_OPS = {"conv2d", conv_fwd, conv_bwd, conv_fwd_cuda, conv_bwd_cuda, conv_finish};

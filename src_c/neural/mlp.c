@@ -503,5 +503,6 @@ const mfs_model_vtable mfs__mlp_vtable = {
     .output_shape = output_shape,
     .check_state = check_state,
     .partial_fit = partial_fit,
+    .device_checks_finite = 1, /* mfs__net_predict checks X on the GPU */
     .predict_log_proba = predict_log_proba,
 };

@@ -99,6 +99,9 @@ struct mfs__layer {
     int64_t buf_off, buf_n;    /* non-trained buffers (running stats) in ctx->buffers */
     int64_t saved_per_row, saved_fixed;     /* saved statistics: floats per batch row + fixed */
     int64_t scratch_per_row, scratch_fixed; /* scratch of forward/backward */
+    /* on the GPU, scratch_per_row_gpu * min(B, scratch_rows_gpu) more (0: none):
+     * the conv's whole-batch im2col, planned on the device side only */
+    int64_t scratch_per_row_gpu, scratch_rows_gpu;
 };
 
 /* The output of the network and its loss. */

@@ -291,7 +291,7 @@ typedef struct plan {
     uint64_t relu_by_pool;  /* bit i: layer i's ReLU backward is done by the max-pool after it */
 } plan;
 
-enum { PLAN_INDEXED = 1, PLAN_CPU = 2 }; /* plan_make flags (training) */
+enum { PLAN_INDEXED = 1, PLAN_CPU = 2, PLAN_GPU = 4 }; /* plan_make flags */
 
 /* A layer whose output only the next layer's forward reads, when training on
  * the CPU: a ReLU conv2d followed by a max-pool. The pool's backward applies
@@ -304,7 +304,8 @@ static int relu_by_pool(const mfs__net *net, int i) {
 }
 
 /* training: 0 (eval) or 1; flags (training): PLAN_INDEXED, layer 0 reads its
- * rows by index (no input slot); PLAN_CPU, the host trainer (relu_by_pool). */
+ * rows by index (no input slot); PLAN_CPU, the host trainer (relu_by_pool);
+ * PLAN_GPU (either mode), the arena lives on the device (scratch_per_row_gpu). */
 static void plan_make(const mfs__net *net, int64_t B, int training, int flags, plan *pl) {
     memset(pl, 0, sizeof *pl);
     pl->B = B;
@@ -355,6 +356,8 @@ static void plan_make(const mfs__net *net, int64_t B, int training, int flags, p
         pl->saved_off[i] = off;
         off += ALIGN16(B * L->saved_per_row + L->saved_fixed);
         int64_t sc = B * L->scratch_per_row + L->scratch_fixed;
+        if ((flags & PLAN_GPU) && L->scratch_per_row_gpu > 0)
+            sc += L->scratch_per_row_gpu * (B < L->scratch_rows_gpu ? B : L->scratch_rows_gpu);
         if (sc > scratch) scratch = sc;
     }
     pl->scratch_off = off;
@@ -365,11 +368,14 @@ static void plan_make(const mfs__net *net, int64_t B, int training, int flags, p
 
 /* ---- memory of either side ------------------------------------------------------------ */
 
+/* dev: 0 host, 1 device, DEV_SCRATCH device memory of one call on this
+ * thread (the stream-ordered pool: no device-wide wait when freed) */
+enum { DEV_SCRATCH = 2 };
 static mfs_status buf_alloc(int dev, void **p, size_t bytes, mfs_mem_counter *mem, const char *fn, const char *what) {
     *p = NULL;
     if (bytes == 0) bytes = 64;
     if (dev) {
-        mfs_status s = mfs__cuda_alloc(p, bytes, mem);
+        mfs_status s = dev == DEV_SCRATCH ? mfs__cuda_alloc_scratch(p, bytes, mem) : mfs__cuda_alloc(p, bytes, mem);
         if (s != MFS_OK) return mfs__error(s, "%s: %s on the GPU: %s", fn, what, mfs_last_error());
         return MFS_OK;
     }
@@ -378,7 +384,8 @@ static mfs_status buf_alloc(int dev, void **p, size_t bytes, mfs_mem_counter *me
 static void buf_free(int dev, void *p, size_t bytes, mfs_mem_counter *mem) {
     if (!p) return;
     if (bytes == 0) bytes = 64;
-    if (dev) mfs__cuda_release(p, bytes, mem);
+    if (dev == DEV_SCRATCH) mfs__cuda_release_scratch(p, bytes, mem);
+    else if (dev) mfs__cuda_release(p, bytes, mem);
     else mfs__free(p);
 }
 
@@ -467,15 +474,31 @@ static mfs_status forward_rows(const mfs__net *net, const plan *pl, float *arena
 
 enum { PREDICT_BLOCK = 1024 };
 
+/* Rows per forward pass of a GPU predict: as many as keep the arena near
+ * 64 MiB, at least PREDICT_BLOCK and at most 65536. Each pass is a fixed
+ * number of kernel launches, so a small network (the MLP: ~1.3k floats a
+ * row) does 20k rows in 2 passes instead of 20. */
+static int64_t gpu_predict_rows(const mfs__net *net) {
+    plan p1, p2;
+    plan_make(net, 1, 0, PLAN_GPU, &p1);
+    plan_make(net, 2, 0, PLAN_GPU, &p2);
+    int64_t per = p2.floats - p1.floats;
+    if (per < 1) per = 1;
+    int64_t rows = ((int64_t)16 << 20) / per;
+    return rows < PREDICT_BLOCK ? PREDICT_BLOCK : rows > 65536 ? 65536 : rows;
+}
+
 mfs_status mfs__net_predict(const char *fn, const mfs__net *net, const float *params, const float *buffers,
                             const float *X, int64_t n, float *out, mfs_device device, mfs_mem_counter *mem) {
     const int dev = device == MFS_DEVICE_CUDA;
-    const int64_t B = n < PREDICT_BLOCK ? (n > 0 ? n : 1) : PREDICT_BLOCK;
+    const int64_t block = dev ? gpu_predict_rows(net) : PREDICT_BLOCK;
+    const int64_t B = n < block ? (n > 0 ? n : 1) : block;
     const int64_t K = net->out_size, d = net->in_size;
     plan pl;
-    plan_make(net, B, 0, 0, &pl);
+    plan_make(net, B, 0, dev ? PLAN_GPU : 0, &pl);
     float *arena = NULL;
-    MFS_TRY(buf_alloc(dev, (void **)&arena, (size_t)pl.floats * sizeof(float), mem, fn, "the activation arena"));
+    MFS_TRY(buf_alloc(dev ? DEV_SCRATCH : 0, (void **)&arena, (size_t)pl.floats * sizeof(float), mem, fn,
+                      "the activation arena"));
     mfs_status s = MFS_OK;
     if (!dev) {
         s = forward_rows(net, &pl, arena, params, (float *)buffers, X, NULL, n, out, 0, mem);
@@ -489,25 +512,34 @@ mfs_status mfs__net_predict(const char *fn, const mfs__net *net, const float *pa
     const int64_t ch = n < CH ? n : CH;
     size_t pb = (size_t)net->n_params * sizeof(float), bb = (size_t)net->n_buffers * sizeof(float);
     size_t xb = (size_t)(ch * d) * sizeof(float), ob = (size_t)(ch * K) * sizeof(float);
-    if ((s = buf_alloc(1, (void **)&dp, pb, mem, fn, "the parameters")) != MFS_OK ||
-        (s = buf_alloc(1, (void **)&dbuf, bb, mem, fn, "the buffers")) != MFS_OK ||
-        (s = buf_alloc(1, (void **)&dx, xb, mem, fn, "the rows")) != MFS_OK ||
-        (s = buf_alloc(1, (void **)&dout, ob, mem, fn, "the outputs")) != MFS_OK)
+    /* all of it scratch of this call: stream-ordered, kept in the pool between calls */
+    if ((s = buf_alloc(DEV_SCRATCH, (void **)&dp, pb, mem, fn, "the parameters")) != MFS_OK ||
+        (s = buf_alloc(DEV_SCRATCH, (void **)&dbuf, bb, mem, fn, "the buffers")) != MFS_OK ||
+        (s = buf_alloc(DEV_SCRATCH, (void **)&dx, xb, mem, fn, "the rows")) != MFS_OK ||
+        (s = buf_alloc(DEV_SCRATCH, (void **)&dout, ob, mem, fn, "the outputs")) != MFS_OK)
         goto done;
     if ((s = mfs__cuda_upload(dp, params, pb)) != MFS_OK) goto done;
     if (bb && (s = mfs__cuda_upload(dbuf, buffers, bb)) != MFS_OK) goto done;
     for (int64_t r0 = 0; r0 < n; r0 += ch) {
         const int64_t m = n - r0 < ch ? n - r0 : ch;
         if ((s = mfs__cuda_upload(dx, X + r0 * d, (size_t)(m * d) * sizeof(float))) != MFS_OK) goto done;
+        /* the generic layer left X's values to us (device_checks_finite):
+         * checked here, on the device, with the host check's message */
+        int64_t bad = m * d;
+        if ((s = mfs__nn_first_nonfinite_cuda(dx, m * d, &bad)) != MFS_OK) goto done;
+        if (bad < m * d) {
+            s = mfs__nonfinite_error(fn, "X", X, r0 * d + bad, d);
+            goto done;
+        }
         if ((s = forward_rows(net, &pl, arena, dp, dbuf, dx, NULL, m, dout, 1, mem)) != MFS_OK) goto done;
         if ((s = mfs__cuda_download(out + r0 * K, dout, (size_t)(m * K) * sizeof(float))) != MFS_OK) goto done;
     }
 done:
-    buf_free(1, dout, ob, mem);
-    buf_free(1, dx, xb, mem);
-    buf_free(1, dbuf, bb, mem);
-    buf_free(1, dp, pb, mem);
-    buf_free(1, arena, (size_t)pl.floats * sizeof(float), mem);
+    buf_free(DEV_SCRATCH, dout, ob, mem);
+    buf_free(DEV_SCRATCH, dx, xb, mem);
+    buf_free(DEV_SCRATCH, dbuf, bb, mem);
+    buf_free(DEV_SCRATCH, dp, pb, mem);
+    buf_free(DEV_SCRATCH, arena, (size_t)pl.floats * sizeof(float), mem);
     return s;
 }
 
@@ -891,7 +923,7 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
     t.net = net;
     /* a first linear layer reads its batch rows in place (no copy, no input slot) */
     t.indexed = !dev && net->n_layers > 0 && net->layers[0].ops == &LINEAR_OPS;
-    plan_make(net, bs, 1, (t.indexed ? PLAN_INDEXED : 0) | (dev ? 0 : PLAN_CPU), &t.pl);
+    plan_make(net, bs, 1, (t.indexed ? PLAN_INDEXED : 0) | (dev ? PLAN_GPU : PLAN_CPU), &t.pl);
     t.sz_arena = (size_t)t.pl.floats * sizeof(float);
     t.sz_grads = (size_t)P * sizeof(float);
     t.sz_params = (size_t)P * sizeof(float);
@@ -903,7 +935,7 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
     if (!dev) memset(t.grads, 0, t.sz_grads); /* once: each optimizer step leaves it zero */
     if (n_val > 0) {
         const int64_t vb = n_val < PREDICT_BLOCK ? n_val : PREDICT_BLOCK;
-        plan_make(net, vb, 0, 0, &t.pv);
+        plan_make(net, vb, 0, dev ? PLAN_GPU : 0, &t.pv);
         t.sz_varena = (size_t)t.pv.floats * sizeof(float);
         t.sz_val = (size_t)(n_val * K) * sizeof(float);
         if ((s = buf_alloc(dev, (void **)&t.varena, t.sz_varena, mem, fn, "the validation arena")) != MFS_OK ||

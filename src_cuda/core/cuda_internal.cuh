@@ -44,8 +44,9 @@ mfs_status mfs__cuda_bytes(const char *fn, int64_t count, size_t elem, size_t *b
 int mfs__cuda_sm_count(void);
 
 #ifdef __cplusplus
-/* A device buffer owned by a scope: freed and un-counted on every return path,
- * so error returns from MFS_CUDA_CHECK leak nothing. */
+/* Scratch device memory owned by a scope (see mfs__cuda_alloc_scratch):
+ * freed and un-counted on every return path, so error returns from
+ * MFS_CUDA_CHECK leak nothing. */
 template <typename T> struct mfs_dev_buf {
     T *ptr = nullptr;
     size_t bytes = 0;
@@ -61,7 +62,7 @@ template <typename T> struct mfs_dev_buf {
         mfs_status s = mfs__cuda_bytes(fn, count, sizeof(T), &b);
         if (s != MFS_OK) return s;
         void *p = nullptr;
-        s = mfs__cuda_alloc(&p, b, counter);
+        s = mfs__cuda_alloc_scratch(&p, b, counter);
         if (s != MFS_OK) {
             /* mfs__cuda_alloc's message names itself; callers want their own name
              * (copied first: the message buffer is also mfs__error's output) */
@@ -75,7 +76,7 @@ template <typename T> struct mfs_dev_buf {
         return MFS_OK;
     }
     void reset() {
-        if (ptr) mfs__cuda_release(ptr, bytes, mem);
+        if (ptr) mfs__cuda_release_scratch(ptr, bytes, mem);
         ptr = nullptr;
         bytes = 0;
     }

@@ -2,6 +2,7 @@
  * machine without a driver never fails), counted device buffers and copies.
  * No function here prints, aborts or exits: CUDA errors become MFS_E_DEVICE. */
 #include <stdio.h>
+#include <string.h>
 #include "src_cuda/core/cuda_internal.cuh"
 
 mfs_status mfs__cuda_fail(const char *fn, const char *what, cudaError_t e) {
@@ -63,13 +64,52 @@ int mfs__cuda_sm_count(void) {
     return v;
 }
 
-extern "C" mfs_status mfs__cuda_alloc(void **dev, size_t bytes, mfs_mem_counter *mem) {
+/* libmfs's pool for scratch memory (mfs_dev_buf, a network's predict
+ * buffers), created on first use for the current device; NULL where the
+ * device has no memory pools or creation fails (then cudaMalloc / cudaFree).
+ * Freed blocks stay in the pool up to SCRATCH_KEEP bytes across
+ * synchronizations, so a training step's split-K workspace or a predict's
+ * arena is not handed back to the driver and mapped again each call; and a
+ * stream-ordered free never waits for the device, as cudaFree does. */
+static const uint64_t SCRATCH_KEEP = (uint64_t)256 << 20;
+
+static cudaMemPool_t make_scratch_pool(void) {
+    int dev = 0, yes = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&yes, cudaDevAttrMemoryPoolsSupported, dev) != cudaSuccess || !yes) {
+        (void)cudaGetLastError();
+        return NULL;
+    }
+    cudaMemPoolProps props;
+    memset(&props, 0, sizeof props);
+    props.allocType = cudaMemAllocationTypePinned;
+    props.handleTypes = cudaMemHandleTypeNone;
+    props.location.type = cudaMemLocationTypeDevice;
+    props.location.id = dev;
+    cudaMemPool_t pool = NULL;
+    if (cudaMemPoolCreate(&pool, &props) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return NULL;
+    }
+    uint64_t keep = SCRATCH_KEEP;
+    if (cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep) != cudaSuccess)
+        (void)cudaGetLastError(); /* the pool still works, releasing at each sync */
+    return pool;
+}
+
+static cudaMemPool_t scratch_pool(void) {
+    static cudaMemPool_t pool = make_scratch_pool(); /* C++ static: initialized once, thread-safe */
+    return pool;
+}
+
+static mfs_status alloc_impl(void **dev, size_t bytes, mfs_mem_counter *mem, int scratch) {
     if (!dev) return mfs__error(MFS_E_INVALID_ARG, "mfs__cuda_alloc: dev is NULL");
     *dev = NULL;
     MFS_TRY(mfs__cuda_require("mfs__cuda_alloc"));
     if (bytes == 0) return MFS_OK;
     void *p = NULL;
-    cudaError_t e = cudaMalloc(&p, bytes);
+    cudaMemPool_t pool = scratch ? scratch_pool() : NULL;
+    cudaError_t e = pool ? cudaMallocFromPoolAsync(&p, bytes, pool, MFS_STREAM) : cudaMalloc(&p, bytes);
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
         if (e == cudaErrorMemoryAllocation)
@@ -83,10 +123,27 @@ extern "C" mfs_status mfs__cuda_alloc(void **dev, size_t bytes, mfs_mem_counter 
     return MFS_OK;
 }
 
+extern "C" mfs_status mfs__cuda_alloc(void **dev, size_t bytes, mfs_mem_counter *mem) {
+    return alloc_impl(dev, bytes, mem, 0);
+}
+
 extern "C" void mfs__cuda_release(void *dev, size_t bytes, mfs_mem_counter *mem) {
     if (!dev) return;
     /* cudaFree synchronizes: buffers are never released under a running kernel. */
     if (cudaFree(dev) != cudaSuccess) (void)cudaGetLastError();
+    mfs__count_device(mfs__cuda_counter(mem), -(int64_t)bytes);
+}
+
+extern "C" mfs_status mfs__cuda_alloc_scratch(void **dev, size_t bytes, mfs_mem_counter *mem) {
+    return alloc_impl(dev, bytes, mem, 1);
+}
+
+extern "C" void mfs__cuda_release_scratch(void *dev, size_t bytes, mfs_mem_counter *mem) {
+    if (!dev) return;
+    /* freed in the order of the calling thread's stream, after the kernels
+     * enqueued there that use it; the pool may hand it to the next request */
+    cudaError_t e = scratch_pool() ? cudaFreeAsync(dev, MFS_STREAM) : cudaFree(dev);
+    if (e != cudaSuccess) (void)cudaGetLastError();
     mfs__count_device(mfs__cuda_counter(mem), -(int64_t)bytes);
 }
 

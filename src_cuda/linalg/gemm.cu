@@ -248,12 +248,20 @@ mfs_status launch_tiles(const char *fn, const GemmArgs &g) {
     return MFS_OK;
 }
 
-template <int BM> mfs_status dispatch(const char *fn, int ta, int tb, int syrk, const GemmArgs &g) {
-    if (syrk) return launch_tiles<BM, BM, true, false, true>(fn, g);
-    if (!ta && !tb) return launch_tiles<BM, BM, false, false, false>(fn, g);
-    if (!ta && tb) return launch_tiles<BM, BM, false, true, false>(fn, g);
-    if (ta && !tb) return launch_tiles<BM, BM, true, false, false>(fn, g);
-    return launch_tiles<BM, BM, true, true, false>(fn, g);
+template <int BM, int BN> mfs_status dispatch(const char *fn, int ta, int tb, int syrk, const GemmArgs &g) {
+    if (syrk) return launch_tiles<BM, BN, true, false, true>(fn, g);
+    if (!ta && !tb) return launch_tiles<BM, BN, false, false, false>(fn, g);
+    if (!ta && tb) return launch_tiles<BM, BN, false, true, false>(fn, g);
+    if (ta && !tb) return launch_tiles<BM, BN, true, false, false>(fn, g);
+    return launch_tiles<BM, BN, true, true, false>(fn, g);
+}
+
+/* the flat tile: only for general products (the triangle mode needs square tiles) */
+mfs_status dispatch_flat(const char *fn, int ta, int tb, const GemmArgs &g) {
+    if (!ta && !tb) return launch_tiles<32, 128, false, false, false>(fn, g);
+    if (!ta && tb) return launch_tiles<32, 128, false, true, false>(fn, g);
+    if (ta && !tb) return launch_tiles<32, 128, true, false, false>(fn, g);
+    return launch_tiles<32, 128, true, true, false>(fn, g);
 }
 
 } /* namespace */
@@ -268,10 +276,14 @@ mfs_status mfs__sgemm_dev(const char *fn, int trans_a, int trans_b, int64_t M, i
     const int sms = mfs__cuda_sm_count();
 
     /* Tile: 128x128 (256 threads, 64 outputs each) when the output has enough
-     * tiles to fill the GPU, else 64x64 (64 threads) for four times the blocks. */
+     * tiles to fill the GPU, else 64x64 (64 threads) for four times the blocks;
+     * a flat 32x128 (64 threads) when M <= 32 and N is wide (a conv's
+     * (OC, images x pixels) output: a square tile would compute mostly rows
+     * past M). */
     const int64_t t128 = mfs__ceil_div(M, 128) * mfs__ceil_div(N, 128);
-    const int bm = t128 >= sms ? 128 : 64;
-    int64_t tiles = mfs__ceil_div(M, bm) * mfs__ceil_div(N, bm);
+    const bool flat = !syrk_upper && M <= 32 && N >= 256;
+    const int bm = flat ? 32 : t128 >= sms ? 128 : 64, bn = flat ? 128 : bm;
+    int64_t tiles = mfs__ceil_div(M, bm) * mfs__ceil_div(N, bn);
     if (syrk_upper) {
         const int64_t mt = mfs__ceil_div(M, bm);
         tiles = mt * (mt + 1) / 2;
@@ -306,8 +318,9 @@ mfs_status mfs__sgemm_dev(const char *fn, int trans_a, int trans_b, int64_t M, i
         g.ldc = ldw;
         g.c_split_stride = wstride;
     }
-    MFS_TRY(bm == 128 ? dispatch<128>(fn, trans_a, trans_b, syrk_upper, g)
-                      : dispatch<64>(fn, trans_a, trans_b, syrk_upper, g));
+    if (flat) MFS_TRY(dispatch_flat(fn, trans_a, trans_b, g));
+    else if (bm == 128) MFS_TRY((dispatch<128, 128>(fn, trans_a, trans_b, syrk_upper, g)));
+    else MFS_TRY((dispatch<64, 64>(fn, trans_a, trans_b, syrk_upper, g)));
     if (splits > 1) {
         splitk_reduce_kernel<<<grid_1d(M * N, 256), 256, 0, MFS_STREAM>>>(
             M, N, (int)splits, work.ptr, ldw, wstride, alpha, beta, C, ldc, syrk_upper != 0);

@@ -42,6 +42,14 @@ __global__ void accumulate_kernel(double *acc, const float *x, int64_t n, double
     if (threadIdx.x == 0) *acc += coef * s;
 }
 
+/* *first = min(*first, the index of each non-finite x[i]): NaN and infinity
+ * are the values whose exponent bits are all set (bit test: no reliance on
+ * isfinite under --use_fast_math). Grid-stride; an atomic only on a hit. */
+__global__ void first_nonfinite_kernel(unsigned long long *first, const float *__restrict__ x, int64_t n) {
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        if ((__float_as_uint(__ldg(x + i)) & 0x7f800000u) == 0x7f800000u) atomicMin(first, (unsigned long long)i);
+}
+
 struct OptArgs {
     int solver, nesterov;
     float lr, momentum, b1, b2, eps, l2, decay, adam_step, adamw_step, rbc2;
@@ -110,6 +118,23 @@ extern "C" mfs_status mfs__nn_accumulate_cuda(double *acc, const float *x, int64
     if (n <= 0) return MFS_OK;
     accumulate_kernel<<<1, 1024, 0, MFS_STREAM>>>(acc, x, n, coef, 0);
     MFS_CUDA_LAUNCHED("mfs__nn_accumulate_cuda", "accumulate_kernel");
+    return MFS_OK;
+}
+
+extern "C" mfs_status mfs__nn_first_nonfinite_cuda(const float *x, int64_t n, int64_t *first) {
+    static const char fn[] = "mfs__nn_first_nonfinite_cuda";
+    *first = n;
+    if (n <= 0) return MFS_OK;
+    mfs_dev_buf<unsigned long long> d;
+    MFS_TRY(d.alloc(fn, 1, nullptr));
+    unsigned long long h = (unsigned long long)n;
+    MFS_CUDA_CHECK(fn, cudaMemcpyAsync(d.ptr, &h, sizeof h, cudaMemcpyHostToDevice, MFS_STREAM));
+    int64_t blocks = (n + THREADS - 1) / THREADS, cap = (int64_t)mfs__cuda_sm_count() * 16;
+    first_nonfinite_kernel<<<(unsigned)(blocks < cap ? blocks : cap), THREADS, 0, MFS_STREAM>>>(d.ptr, x, n);
+    MFS_CUDA_LAUNCHED(fn, "first_nonfinite_kernel");
+    MFS_CUDA_CHECK(fn, cudaMemcpyAsync(&h, d.ptr, sizeof h, cudaMemcpyDeviceToHost, MFS_STREAM));
+    MFS_CUDA_CHECK(fn, cudaStreamSynchronize(MFS_STREAM));
+    *first = (int64_t)h;
     return MFS_OK;
 }
 
