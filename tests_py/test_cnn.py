@@ -412,6 +412,10 @@ def test_cuda_matches_c(digits):
     cpu.backend = "c"
     cpu._native = _native.NativeModel.from_bytes(g._native.to_bytes(), "c")
     np.testing.assert_allclose(cpu.predict_proba(Xte), g.predict_proba(Xte), atol=1e-5)
+    bad = Xte.copy()
+    bad[2, 60] = np.inf
+    with pytest.raises(ValueError, match="infinity at row 2, column 60"):
+        g.predict(bad)
 
 
 # ---- scikit-learn's estimator checks ----------------------------------------------------------

@@ -462,6 +462,16 @@ def test_cuda_fit_follows_cpu():
     # the same trajectory; the GEMMs sum in another order: 1e-3 over 10 epochs
     np.testing.assert_allclose(g.loss_curve_, c.loss_curve_, rtol=1e-3)
     assert abs(g.score(X, y) - c.score(X, y)) <= 0.005
+    # X with NaN / infinity: the GPU model checks it on the device, with the CPU's message
+    for bad in (np.nan, -np.inf):
+        Xb = X.copy()
+        Xb[7, 3] = Xb[9, 1] = bad
+        msgs = []
+        for m in (c, g):
+            with pytest.raises(ValueError, match="row 7, column 3") as e:
+                m.predict(Xb)
+            msgs.append(str(e.value))
+        assert msgs[0] == msgs[1]
 
 
 # ---- scikit-learn's estimator checks ----------------------------------------------------------------------
