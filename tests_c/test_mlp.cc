@@ -483,6 +483,84 @@ TEST(Mlp, EarlyStoppingKeepsTheBestValidationScore) {
     EXPECT_NE(std::string(mfs_last_error()).find("too small"), std::string::npos) << mfs_last_error();
 }
 
+// sample_weight, scikit-learn's semantics. In one full batch (batch_size >= n,
+// no dropout) a weighted fit is a fit on the rows repeated by their weights:
+// zero weights drop rows, integer weights duplicate them. The loss curves then
+// agree to float32 summation order (1e-5 relative: the same sums over
+// different row sets), and weights of 1 change nothing beyond rounding.
+namespace {
+std::vector<double> weighted_curve(const Data &D, mfs_mlp_params p, const std::vector<float> *w,
+                                   mfs_status *status = nullptr) {
+    Model M;
+    EXPECT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &M.m), MFS_OK);
+    Data C = D;
+    mfs_array X = arr(C.X.data(), MFS_DTYPE_FLOAT32, C.n, C.d), y = arr(C.y.data(), MFS_DTYPE_INT32, C.n);
+    if (w) {
+        mfs_array wa = arr((void *)w->data(), MFS_DTYPE_FLOAT32, (int64_t)w->size());
+        EXPECT_EQ(mfs_model_set_array(M.m, "sample_weight", &wa), MFS_OK) << mfs_last_error();
+    }
+    mfs_status s = mfs_fit(M.m, &X, &y);
+    if (status) *status = s;
+    if (s != MFS_OK) return {};
+    return get_f64(M.m, "loss_curve");
+}
+
+Data rows_of(const Data &D, const std::vector<int64_t> &rows) {
+    Data R{(int64_t)rows.size(), D.d, D.K, std::vector<float>(rows.size() * D.d), std::vector<int32_t>(rows.size())};
+    for (size_t i = 0; i < rows.size(); i++) {
+        for (int64_t j = 0; j < D.d; j++) R.X[i * D.d + j] = D.X[rows[i] * D.d + j];
+        R.y[i] = D.y[rows[i]];
+    }
+    return R;
+}
+
+void expect_close(const std::vector<double> &a, const std::vector<double> &b, double rtol) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); i++) EXPECT_NEAR(a[i], b[i], rtol * std::fabs(b[i])) << "epoch " << i;
+}
+}  // namespace
+
+TEST(Mlp, SampleWeightIsScikitLearnsWeightedLoss) {
+    Data D = blobs(60, 4, 3, 21);
+    mfs_mlp_params p = small_params();
+    p.train.max_iter = 15;
+    p.train.batch_size = 1000;  // one batch: weights are exact repetitions
+    p.train.shuffle = 0;
+    p.train.alpha = 0.01;       // the L2 term is divided by the weight sum too
+    std::vector<float> ones(D.n, 1.f), w(D.n, 1.f);
+    expect_close(weighted_curve(D, p, &ones), weighted_curve(D, p, nullptr), 1e-6);
+    // zero weights drop rows; weight 2 duplicates a row
+    std::vector<int64_t> kept;
+    for (int64_t i = 0; i < D.n; i++) {
+        w[i] = i % 5 == 0 ? 0.f : i % 7 == 0 ? 2.f : 1.f;
+        for (int r = 0; r < (int)w[i]; r++) kept.push_back(i);
+    }
+    expect_close(weighted_curve(D, p, &w), weighted_curve(rows_of(D, kept), p, nullptr), 1e-5);
+    // in minibatches too the weights change the fit (and a zero-weight batch is skipped, not NaN)
+    p.train.batch_size = 8;
+    p.train.shuffle = 1;
+    auto wc = weighted_curve(D, p, &w), uc = weighted_curve(D, p, nullptr);
+    ASSERT_EQ(wc.size(), uc.size());
+    EXPECT_NE(wc, uc);
+    std::vector<float> sparse(D.n, 0.f);
+    sparse[7] = 3.f;  // most batches weigh 0
+    auto sc = weighted_curve(D, p, &sparse);
+    ASSERT_EQ((int)sc.size(), p.train.max_iter);
+    for (double v : sc) EXPECT_TRUE(std::isfinite(v));
+    // bad weights: clear errors
+    mfs_status st;
+    std::vector<float> neg = ones, zeros(D.n, 0.f), shortw(D.n - 1, 1.f);
+    neg[3] = -1.f;
+    weighted_curve(D, p, &neg, &st);
+    EXPECT_EQ(st, MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("sample_weight[3]"), std::string::npos) << mfs_last_error();
+    weighted_curve(D, p, &zeros, &st);
+    EXPECT_EQ(st, MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("every sample_weight is zero"), std::string::npos) << mfs_last_error();
+    weighted_curve(D, p, &shortw, &st);
+    EXPECT_EQ(st, MFS_E_SHAPE);
+}
+
 TEST(Mlp, BadInputIsAClearError) {
     Data D = blobs(50, 3, 3, 13);
     mfs_mlp_params p = small_params();

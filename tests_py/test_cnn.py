@@ -423,7 +423,12 @@ _SMALL = dict(conv_layers=[{"filters": 3, "kernel_size": 1}], hidden_layer_sizes
               learning_rate_init=0.01, random_state=0)
 # No expected failures: every check passes (sklearn's array-API checks skip
 # themselves unless SCIPY_ARRAY_API is set).
-EXPECTED = {}
+# Measured: weighted fits equal fits on repeated / removed rows up to float32
+# rounding (9.6e-7 relative on predict_proba); the check asks rtol=1e-7.
+_F32 = ("libmfs computes in float32 (~1e-7 relative rounding); this check compares "
+        "predictions at rtol=1e-7, atol=1e-9, which only float64 arithmetic meets")
+EXPECTED = {"CNNClassifier": {"check_sample_weight_equivalence_on_dense_data": _F32},
+            "CNNRegressor": {"check_sample_weight_equivalence_on_dense_data": _F32}}
 
 
 @parametrize_with_checks([CNNClassifier(**_SMALL), CNNRegressor(**_SMALL)],

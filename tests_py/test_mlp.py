@@ -255,6 +255,89 @@ def test_partial_fit():
         MLPRegressor(early_stopping=True).partial_fit(X, y.astype(float))
 
 
+# ---- sample_weight --------------------------------------------------------------------------------------------
+def _sklearn_from(ours, X, y, kw, sample_weight):
+    """scikit-learn's MLPClassifier started from our initial weights (warm_start
+    keeps coefs_; its optimizer starts fresh, as ours does), fitted with kw."""
+    p = ours._params(X)
+    units = ref.layer_units(p, X.shape[1], len(np.unique(y)))
+    coefs, ints = ref.unpack(ref.init_params(p, units), units)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk = SkMLPClassifier(random_state=0, warm_start=True, **dict(kw, max_iter=1)).fit(X, y)  # the structures
+        sk.coefs_ = [c.astype(np.float32) for c in coefs]
+        sk.intercepts_ = [b.astype(np.float32) for b in ints]
+        sk.loss_curve_, sk.n_iter_, sk.t_ = [], 0, 0
+        sk.set_params(max_iter=kw["max_iter"])
+        return sk.fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("backend", ["c", "python"])
+@pytest.mark.parametrize("kw", [dict(solver="sgd", momentum=0.0, learning_rate_init=0.1, batch_size=10**6),
+                                dict(solver="adam", learning_rate_init=0.01, batch_size=200)])
+def test_sample_weight_follows_sklearn_from_the_same_weights(backend, kw):
+    X, y = _digits()
+    X = X.astype(np.float32)
+    w = np.where(y % 3 == 0, 2.0, 0.5)
+    w[:10] = 0.0
+    kw = dict(kw, hidden_layer_sizes=(12,), shuffle=False, alpha=1e-3, max_iter=6, tol=0.0, n_iter_no_change=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPClassifier(random_state=0, backend=backend, **kw).fit(X, y, sample_weight=w)
+    sk = _sklearn_from(ours, X, y, kw, w)
+    # the same weighted loss, gradient and L2 term (/ sum of weights) from the
+    # same start: float32 sums in another order over 6 epochs, 1e-5 relative
+    # (measured 4e-9 for SGD)
+    np.testing.assert_allclose(ours.loss_curve_, sk.loss_curve_, rtol=1e-5)
+    for a, b in zip(ours.coefs_, sk.coefs_):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    # the weights matter: unweighted is another trajectory
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = MLPClassifier(random_state=0, backend=backend, **kw).fit(X, y)
+    assert abs(plain.loss_curve_[-1] - ours.loss_curve_[-1]) > 1e-3
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor, mfs.CNNClassifier, mfs.CNNRegressor])
+def test_sample_weight_c_follows_the_reference_and_checks_its_input(cls):
+    X, y = _digits()
+    X = X[:240]
+    y = y[:240] if cls in (MLPClassifier, mfs.CNNClassifier) else y[:240] / 9.0
+    w = np.linspace(0.0, 3.0, len(X))
+    kw = dict(max_iter=4, random_state=1, early_stopping=True, n_iter_no_change=50, alpha=0.01)
+    kw.update(dict(input_shape=(1, 8, 8), conv_layers="3x3p1/2", hidden_layer_sizes=(6,))
+              if cls in (mfs.CNNClassifier, mfs.CNNRegressor) else dict(hidden_layer_sizes=(9,)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        c = cls(backend="c", **kw).fit(X, y, sample_weight=w)
+        py = cls(backend="python", **kw).fit(X, y, sample_weight=w)
+        # partial_fit takes weights too, and a later call without them clears them
+        pc = cls(backend="c", **dict(kw, early_stopping=False))
+        pp = cls(backend="python", **dict(kw, early_stopping=False))
+        extra = {"classes": np.arange(10)} if cls in (MLPClassifier, mfs.CNNClassifier) else {}
+        for m in (pc, pp):
+            m.partial_fit(X, y, sample_weight=w, **extra)
+            m.partial_fit(X, y)
+    # float32 C against the float64 reference: 1e-5 relative on the losses (as
+    # test_c_follows_the_reference); the weighted validation scores: equal
+    # accuracies, R^2 of float32 outputs to 1e-4 (measured 8e-6)
+    np.testing.assert_allclose(c.loss_curve_, py.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(c.validation_scores_, py.validation_scores_, rtol=1e-4)
+    np.testing.assert_allclose(pc.loss_curve_, pp.loss_curve_, rtol=1e-5)
+    for bad, msg in ((-w, ">= 0"), (np.zeros(len(X)), "every sample_weight is zero"), (w[:-1], "shape"),
+                     (np.r_[np.nan, w[1:]], "finite")):
+        for backend in ("c", "python"):
+            with pytest.raises(ValueError, match=msg):
+                cls(backend=backend, **kw).fit(X, y, sample_weight=bad)
+
+
+@pytest.mark.cuda
+def test_sample_weight_on_cuda_is_a_clear_error():
+    X, y = _digits()
+    with pytest.raises(NotImplementedError, match="sample_weight is not supported on the CUDA device"):
+        MLPClassifier(max_iter=1, backend="cuda").fit(X, y, sample_weight=np.ones(len(X)))
+
+
 def test_early_stopping():
     X, y = _digits()
     m = MLPClassifier(hidden_layer_sizes=(30,), early_stopping=True, n_iter_no_change=3, max_iter=300,
@@ -475,7 +558,12 @@ def test_cuda_fit_follows_cpu():
 
 
 # ---- scikit-learn's estimator checks ----------------------------------------------------------------------
-EXPECTED_FAILED = {}
+# Measured: weighted fits equal fits on repeated / removed rows up to float32
+# rounding (1.4e-6 relative on predict_proba); the check asks rtol=1e-7.
+_F32 = ("libmfs computes in float32 (~1e-7 relative rounding); this check compares "
+        "predictions at rtol=1e-7, atol=1e-9, which only float64 arithmetic meets")
+EXPECTED_FAILED = {"MLPClassifier": {"check_sample_weight_equivalence_on_dense_data": _F32},
+                   "MLPRegressor": {"check_sample_weight_equivalence_on_dense_data": _F32}}
 
 
 @parametrize_with_checks([MLPClassifier(max_iter=300, random_state=0), MLPRegressor(max_iter=300, random_state=0)],

@@ -304,6 +304,10 @@ class NativeModel:
         return struct_to_dict(p)
 
     def set_array(self, name, a):
+        """Set a named input array of the model, or remove it (a is None)."""
+        if a is None:
+            check(lib.mfs_model_set_array(self._h, name.encode(), ffi.NULL))
+            return
         a = np.ascontiguousarray(a)
         check(lib.mfs_model_set_array(self._h, name.encode(), view(a)))
 

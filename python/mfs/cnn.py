@@ -300,8 +300,9 @@ class CNNClassifier(ClassifierMixin, MfsClassifier, _BaseCNN):
                              f"data contains only one class: {only!r}")
         return yi
 
-    def fit(self, X, y):
-        """Fit on X (n, C, H, W) or (n, C * H * W) and labels y (n,). Returns self."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X (n, C, H, W) or (n, C * H * W) and labels y (n,);
+        sample_weight (n,) >= 0 weighs each row's loss (CPU backends). Returns self."""
         self._check_backend()
         self._images_shape = None
         self._input_shape_used = None
@@ -317,9 +318,9 @@ class CNNClassifier(ClassifierMixin, MfsClassifier, _BaseCNN):
                                  f"classes as in the previous call to fit. Previously got {prev}, `y` has "
                                  f"{self.classes_}")
         self._params(X)
-        return self._train(X, yi, partial=False)
+        return self._train(X, yi, partial=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X, y from the current state (the first call needs `classes`)."""
         self._check_backend()
         first = getattr(self, "_state", None) is None
@@ -333,7 +334,7 @@ class CNNClassifier(ClassifierMixin, MfsClassifier, _BaseCNN):
             yi = self._encode(y, classes=np.unique(np.asarray(classes)))
         else:
             yi = self._encode(y, classes=self.classes_)
-        return self._train(X, yi, partial=True)
+        return self._train(X, yi, partial=True, sample_weight=sample_weight)
 
     def predict(self, X):
         """Labels (n,) for images X (n, C, H, W) or rows (n, C * H * W)."""
@@ -391,8 +392,9 @@ class CNNRegressor(RegressorMixin, _BaseCNN):
             y = y.ravel()
         return np.ascontiguousarray(y)
 
-    def fit(self, X, y):
-        """Fit on X (n, C, H, W) or (n, C * H * W) and y (n,) or (n, n_targets). Returns self."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X (n, C, H, W) or (n, C * H * W) and y (n,) or (n, n_targets);
+        sample_weight as CNNClassifier.fit. Returns self."""
         self._check_backend()
         self._images_shape = None
         self._input_shape_used = None
@@ -402,9 +404,9 @@ class CNNRegressor(RegressorMixin, _BaseCNN):
         self._check_features(X)
         self._y_1d = np.ndim(y) == 1
         self._params(X)
-        return self._train(X, self._targets(y), partial=False)
+        return self._train(X, self._targets(y), partial=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X, y from the current state."""
         self._check_backend()
         first = getattr(self, "_state", None) is None
@@ -414,7 +416,7 @@ class CNNRegressor(RegressorMixin, _BaseCNN):
         if first:
             self._check_features(X)
             self._y_1d = np.ndim(y) == 1
-        return self._train(X, self._targets(y), partial=True)
+        return self._train(X, self._targets(y), partial=True, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predictions (n,) or (n, n_targets)."""

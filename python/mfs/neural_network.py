@@ -205,11 +205,13 @@ class _NetworkEstimator(MfsEstimator):
         keys = ("task", "n_classes", "n_hidden", "hidden_layer_sizes", "activation", "dropout")
         return {k: params[k] for k in keys if k in params}
 
-    def _train(self, X, y, partial):
+    def _train(self, X, y, partial, sample_weight=None):
         """Fit (partial=False) or one partial_fit epoch on validated X and the
-        encoded y; sets the fitted attributes."""
+        encoded y; sets the fitted attributes. sample_weight (n_samples,):
+        scikit-learn's weighted loss (CPU backends)."""
         backend = self._check_backend()
         params = self._params(X)
+        sw = _ref.check_sample_weight(sample_weight, X.shape[0])
         owner = type(self).__name__
         first_partial = partial and getattr(self, "_state", None) is None
         warm = (not partial) and self._can_warm_start(params)
@@ -229,7 +231,7 @@ class _NetworkEstimator(MfsEstimator):
                     kwargs.update(init_params=self._state["params"], init_optimizer=self._state["optimizer_state"],
                                   init_counters=self._state["counters"])
                 n_old = len(self._state["loss_curve"]) if (partial and not first_partial) else 0
-                state = self._reference.fit(X, y, incremental=partial, **kwargs, **params)
+                state = self._reference.fit(X, y, incremental=partial, sample_weight=sw, **kwargs, **params)
                 self._native = None
                 self._state = {k: np.asarray(v) for k, v in state.items()}
             else:
@@ -245,6 +247,8 @@ class _NetworkEstimator(MfsEstimator):
                         model.set_array("init_optimizer", self._state["optimizer_state"].astype(np.float32))
                         model.set_array("init_counters", self._state["counters"].astype(np.float64))
                 n_old = len(self._state["loss_curve"]) if (partial and not first_partial) else 0
+                # an input of the native model: set for this call, or removed (partial_fit reuses the model)
+                model.set_array("sample_weight", None if sw is None else sw.astype(np.float32))
                 cb = _native.ffi.callback("int32_t(void *, const mfs_train_event *)",
                                           lambda user, ev: progress(ev))
                 _native.check(_native.lib.mfs_fit_with_callback(
@@ -488,9 +492,11 @@ class MLPClassifier(ClassifierMixin, MfsClassifier, _BaseMLP):
                              f"data contains only one class: {only!r}")
         return yi
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features) and y: labels (n_samples,) of any
-        type, or a multilabel indicator (n_samples, n_labels). Returns self."""
+        type, or a multilabel indicator (n_samples, n_labels); sample_weight
+        (n_samples,) >= 0 weighs each row's loss as scikit-learn's (not on
+        backend="cuda" yet). Returns self."""
         self._check_backend()
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, multi_output=True,
                              ensure_all_finite=self.backend == "python")
@@ -502,9 +508,9 @@ class MLPClassifier(ClassifierMixin, MfsClassifier, _BaseMLP):
                                  f"classes as in the previous call to fit. Previously got {prev}, `y` has "
                                  f"{self.classes_}")
         self._params(X)
-        return self._train(X, yi, partial=False)
+        return self._train(X, yi, partial=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X, y from the current state (the first call needs
         `classes`, every label that can occur). Returns self."""
         self._check_backend()
@@ -520,7 +526,7 @@ class MLPClassifier(ClassifierMixin, MfsClassifier, _BaseMLP):
                 raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, "
                                  f"was: {self.classes_!r}")
             yi = self._encode(y, classes=self.classes_)
-        return self._train(X, yi, partial=True)
+        return self._train(X, yi, partial=True, sample_weight=sample_weight)
 
     @property
     def out_activation_(self):
@@ -585,21 +591,22 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _targets(self, y):
         return np.ascontiguousarray(_column_y(y), dtype=np.float32)
 
-    def fit(self, X, y):
-        """Fit on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_targets). Returns self."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_targets);
+        sample_weight (n_samples,) as MLPClassifier.fit. Returns self."""
         self._check_backend()
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, multi_output=True,
                              y_numeric=True, ensure_all_finite=self.backend == "python")
         self._params(X)
-        return self._train(X, self._targets(y), partial=False)
+        return self._train(X, self._targets(y), partial=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X, y from the current state. Returns self."""
         self._check_backend()
         first = getattr(self, "_state", None) is None
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
                              multi_output=True, y_numeric=True, ensure_all_finite=self.backend == "python")
-        return self._train(X, self._targets(y), partial=True)
+        return self._train(X, self._targets(y), partial=True, sample_weight=sample_weight)
 
     @property
     def out_activation_(self):

@@ -224,7 +224,7 @@ static mfs_status train(mfs_model *m, const mfs_array *X, const mfs_array *y, in
                           (long long)in_size);
     const int cls = p->task == MFS_MLP_TASK_CLASSIFICATION;
     int64_t K;
-    mfs__train_data data = {(const float *)X->data, NULL, NULL, n};
+    mfs__train_data data = {(const float *)X->data, NULL, NULL, NULL, n};
     if (cls) {
         if (y->dtype != MFS_DTYPE_INT32 || y->ndim != 1)
             return mfs__error(MFS_E_SHAPE, "%s: a classifier needs y as an int32 vector of labels", fn);
@@ -297,7 +297,27 @@ static mfs_status train(mfs_model *m, const mfs_array *X, const mfs_array *y, in
 
     void *ud = NULL;
     mfs__train_cb cb = mfs__train_callback(&ud);
-    mfs_status s = mfs__net_train(fn, &net, &cfg, &data, &st, m->device, &m->mem, cb, ud);
+    float *weights = NULL;
+    mfs_status s = mfs__net_sample_weights(m, fn, n, &weights);
+    data.weights = weights;
+    if (s == MFS_OK) s = mfs__net_train(fn, &net, &cfg, &data, &st, m->device, &m->mem, cb, ud);
+    mfs__free(weights);
+    /* partial_fit appends this call's epochs to the loss curve, as scikit-learn
+     * (and the MLP) do: the old curve is copied before the arrays are replaced */
+    double *curve = st.loss_curve;
+    int64_t n_curve = st.n_epochs;
+    const mfs_tensor *old_lc = cont ? mfs__array_get(m, "loss_curve", MFS_DTYPE_FLOAT64, 1) : NULL;
+    if (s == MFS_OK && old_lc && old_lc->shape[0] > 0) {
+        const int64_t n_old = old_lc->shape[0];
+        curve = (double *)mfs__malloc((size_t)(n_old + st.n_epochs) * sizeof(double));
+        if (!curve) {
+            s = mfs__error(MFS_E_NOMEM, "%s: out of memory for the loss curve", fn);
+        } else {
+            memcpy(curve, old_lc->data, (size_t)n_old * sizeof(double));
+            if (st.n_epochs) memcpy(curve + n_old, st.loss_curve, (size_t)st.n_epochs * sizeof(double));
+            n_curve = n_old + st.n_epochs;
+        }
+    }
     if (s == MFS_OK) {
         /* publish: replace the fitted arrays */
         int64_t shape[1];
@@ -314,15 +334,17 @@ static mfs_status train(mfs_model *m, const mfs_array *X, const mfs_array *y, in
             memcpy(dst, st.counters, sizeof st.counters);
         if (s == MFS_OK && (s = mfs__array_new(m, "n_outputs", MFS_DTYPE_INT64, 0, shape, &dst)) == MFS_OK)
             *(int64_t *)dst = K;
-        shape[0] = st.n_epochs;
+        shape[0] = n_curve;
         if (s == MFS_OK && (s = mfs__array_new(m, "loss_curve", MFS_DTYPE_FLOAT64, 1, shape, &dst)) == MFS_OK &&
-            st.n_epochs)
-            memcpy(dst, st.loss_curve, (size_t)st.n_epochs * sizeof(double));
+            n_curve)
+            memcpy(dst, curve, (size_t)n_curve * sizeof(double));
+        shape[0] = st.n_epochs;
         if (s == MFS_OK && st.val_scores &&
             (s = mfs__array_new(m, "validation_scores", MFS_DTYPE_FLOAT64, 1, shape, &dst)) == MFS_OK && st.n_epochs)
             memcpy(dst, st.val_scores, (size_t)st.n_epochs * sizeof(double));
         if (s != MFS_OK) mfs__arrays_clear(m);
     }
+    if (curve != st.loss_curve) mfs__free(curve);
     mfs__free(st.loss_curve);
     mfs__free(st.val_scores);
     mfs__free(buf);

@@ -276,8 +276,12 @@ static mfs_status train(mfs_model *m, const char *fn, const mfs_array *Xa, const
         }
         void *user = NULL;
         mfs__train_cb cb = mfs__train_callback(&user);
-        mfs__train_data data = {(const float *)Xa->data, labels, targets, n};
+        float *weights = NULL;
+        s = mfs__net_sample_weights(m, fn, n, &weights);
+        if (s != MFS_OK) goto done;
+        mfs__train_data data = {(const float *)Xa->data, labels, targets, weights, n};
         s = mfs__net_train(fn, &net, &cfg, &data, &st, m->device, &m->mem, cb, user);
+        mfs__free(weights);
         if (s != MFS_OK) goto done;
     }
     /* the fitted state */

@@ -209,6 +209,7 @@ typedef struct mfs__train_data {
     const float *X;
     const int32_t *labels;      /* may be given with targets too (binary: stratify) */
     const float *targets;
+    const float *weights;       /* sample weights (n) >= 0, or NULL; host only */
     int64_t n;
 } mfs__train_data;
 
@@ -253,6 +254,12 @@ typedef int32_t (*mfs__train_cb)(void *user_data, const struct mfs_train_event *
 mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_config *cfg,
                           const mfs__train_data *data, mfs__train_state *st, mfs_device device,
                           mfs_mem_counter *mem, mfs__train_cb cb, void *user_data);
+
+/* The optional "sample_weight" input of a network's fit (float32 or float64,
+ * (n,), finite, >= 0, not all 0) as floats in *out (the caller frees it with
+ * mfs__free), or *out = NULL when the model has no such input. */
+struct mfs_model;
+mfs_status mfs__net_sample_weights(const struct mfs_model *m, const char *fn, int64_t n, float **out);
 
 /* Inference: out (n, K) = the output activation (softmax / sigmoid /
  * identity by net->loss) of the network in eval mode on X (n, in_size),

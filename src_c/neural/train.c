@@ -551,44 +551,50 @@ done:
 static double score(const mfs__net *net, const float *P, const mfs__train_data *data, const int64_t *idx,
                     int64_t n) {
     const int64_t K = net->out_size;
-    if (net->loss == MFS__LOSS_SOFTMAX_CE) {
-        int64_t ok = 0;
+    const float *w = data->weights; /* scikit-learn's score(X, y, sample_weight): weighted */
+#define WEIGHT(i) (w ? (double)w[idx[i]] : 1.0)
+    if (net->loss == MFS__LOSS_SOFTMAX_CE || net->loss == MFS__LOSS_SIGMOID_CE) {
+        double ok = 0.0, total = 0.0;
         for (int64_t i = 0; i < n; i++) {
-            const float *p = P + i * K;
-            int64_t best = 0;
-            for (int64_t k = 1; k < K; k++)
-                if (p[k] > p[best]) best = k;
-            ok += best == data->labels[idx[i]];
-        }
-        return (double)ok / (double)n;
-    }
-    if (net->loss == MFS__LOSS_SIGMOID_CE) {
-        int64_t ok = 0;
-        for (int64_t i = 0; i < n; i++) {
-            int all = 1;
-            for (int64_t k = 0; k < K; k++) {
-                int pred = P[i * K + k] > 0.5f;
-                int truth = data->targets[idx[i] * K + k] > 0.5f;
-                all &= pred == truth;
+            int right;
+            if (net->loss == MFS__LOSS_SOFTMAX_CE) {
+                const float *p = P + i * K;
+                int64_t best = 0;
+                for (int64_t k = 1; k < K; k++)
+                    if (p[k] > p[best]) best = k;
+                right = best == data->labels[idx[i]];
+            } else {
+                right = 1;
+                for (int64_t k = 0; k < K; k++) {
+                    int pred = P[i * K + k] > 0.5f;
+                    int truth = data->targets[idx[i] * K + k] > 0.5f;
+                    right &= pred == truth;
+                }
             }
-            ok += all;
+            ok += right ? WEIGHT(i) : 0.0;
+            total += WEIGHT(i);
         }
-        return (double)ok / (double)n;
+        return total > 0.0 ? ok / total : 0.0;
     }
-    /* R^2 per output, in double; a constant target scores 1 if predicted exactly else 0 (sklearn) */
+    /* R^2 per output, in double, weighted means and sums as scikit-learn's
+     * r2_score; a constant target scores 1 if predicted exactly else 0 */
+    double wsum = 0.0;
+    for (int64_t i = 0; i < n; i++) wsum += WEIGHT(i);
+    if (!(wsum > 0.0)) return 0.0;
     double total = 0.0;
     for (int64_t k = 0; k < K; k++) {
         double mean = 0.0;
-        for (int64_t i = 0; i < n; i++) mean += data->targets[idx[i] * K + k];
-        mean /= (double)n;
+        for (int64_t i = 0; i < n; i++) mean += WEIGHT(i) * data->targets[idx[i] * K + k];
+        mean /= wsum;
         double ssr = 0.0, sst = 0.0;
         for (int64_t i = 0; i < n; i++) {
             double y = data->targets[idx[i] * K + k], r = y - P[i * K + k], c = y - mean;
-            ssr += r * r;
-            sst += c * c;
+            ssr += WEIGHT(i) * r * r;
+            sst += WEIGHT(i) * c * c;
         }
         total += sst > 0.0 ? 1.0 - ssr / sst : (ssr == 0.0 ? 1.0 : 0.0);
     }
+#undef WEIGHT
     return total / (double)K;
 }
 
@@ -790,6 +796,18 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
         else
             for (int64_t b = 0; b < B; b++) memcpy(tgt + b * K, data->targets + idx[b] * K, (size_t)K * sizeof(float));
     }
+    /* sample weights (scikit-learn's semantics): the batch loss is the
+     * weighted mean sum_b w_b loss_b / sw, each row's output gradient is
+     * scaled by w_b / sw, and the L2 term by 1 / sw (sw = the batch's weight
+     * sum). A batch whose weights are all 0 carries no information: it is
+     * skipped (no step; scikit-learn would divide by 0). */
+    const float *w = data->weights;
+    double sw = (double)B;
+    if (w) {
+        sw = 0.0;
+        for (int64_t b = 0; b < B; b++) sw += w[idx[b]];
+        if (!(sw > 0.0)) return MFS_OK;
+    }
     /* forward */
     ctx->training = 1;
     const float *input = t->indexed ? data->X : NULL;
@@ -805,7 +823,7 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
     float *z = arena + pl->act_off[net->n_layers];
     float *probs = arena + pl->loss_off, *losses = arena + pl->losses_off, *dz = arena + pl->grad_off[0];
     double loss_coef = 1.0; /* multiplies sum_b losses[b] */
-    const float scale = 1.0f / (float)B;
+    const float scale = w ? (float)(1.0 / sw) : 1.0f / (float)B;
     if (dev) {
         if (net->loss == MFS__LOSS_SOFTMAX_CE) {
             MFS_TRY(mfs__softmax_crossentropy_forward_cuda(probs, losses, z, (const int32_t *)tgt, B, K));
@@ -833,7 +851,18 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
             loss_coef = 1.0 / (2.0 * (double)K);
         }
         double s = 0.0;
-        for (int64_t b = 0; b < B; b++) s += losses[b];
+        if (w) {
+            /* the weighted batch mean, counted for the B rows as scikit-learn's
+             * accumulated_loss += batch_loss * rows */
+            for (int64_t b = 0; b < B; b++) {
+                const float wb = w[idx[b]];
+                s += (double)wb * losses[b];
+                for (int64_t k = 0; k < K; k++) dz[b * K + k] *= wb;
+            }
+            s *= (double)B / sw;
+        } else {
+            for (int64_t b = 0; b < B; b++) s += losses[b];
+        }
         *acc += s * loss_coef;
         /* t->grads is zero here: zeroed at allocation, and every optimizer
          * step leaves it zero (mfs__optim_step consumes the gradient) */
@@ -846,14 +875,14 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
     /* optimizer step (+ the L2 term of the loss: 0.5 alpha ||W||^2 / B, times B) */
     o->t += 1;
     const int l2 = cfg->solver != MFS__SOLVER_ADAMW && cfg->alpha > 0.0;
-    o->l2 = l2 ? cfg->alpha / (double)B : 0.0;
+    o->l2 = l2 ? cfg->alpha / sw : 0.0;
     o->weight_decay = cfg->solver == MFS__SOLVER_ADAMW ? cfg->alpha : 0.0;
     if (dev) {
         MFS_TRY(mfs__optim_step_cuda(o, net, t->params, t->grads, t->opt, l2 ? t->d_loss : NULL, 0.5 * cfg->alpha));
     } else {
         double sumsq = 0.0;
         mfs__optim_step(o, net, t->params, t->grads, t->opt, l2 ? &sumsq : NULL);
-        if (l2) *acc += 0.5 * cfg->alpha * sumsq;
+        if (l2) *acc += 0.5 * cfg->alpha * sumsq * ((double)B / sw);
     }
     ctx->step += 1;
     (void)fn;
@@ -885,6 +914,9 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
     if (n < 1) return mfs__error(MFS_E_SHAPE, "%s: X has no rows", fn);
     if (cfg->batch_size < 1)
         return mfs__error(MFS_E_INVALID_ARG, "%s: batch_size is %lld, it must be >= 1", fn, (long long)cfg->batch_size);
+    if (dev && data->weights)
+        return mfs__error(MFS_E_UNSUPPORTED, "%s: sample_weight is not supported on the CUDA device yet; fit on the CPU",
+                          fn);
     st->n_epochs = 0;
     st->loss_curve = st->val_scores = NULL;
 
@@ -1174,3 +1206,18 @@ done:
     return s;
 }
 
+mfs_status mfs__net_sample_weights(const struct mfs_model *m, const char *fn, int64_t n, float **out) {
+    *out = NULL;
+    if (!mfs__input_find(m, "sample_weight")) return MFS_OK;
+    double *w = NULL;
+    MFS_TRY(mfs__alloc((void **)&w, (size_t)(n > 0 ? n : 1) * sizeof(double), fn, "sample_weight"));
+    mfs_status s = mfs__input_weights(m, fn, "sample_weight", n, 0, "rows of X", w, NULL);
+    double total = 0.0;
+    for (int64_t i = 0; s == MFS_OK && i < n; i++) total += w[i];
+    if (s == MFS_OK && !(total > 0.0))
+        s = mfs__error(MFS_E_VALUE, "%s: every sample_weight is zero; at least one must be > 0", fn);
+    if (s == MFS_OK) s = mfs__alloc((void **)out, (size_t)(n > 0 ? n : 1) * sizeof(float), fn, "sample_weight");
+    for (int64_t i = 0; s == MFS_OK && i < n; i++) (*out)[i] = (float)w[i];
+    mfs__free(w);
+    return s;
+}

@@ -202,20 +202,11 @@ def _decay_mask(layers):
     return m
 
 
-def loss_and_grad(p, layers, params, X, Y, labels, loss, step=0):
-    """The batch's data loss (mean) and the gradient of it; updates the running
-    statistics in params."""
-    B = X.shape[0]
+def loss_and_grad(p, layers, params, X, Y, labels, loss, step=0, w=None):
+    """The batch's data loss (mean; with sample weights w, the weighted mean)
+    and the gradient of it; updates the running statistics in params."""
     z, cache = forward(p, layers, params, X, training=True, step=step)
-    if loss == SOFTMAX_CE:
-        probs, losses = ly.softmax_crossentropy_forward(z, labels)
-        dz = ly.softmax_crossentropy_backward(probs, labels, 1.0 / B)
-        data_loss = losses.sum() / B
-    else:
-        K = z.shape[1]
-        losses = ly.mse_forward(z, Y)
-        dz = ly.mse_backward(z, Y, 0.5 / B)
-        data_loss = losses.sum() / (2.0 * B * K)
+    data_loss, dz = _mlp.output_loss(z, Y, labels, loss, w)
     return data_loss, backward(p, layers, params, cache, dz)
 
 
@@ -233,12 +224,13 @@ def _targets(p, y, K_fixed=0):
 
 
 def fit(X, y, state=None, incremental=False, init_params=None, init_optimizer=None, init_counters=None,
-        callback=None, **p):
+        callback=None, sample_weight=None, **p):
     """Train as src_c/neural/train.c does (see mlp.fit, whose loop this is with
     the CNN's layers); state: continue from a fitted state (partial_fit);
-    init_*: warm start. Returns the new state."""
+    init_*: warm start; sample_weight: as mlp.fit. Returns the new state."""
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
+    sw_all = _mlp.check_sample_weight(sample_weight, n)
     K_fixed = int(np.asarray(state["n_outputs"])) if state is not None else 0
     K, labels, Y = _targets(p, y, K_fixed)
     loss = SOFTMAX_CE if p["task"] == CLASSIFICATION else MSE
@@ -300,14 +292,20 @@ def fit(X, y, state=None, incremental=False, init_params=None, init_optimizer=No
         for r0 in range(0, n_train, bs):
             rows = np.asarray(idx[r0:r0 + bs])
             B = len(rows)
+            wb = None if sw_all is None else sw_all[rows]
+            sw = float(B) if wb is None else float(wb.sum())
+            if sw <= 0:  # all weights 0: no step (train.c)
+                if callback is not None:
+                    callback(e, r0 // bs + 1, float("nan"))
+                continue
             data_loss, grad = loss_and_grad(p, layers, params, X[rows], None if Y is None else Y[rows],
-                                            None if labels is None else labels[rows], loss, step=t)
+                                            None if labels is None else labels[rows], loss, step=t, w=wb)
             t += 1
             trained = params[:P]  # a view: the optimizer updates params in place
-            sumsq = _mlp.optim_step(p, trained, grad, opt, t, lr, B, decay)
+            sumsq = _mlp.optim_step(p, trained, grad, opt, t, lr, sw, decay)
             acc += data_loss * B
             if p["solver"] != _mlp.ADAMW and p["alpha"] > 0:
-                acc += 0.5 * p["alpha"] * sumsq
+                acc += 0.5 * p["alpha"] * sumsq * (B / sw)
             if callback is not None:
                 callback(e, r0 // bs + 1, data_loss)
         counters[CNT_STEPS] = t
@@ -316,7 +314,8 @@ def fit(X, y, state=None, incremental=False, init_params=None, init_optimizer=No
         vs = None
         if len(va):
             Pv = _mlp.output(loss, forward(p, layers, params, X[va])[0])
-            vs = _mlp._score(loss, Pv, None if labels is None else labels[va], None if Y is None else Y[va])
+            vs = _mlp._score(loss, Pv, None if labels is None else labels[va], None if Y is None else Y[va],
+                             None if sw_all is None else sw_all[va])
             vcurve.append(vs)
         lr, improved, finished = _mlp.end_epoch(p, counters, ep_loss, vs, n_train, len(curve), lr, e)
         if improved:

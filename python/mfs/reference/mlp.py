@@ -161,24 +161,36 @@ def output(loss, z):
     return z
 
 
-def loss_and_grad(p, params, units, X, Y, labels, loss, step=0):
-    """scikit-learn's batch loss (data term + 0.5 alpha ||W||^2 / B for SGD /
-    Adam) and the gradient of the data term (dW without the L2 term)."""
-    B = X.shape[0]
-    K = units[-1]
-    acts, pre, outs, masks, z = forward(p, params, units, X, training=True, step=step, loss=loss)
+def output_loss(z, Y, labels, loss, w=None):
+    """The output layer's batch data loss and its gradient dz, as train.c: the
+    mean over the rows, or with sample weights w (B,) scikit-learn's weighted
+    mean: sum_b w_b loss_b / sum(w), each row of dz scaled by w_b / sum(w)."""
+    B, K = z.shape
+    sw = float(B) if w is None else float(np.sum(w))
     if loss == SOFTMAX_CE:
         probs, losses = ly.softmax_crossentropy_forward(z, labels)
-        dz = ly.softmax_crossentropy_backward(probs, labels, 1.0 / B)
-        data_loss = losses.sum() / B
+        dz = ly.softmax_crossentropy_backward(probs, labels, 1.0 / sw)
+        coef = 1.0
     elif loss == SIGMOID_CE:
         probs, losses = ly.sigmoid_crossentropy_forward(z, Y)
-        dz = ly.sigmoid_crossentropy_backward(probs, Y, 1.0 / B)
-        data_loss = losses.sum() / B
+        dz = ly.sigmoid_crossentropy_backward(probs, Y, 1.0 / sw)
+        coef = 1.0
     else:
         losses = ly.mse_forward(z, Y)
-        dz = ly.mse_backward(z, Y, 0.5 / B)
-        data_loss = losses.sum() / (2.0 * B * K)
+        dz = ly.mse_backward(z, Y, 0.5 / sw)
+        coef = 1.0 / (2.0 * K)
+    if w is not None:
+        dz = dz * np.asarray(w, dtype=np.float64)[:, None]
+        losses = losses * w
+    return losses.sum() * coef / sw, dz
+
+
+def loss_and_grad(p, params, units, X, Y, labels, loss, step=0, w=None):
+    """scikit-learn's batch loss (data term + 0.5 alpha ||W||^2 / B for SGD /
+    Adam; with sample weights w, / sum(w)) and the gradient of the data term
+    (dW without the L2 term)."""
+    acts, pre, outs, masks, z = forward(p, params, units, X, training=True, step=step, loss=loss)
+    data_loss, dz = output_loss(z, Y, labels, loss, w)
     coefs, intercepts = unpack(params, units)
     dcoefs, dints = [None] * len(coefs), [None] * len(coefs)
     d = dz
@@ -309,18 +321,35 @@ def _split(p, labels, K, n):
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-def _score(loss, P, labels, Y):
+def _score(loss, P, labels, Y, w=None):
+    """Accuracy / subset accuracy / mean R^2 of the outputs P, weighted by w
+    as scikit-learn's score(X, y, sample_weight)."""
+    w = np.ones(P.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
     if loss == SOFTMAX_CE:
-        return float(np.mean(np.argmax(P, axis=1) == labels))
+        return float(np.sum(w * (np.argmax(P, axis=1) == labels)) / np.sum(w))
     if loss == SIGMOID_CE:
-        return float(np.mean(np.all((P > 0.5) == (Y > 0.5), axis=1)))
+        return float(np.sum(w * np.all((P > 0.5) == (Y > 0.5), axis=1)) / np.sum(w))
     total = 0.0
     for k in range(Y.shape[1]):
         y = Y[:, k]
-        ssr = ((y - P[:, k]) ** 2).sum()
-        sst = ((y - y.mean()) ** 2).sum()
+        ssr = (w * (y - P[:, k]) ** 2).sum()
+        sst = (w * (y - np.sum(w * y) / np.sum(w)) ** 2).sum()
         total += 1.0 - ssr / sst if sst > 0 else (1.0 if ssr == 0 else 0.0)
     return total / Y.shape[1]
+
+
+def check_sample_weight(sample_weight, n):
+    """float64 (n,) weights, finite, >= 0, not all 0 (train.c's checks), or None."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight has shape {w.shape}, expected ({n},) (the rows of X)")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must be finite and >= 0")
+    if not np.any(w > 0):
+        raise ValueError("every sample_weight is zero; at least one must be > 0")
+    return w.astype(np.float32).astype(np.float64)  # the C library trains with float32 weights
 
 
 def _targets(p, y, n, K_fixed=0):
@@ -338,11 +367,14 @@ def _targets(p, y, n, K_fixed=0):
 
 
 def fit(X, y, state=None, incremental=False, init_params=None, init_optimizer=None, init_counters=None,
-        callback=None, **p):
+        callback=None, sample_weight=None, **p):
     """Train as src_c/neural/train.c does; state: continue from a fitted state
-    (partial_fit); init_*: warm start. Returns the new state."""
+    (partial_fit); init_*: warm start; sample_weight (n,): scikit-learn's
+    weighted loss (a batch whose weights are all 0 is skipped). Returns the
+    new state."""
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
+    sw_all = check_sample_weight(sample_weight, n)
     K_fixed = 0
     if state is not None:
         u = [int(v) for v in state["layer_units"]]
@@ -416,13 +448,19 @@ def fit(X, y, state=None, incremental=False, init_params=None, init_optimizer=No
         for r0 in range(0, n_train, bs):
             rows = np.asarray(idx[r0:r0 + bs])
             B = len(rows)
+            wb = None if sw_all is None else sw_all[rows]
+            sw = float(B) if wb is None else float(wb.sum())
+            if sw <= 0:  # all weights 0: no information, no step (train.c)
+                if callback is not None:
+                    callback(e, r0 // bs + 1, float("nan"))
+                continue
             data_loss, grad = loss_and_grad(p, params, units, X[rows], None if Y is None else Y[rows],
-                                            None if labels is None else labels[rows], loss, step=t)
+                                            None if labels is None else labels[rows], loss, step=t, w=wb)
             t += 1
-            sumsq = optim_step(p, params, grad, opt, t, lr, B, decay)
-            acc += data_loss * B
+            sumsq = optim_step(p, params, grad, opt, t, lr, sw, decay)
+            acc += data_loss * B  # scikit-learn: the batch's (weighted) mean times its rows
             if p["solver"] != ADAMW and p["alpha"] > 0:
-                acc += 0.5 * p["alpha"] * sumsq
+                acc += 0.5 * p["alpha"] * sumsq * (B / sw)
             if callback is not None:
                 callback(e, r0 // bs + 1, data_loss)
         counters[CNT_STEPS] = t
@@ -431,7 +469,8 @@ def fit(X, y, state=None, incremental=False, init_params=None, init_optimizer=No
         vs = None
         if len(va):
             Pv = output(loss, forward(p, params, units, X[va], loss=loss)[-1])
-            vs = _score(loss, Pv, None if labels is None else labels[va], None if Y is None else Y[va])
+            vs = _score(loss, Pv, None if labels is None else labels[va], None if Y is None else Y[va],
+                        None if sw_all is None else sw_all[va])
             vcurve.append(vs)
         lr, improved, finished = end_epoch(p, counters, ep_loss, vs, n_train, len(curve), lr, e)
         if improved:
