@@ -334,7 +334,8 @@ def test_sample_weight_c_follows_the_reference_and_checks_its_input(cls):
 @pytest.mark.cuda
 def test_sample_weight_on_cuda_is_a_clear_error():
     X, y = _digits()
-    with pytest.raises(NotImplementedError, match="sample_weight is not supported on the CUDA device"):
+    # MFS_E_UNSUPPORTED: a TypeError, as every backend limitation of the library
+    with pytest.raises(TypeError, match="sample_weight is not supported on the CUDA device"):
         MLPClassifier(max_iter=1, backend="cuda").fit(X, y, sample_weight=np.ones(len(X)))
 
 
