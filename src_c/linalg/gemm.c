@@ -486,6 +486,11 @@ mfs_status mfs__sgemm_rows(int trans_a, int trans_b, int64_t M, int64_t N, int64
 
     int nt = mfs__num_threads();
     if (nt < 1) nt = 1;
+#ifdef _OPENMP
+    /* Inside a caller's parallel region a nested one gets a team of one:
+     * plan the serial product rather than slices for absent threads. */
+    if (omp_in_parallel()) nt = 1;
+#endif
     double flops = 2.0 * (double)M * (double)N * (double)K;
     /* Below this a parallel region costs more than it saves, except for the
      * barrier-free private splits (SPLIT_N / SPLIT_MP below), which pay off
