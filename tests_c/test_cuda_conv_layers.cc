@@ -172,6 +172,50 @@ TEST(CudaConvLayers, NoGpuIsADeviceError) {
 // The whole CNN fitted on the GPU against the same fit on the CPU: the same
 // initial weights and batches, so the parameters agree up to float32 summation
 // order; and the GPU-trained model file predicts on the CPU.
+// The benchmark CNN (conv 16 and 32, ReLU, 2x2 max-pool; 28x28, batch 64):
+// each ReLU's backward is done by the max-pool after it (the conv output lives
+// in a gradient buffer), and a training step's conv goes in chunks of the
+// batch (the first conv: 53 images of im2col fit its 4 MiB cap, so 2 chunks of
+// 32). Both must leave the fit where the CPU's (whole-batch) fit ends.
+TEST(CudaConvLayers, CnnReluByPoolAndChunkedConvFitMatchesCpu) {
+    if (mfs_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    std::mt19937 g(7);
+    const int64_t n = 192, d = 28 * 28;
+    Vec X = randn(n * d, g);
+    std::vector<int32_t> y(n);
+    for (int64_t i = 0; i < n; i++) y[i] = (int32_t)(g() % 10);
+    mfs_cnn_params p;
+    mfs_cnn_params_default(&p);
+    p.input_shape[0] = 1;
+    p.input_shape[1] = p.input_shape[2] = 28;
+    p.n_classes = 10;
+    p.train.max_iter = 2;
+    p.train.batch_size = 64;
+    p.train.solver = MFS_SOLVER_SGD;
+    p.train.learning_rate_init = 0.02;
+    mfs_array Xa = {X.data(), MFS_DTYPE_FLOAT32, 2, {n, d}};
+    mfs_array ya = {y.data(), MFS_DTYPE_INT32, 1, {n}};
+    mfs_model *c = nullptr, *dv = nullptr;
+    ASSERT_EQ(mfs_cnn_create(&p, MFS_DEVICE_CPU, &c), MFS_OK) << mfs_last_error();
+    ASSERT_EQ(mfs_cnn_create(&p, MFS_DEVICE_CUDA, &dv), MFS_OK) << mfs_last_error();
+    ASSERT_EQ(mfs_fit(c, &Xa, &ya), MFS_OK) << mfs_last_error();
+    ASSERT_EQ(mfs_fit(dv, &Xa, &ya), MFS_OK) << mfs_last_error();
+    mfs_dtype dt;
+    int32_t nd;
+    int64_t shape[4] = {0};
+    ASSERT_EQ(mfs_model_array_info(c, "params", &dt, &nd, shape), MFS_OK);
+    Vec pc(shape[0]), pd(shape[0]);
+    mfs_array Pc = {pc.data(), MFS_DTYPE_FLOAT32, 1, {shape[0]}}, Pd = {pd.data(), MFS_DTYPE_FLOAT32, 1, {shape[0]}};
+    ASSERT_EQ(mfs_model_get_array(c, "params", &Pc), MFS_OK);
+    ASSERT_EQ(mfs_model_get_array(dv, "params", &Pd), MFS_OK);
+    // 6 SGD steps, different summation orders on the two devices: 1e-4 of the
+    // largest parameter, as CnnFitMatchesCpu; a ReLU mask applied at the wrong
+    // place or a chunk computed twice moves the weights by far more
+    EXPECT_LT(rel_err(pd, pc), 1e-4);
+    mfs_model_free(c);
+    mfs_model_free(dv);
+}
+
 TEST(CudaConvLayers, CnnFitMatchesCpu) {
     if (mfs_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
     std::mt19937 g(4);

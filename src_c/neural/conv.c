@@ -358,9 +358,13 @@ mfs_status mfs__conv2d_backward(float *dinp, float *dweight, float *dbias, const
 #include "neural/network.h"
 #include "src_cuda/cuda_api.h"
 
-/* at most 8M floats (32 MiB) of GPU conv workspace per layer: a predict block
- * of 1024 28x28 images then still goes in a few GEMMs of >= 40k columns */
-enum { CONV_GPU_FLOATS = 8 << 20 };
+/* GPU conv workspace per layer: at most 8M floats (32 MiB) in a predict, so
+ * a block of 1024 28x28 images still goes in a few GEMMs of >= 40k columns;
+ * at most 1M floats (4 MiB) in a training step, whose peak memory is the
+ * fit's: the benchmark CNN's whole batch of 64 took 8.4 MiB in its second
+ * conv, which put the fit's peak at 1.18x PyTorch's (dev/gpu/NOTES.md), and
+ * a batch's conv is then still 2 or 3 GEMMs */
+enum { CONV_GPU_FLOATS = 8 << 20, CONV_GPU_FIT_FLOATS = 1 << 20 };
 
 static void conv_dims(const mfs__layer *L, int64_t B, mfs__conv2d_dims *d) {
     /* the geometry was validated when the layer was added */
@@ -410,17 +414,17 @@ static mfs_status conv_bwd(const mfs__layer *L, const mfs__fctx *ctx, float *din
 
 /* GPU: images per GEMM that the planned scratch holds (src_cuda/neural/conv.cu's
  * workspace: G (CKK + OC) OHW floats and 64 of alignment; the plan gave
- * scratch_per_row_gpu * min(B, scratch_rows_gpu) on top of scratch_fixed). */
-static void conv_gpu_slots(const mfs__layer *L, mfs__conv2d_dims *d) {
-    int64_t g = d->B < L->scratch_rows_gpu ? d->B : L->scratch_rows_gpu;
-    d->slots = g < 1 ? 1 : g;
+ * scratch_per_row_gpu * mfs__gpu_chunk_rows(B, cap) on top of scratch_fixed,
+ * with the training cap in a training step). */
+static void conv_gpu_slots(const mfs__layer *L, const mfs__fctx *ctx, mfs__conv2d_dims *d) {
+    d->slots = mfs__gpu_chunk_rows(d->B, ctx->training ? L->scratch_rows_gpu_fit : L->scratch_rows_gpu);
 }
 
 static mfs_status conv_fwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved,
                                 const float *inp, const float *params, int64_t B) {
     mfs__conv2d_dims d;
     conv_dims(L, B, &d);
-    conv_gpu_slots(L, &d);
+    conv_gpu_slots(L, ctx, &d);
     const float *W = params + L->w_off, *b = L->b_n ? params + L->b_off : NULL;
     const int64_t N = B * L->out_size;
     if (L->act == MFS__ACT_GELU) {
@@ -437,8 +441,9 @@ static mfs_status conv_bwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, float
                                 const float *params, int64_t B) {
     mfs__conv2d_dims d;
     conv_dims(L, B, &d);
-    conv_gpu_slots(L, &d);
-    if (L->act != MFS__ACT_IDENTITY)
+    conv_gpu_slots(L, ctx, &d);
+    const int by_pool = (int)((ctx->relu_by_pool >> ctx->layer_index) & 1u); /* done by the next layer */
+    if (L->act != MFS__ACT_IDENTITY && !by_pool)
         MFS_TRY(mfs__activation_backward_cuda((float *)dout, dout, out, saved, B * L->out_size, L->act));
     return mfs__conv2d_backward_cuda(dinp, dparams + L->w_off, L->b_n ? dparams + L->b_off : NULL, dout, inp,
                                      params + L->w_off, &d, ctx->scratch);
@@ -460,6 +465,7 @@ static void conv_finish(mfs__layer *x) {
     const int64_t per = (d.C * d.KH * d.KW + d.OC) * d.OH * d.OW;
     x->scratch_per_row_gpu = per;
     x->scratch_rows_gpu = per < CONV_GPU_FLOATS ? CONV_GPU_FLOATS / per : 1;
+    x->scratch_rows_gpu_fit = per < CONV_GPU_FIT_FLOATS ? CONV_GPU_FIT_FLOATS / per : 1;
 }
 
 static const mfs__layer_ops CONV2D_OPS = {"conv2d", conv_fwd, conv_bwd, conv_fwd_cuda, conv_bwd_cuda, conv_finish};

@@ -37,7 +37,7 @@ typedef struct mfs__fctx {
      * copied; layer 0's input is then the training X itself and row b of the
      * batch is X + in_rows[b] * in_size (NULL otherwise) */
     const int64_t *in_rows;
-    /* CPU training: bit i set when layer i (a ReLU conv2d) leaves its
+    /* training: bit i set when layer i (a ReLU conv2d) leaves its
      * activation's backward to the max-pool after it, whose own output gives
      * the ReLU's derivative at the argmax (the conv output is not kept) */
     uint64_t relu_by_pool;
@@ -99,10 +99,21 @@ struct mfs__layer {
     int64_t buf_off, buf_n;    /* non-trained buffers (running stats) in ctx->buffers */
     int64_t saved_per_row, saved_fixed;     /* saved statistics: floats per batch row + fixed */
     int64_t scratch_per_row, scratch_fixed; /* scratch of forward/backward */
-    /* on the GPU, scratch_per_row_gpu * min(B, scratch_rows_gpu) more (0: none):
-     * the conv's whole-batch im2col, planned on the device side only */
-    int64_t scratch_per_row_gpu, scratch_rows_gpu;
+    /* on the GPU, scratch_per_row_gpu * mfs__gpu_chunk_rows(B, cap) more (0:
+     * none), cap = scratch_rows_gpu (predict) or scratch_rows_gpu_fit (a
+     * training step): the conv's im2col of a chunk of the batch, planned on
+     * the device side only */
+    int64_t scratch_per_row_gpu, scratch_rows_gpu, scratch_rows_gpu_fit;
 };
+
+/* Rows per chunk when B rows go through in chunks of at most cap: the fewest
+ * chunks, as equal as they can be (64 rows with cap 30: 22, 22, 20). */
+static inline int64_t mfs__gpu_chunk_rows(int64_t B, int64_t cap) {
+    if (cap < 1) cap = 1;
+    if (B <= cap) return B > 0 ? B : 1;
+    const int64_t chunks = (B + cap - 1) / cap;
+    return (B + chunks - 1) / chunks;
+}
 
 /* The output of the network and its loss. */
 typedef enum mfs__loss {

@@ -296,6 +296,8 @@ static mfs_status maxpool_bwd_cuda(const mfs__layer *L, const mfs__fctx *ctx, fl
     if (!dinp) return MFS_OK;
     mfs__pool2d_dims d;
     pool_dims(L, B, &d);
+    if (ctx->layer_index > 0 && ((ctx->relu_by_pool >> (ctx->layer_index - 1)) & 1u)) /* as on the host */
+        MFS_TRY(mfs__activation_backward_cuda((float *)dout, dout, out, NULL, B * L->out_size, MFS__ACT_RELU));
     return mfs__maxpool2d_backward_cuda(dinp, dout, (const int32_t *)saved, &d);
 }
 static mfs_status avgpool_fwd(const mfs__layer *L, const mfs__fctx *ctx, float *out, float *saved,

@@ -291,10 +291,10 @@ typedef struct plan {
     uint64_t relu_by_pool;  /* bit i: layer i's ReLU backward is done by the max-pool after it */
 } plan;
 
-enum { PLAN_INDEXED = 1, PLAN_CPU = 2, PLAN_GPU = 4 }; /* plan_make flags */
+enum { PLAN_INDEXED = 1, PLAN_GPU = 4 }; /* plan_make flags */
 
-/* A layer whose output only the next layer's forward reads, when training on
- * the CPU: a ReLU conv2d followed by a max-pool. The pool's backward applies
+/* A layer whose output only the next layer's forward reads, when training (on
+ * either side): a ReLU conv2d followed by a max-pool. The pool's backward applies
  * the ReLU's derivative (at the argmax, conv > 0 exactly when the pooled value
  * is > 0; elsewhere the gradient is 0 anyway), so the conv output need not
  * survive the forward pass. */
@@ -304,8 +304,9 @@ static int relu_by_pool(const mfs__net *net, int i) {
 }
 
 /* training: 0 (eval) or 1; flags (training): PLAN_INDEXED, layer 0 reads its
- * rows by index (no input slot); PLAN_CPU, the host trainer (relu_by_pool);
- * PLAN_GPU (either mode), the arena lives on the device (scratch_per_row_gpu). */
+ * rows by index (no input slot); PLAN_GPU (either mode), the arena lives on
+ * the device (scratch_per_row_gpu, in chunks of the training or the predict
+ * cap). */
 static void plan_make(const mfs__net *net, int64_t B, int training, int flags, plan *pl) {
     memset(pl, 0, sizeof *pl);
     pl->B = B;
@@ -341,7 +342,7 @@ static void plan_make(const mfs__net *net, int64_t B, int training, int flags, p
     if (!(training && (flags & PLAN_INDEXED))) off += ALIGN16(B * net->in_size);
     for (int i = 0; i < net->n_layers; i++) {
         const mfs__layer *L = &net->layers[i];
-        if (training && (flags & PLAN_CPU) && relu_by_pool(net, i)) {
+        if (training && relu_by_pool(net, i)) {
             /* dead after the pool's forward: lent by the gradient buffer that
              * will take its gradient (dout of layer i, in buffer (n-1-i) % 2;
              * as large, since it is also the pool's input gradient) */
@@ -357,7 +358,8 @@ static void plan_make(const mfs__net *net, int64_t B, int training, int flags, p
         off += ALIGN16(B * L->saved_per_row + L->saved_fixed);
         int64_t sc = B * L->scratch_per_row + L->scratch_fixed;
         if ((flags & PLAN_GPU) && L->scratch_per_row_gpu > 0)
-            sc += L->scratch_per_row_gpu * (B < L->scratch_rows_gpu ? B : L->scratch_rows_gpu);
+            sc += L->scratch_per_row_gpu *
+                  mfs__gpu_chunk_rows(B, training ? L->scratch_rows_gpu_fit : L->scratch_rows_gpu);
         if (sc > scratch) scratch = sc;
     }
     pl->scratch_off = off;
@@ -955,7 +957,7 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
     t.net = net;
     /* a first linear layer reads its batch rows in place (no copy, no input slot) */
     t.indexed = !dev && net->n_layers > 0 && net->layers[0].ops == &LINEAR_OPS;
-    plan_make(net, bs, 1, (t.indexed ? PLAN_INDEXED : 0) | (dev ? PLAN_GPU : PLAN_CPU), &t.pl);
+    plan_make(net, bs, 1, (t.indexed ? PLAN_INDEXED : 0) | (dev ? PLAN_GPU : 0), &t.pl);
     t.sz_arena = (size_t)t.pl.floats * sizeof(float);
     t.sz_grads = (size_t)P * sizeof(float);
     t.sz_params = (size_t)P * sizeof(float);
