@@ -29,6 +29,18 @@ mfs_status mfs__cuda_alloc_scratch(void **dev, size_t bytes, mfs_mem_counter *me
 void mfs__cuda_release_scratch(void *dev, size_t bytes, mfs_mem_counter *mem);
 mfs_status mfs__cuda_upload(void *dev, const void *host, size_t bytes);
 mfs_status mfs__cuda_download(void *host, const void *dev, size_t bytes);
+/* Pinned staging for large uploads (mfs__upload_staged in src_c/neural/train.c):
+ * acquire gives two pinned host buffers of *bytes each and returns 1, or
+ * returns 0 (no error set) when they are in use by another thread, could not
+ * be pinned, or belong to another device: then use mfs__cuda_upload. After
+ * a 1: wait(i) blocks until the copy last sent from buffer i has run,
+ * send(dev, i, n) enqueues n bytes of buffer i to dev on the calling
+ * thread's stream, and release (always, once) waits for every copy and
+ * gives the buffers back. */
+int mfs__cuda_stage_acquire(void *buf[2], size_t *bytes);
+mfs_status mfs__cuda_stage_wait(int i);
+mfs_status mfs__cuda_stage_send(void *dev, int i, size_t bytes);
+mfs_status mfs__cuda_stage_release(void);
 
 /* C = alpha op(A) op(B) + beta C with host arrays (same contract as mfs_sgemm). */
 mfs_status mfs_sgemm_cuda(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,

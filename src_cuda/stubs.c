@@ -34,6 +34,23 @@ mfs_status mfs__cuda_upload(void *dev, const void *host, size_t bytes) {
     return MFS_NO_CUDA("mfs__cuda_upload");
 }
 
+int mfs__cuda_stage_acquire(void *buf[2], size_t *bytes) {
+    (void)buf; (void)bytes;
+    return 0; /* callers fall back to mfs__cuda_upload, which reports the missing CUDA */
+}
+
+mfs_status mfs__cuda_stage_wait(int i) {
+    (void)i;
+    return MFS_NO_CUDA("mfs__cuda_stage_wait");
+}
+
+mfs_status mfs__cuda_stage_send(void *dev, int i, size_t bytes) {
+    (void)dev; (void)i; (void)bytes;
+    return MFS_NO_CUDA("mfs__cuda_stage_send");
+}
+
+mfs_status mfs__cuda_stage_release(void) { return MFS_NO_CUDA("mfs__cuda_stage_release"); }
+
 mfs_status mfs__cuda_download(void *host, const void *dev, size_t bytes) {
     (void)host; (void)dev; (void)bytes;
     return MFS_NO_CUDA("mfs__cuda_download");

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 extern "C" {
 #include "mfs/mfs.h"
@@ -207,6 +208,58 @@ TEST(CudaLayers, MlpFitOnTheGpuFollowsTheCpu) {
         ASSERT_EQ(mfs_predict_proba(gpu, &Xba, &opr), MFS_E_VALUE);
         EXPECT_NE(std::string(mfs_last_error()).find("mfs_predict_proba: X contains"), std::string::npos);
     }
+    mfs_model_free(cpu);
+    mfs_model_free(gpu);
+}
+
+// A predict whose X is larger than the 4 MiB below which the upload is a
+// plain copy goes through the pinned staging buffers in 8 MiB pieces: here
+// 3001 rows of 784 floats (9.4 MB, a full piece and a ragged one). The GPU's
+// probabilities follow the CPU's, and a NaN in the second piece is reported
+// at its row. Two threads predict at once: one of them finds the staging
+// buffers busy and uploads with the plain copy; both must be right.
+TEST(CudaLayers, LargePredictUploadsThroughPinnedStaging) {
+    if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+    const int64_t d = 784, K = 3, n_fit = 64, n = 3001;
+    std::vector<float> Xf = randf((size_t)(n_fit * d), 21);
+    std::vector<int32_t> yf(n_fit);
+    for (int64_t i = 0; i < n_fit; i++) yf[i] = (int32_t)(i % K);
+    mfs_mlp_params p;
+    mfs_mlp_params_default(&p);
+    p.hidden_layer_sizes[0] = 16;
+    p.train.max_iter = 2;
+    mfs_array Xfa{Xf.data(), MFS_DTYPE_FLOAT32, 2, {n_fit, d, 0, 0}}, yfa{yf.data(), MFS_DTYPE_INT32, 1, {n_fit, 0, 0, 0}};
+    mfs_model *cpu = nullptr, *gpu = nullptr;
+    ASSERT_EQ(mfs_mlp_create(&p, MFS_DEVICE_CPU, &cpu), MFS_OK);
+    ASSERT_EQ(mfs_fit(cpu, &Xfa, &yfa), MFS_OK) << mfs_last_error();
+    size_t need = 0;
+    ASSERT_EQ(mfs_model_save_buffer(cpu, nullptr, 0, &need), MFS_E_BUFFER_TOO_SMALL);
+    std::vector<unsigned char> file(need);
+    ASSERT_EQ(mfs_model_save_buffer(cpu, file.data(), need, &need), MFS_OK);
+    ASSERT_EQ(mfs_model_load_buffer(file.data(), need, MFS_DEVICE_CUDA, &gpu), MFS_OK) << mfs_last_error();
+    std::vector<float> X = randf((size_t)(n * d), 22, -3, 3);
+    mfs_array Xa{X.data(), MFS_DTYPE_FLOAT32, 2, {n, d, 0, 0}};
+    std::vector<float> pc((size_t)(n * K)), pg((size_t)(n * K)), pg2((size_t)(n * K));
+    mfs_array oc{pc.data(), MFS_DTYPE_FLOAT32, 2, {n, K, 0, 0}}, og{pg.data(), MFS_DTYPE_FLOAT32, 2, {n, K, 0, 0}};
+    mfs_array og2{pg2.data(), MFS_DTYPE_FLOAT32, 2, {n, K, 0, 0}};
+    ASSERT_EQ(mfs_predict_proba(cpu, &Xa, &oc), MFS_OK) << mfs_last_error();
+    mfs_status s1 = MFS_E_DEVICE, s2 = MFS_E_DEVICE;
+    std::thread other([&] { s2 = mfs_predict_proba(gpu, &Xa, &og2); });
+    s1 = mfs_predict_proba(gpu, &Xa, &og);
+    other.join();
+    ASSERT_EQ(s1, MFS_OK) << mfs_last_error();
+    ASSERT_EQ(s2, MFS_OK);
+    // float32 sums of 784 products in another order on each device
+    EXPECT_LT(nerr(pg, pc), 1e-5);
+    EXPECT_LT(nerr(pg2, pc), 1e-5);
+    std::vector<float> Xb = X;
+    Xb[(size_t)(2900 * d + 7)] = std::nanf("");
+    mfs_array Xba{Xb.data(), MFS_DTYPE_FLOAT32, 2, {n, d, 0, 0}};
+    ASSERT_EQ(mfs_predict_proba(cpu, &Xba, &oc), MFS_E_VALUE);
+    const std::string want = mfs_last_error();
+    EXPECT_NE(want.find("row 2900, column 7"), std::string::npos) << want;
+    ASSERT_EQ(mfs_predict_proba(gpu, &Xba, &og), MFS_E_VALUE);
+    EXPECT_EQ(std::string(mfs_last_error()), want);
     mfs_model_free(cpu);
     mfs_model_free(gpu);
 }

@@ -3,6 +3,7 @@
  * No function here prints, aborts or exits: CUDA errors become MFS_E_DEVICE. */
 #include <stdio.h>
 #include <string.h>
+#include <mutex>
 #include "src_cuda/core/cuda_internal.cuh"
 
 mfs_status mfs__cuda_fail(const char *fn, const char *what, cudaError_t e) {
@@ -152,6 +153,81 @@ extern "C" mfs_status mfs__cuda_upload(void *dev, const void *host, size_t bytes
     if (!dev || !host) return mfs__error(MFS_E_INVALID_ARG, "mfs__cuda_upload: NULL pointer");
     MFS_CUDA_CHECK("mfs__cuda_upload", cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, MFS_STREAM));
     MFS_CUDA_CHECK("mfs__cuda_upload", cudaStreamSynchronize(MFS_STREAM));
+    return MFS_OK;
+}
+
+/* Pinned staging (cuda_api.h): two pinned host buffers and an event each,
+ * made on first use for the device current then and kept for the process,
+ * as the scratch pool is. One caller at a time; another finds them busy and
+ * uses the plain copy. */
+static const size_t STAGE_BYTES = (size_t)8 << 20;
+static std::mutex stage_mu;
+static struct {
+    int tried, ok, device;
+    void *buf[2];
+    cudaEvent_t done[2];
+} stage;
+
+static void stage_make(void) {
+    stage.tried = 1;
+    if (cudaGetDevice(&stage.device) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return;
+    }
+    int made = 0;
+    for (int i = 0; i < 2; i++) {
+        if (cudaHostAlloc(&stage.buf[i], STAGE_BYTES, cudaHostAllocPortable) != cudaSuccess) break;
+        if (cudaEventCreateWithFlags(&stage.done[i], cudaEventDisableTiming) != cudaSuccess) {
+            (void)cudaFreeHost(stage.buf[i]);
+            break;
+        }
+        made++;
+    }
+    if (made == 2) {
+        stage.ok = 1;
+        return;
+    }
+    (void)cudaGetLastError(); /* could not pin: the plain copy from now on */
+    for (int i = 0; i < made; i++) {
+        (void)cudaEventDestroy(stage.done[i]);
+        (void)cudaFreeHost(stage.buf[i]);
+    }
+}
+
+extern "C" int mfs__cuda_stage_acquire(void *buf[2], size_t *bytes) {
+    if (!stage_mu.try_lock()) return 0;
+    if (!stage.tried) stage_make();
+    int dev = -1;
+    if (!stage.ok || cudaGetDevice(&dev) != cudaSuccess || dev != stage.device) {
+        (void)cudaGetLastError();
+        stage_mu.unlock();
+        return 0;
+    }
+    buf[0] = stage.buf[0];
+    buf[1] = stage.buf[1];
+    *bytes = STAGE_BYTES;
+    return 1;
+}
+
+extern "C" mfs_status mfs__cuda_stage_wait(int i) {
+    MFS_CUDA_CHECK("mfs__cuda_stage_wait", cudaEventSynchronize(stage.done[i & 1]));
+    return MFS_OK;
+}
+
+extern "C" mfs_status mfs__cuda_stage_send(void *dev, int i, size_t bytes) {
+    if (bytes > STAGE_BYTES || !dev)
+        return mfs__error(MFS_E_INVALID_ARG, "mfs__cuda_stage_send: %zu bytes to %p", bytes, dev);
+    MFS_CUDA_CHECK("mfs__cuda_stage_send",
+                   cudaMemcpyAsync(dev, stage.buf[i & 1], bytes, cudaMemcpyHostToDevice, MFS_STREAM));
+    MFS_CUDA_CHECK("mfs__cuda_stage_send", cudaEventRecord(stage.done[i & 1], MFS_STREAM));
+    return MFS_OK;
+}
+
+extern "C" mfs_status mfs__cuda_stage_release(void) {
+    /* the buffers are free again once every copy from them has run */
+    cudaError_t e = cudaStreamSynchronize(MFS_STREAM);
+    stage_mu.unlock();
+    if (e != cudaSuccess) return mfs__cuda_fail("mfs__cuda_stage_release", "cudaStreamSynchronize", e);
     return MFS_OK;
 }
 
