@@ -178,6 +178,8 @@ typedef struct mfs__conv2d_dims {
                                                im2col buffers of the workspace (the layer runs
                                                at most this many threads); on the GPU the
                                                images batched into one GEMM */
+    int64_t fused_relu;                     /* GPU forward only: 1 applies ReLU in the re-layout
+                                               that adds the bias (0 from _dims_init) */
 } mfs__conv2d_dims;
 /* Fill d from the arguments (OH = (H + 2 pad_h - dil_h (KH - 1) - 1) / stride_h + 1,
  * likewise OW; slots = the current thread count). MFS_E_INVALID_ARG with a

@@ -100,16 +100,19 @@ __global__ void col2im_kernel(float *__restrict__ dinp, const float *__restrict_
     }
 }
 
-/* out (G, OC, OHW) = tmp (OC, G OHW) re-laid + bias (or NULL). */
+/* out (G, OC, OHW) = tmp (OC, G OHW) re-laid + bias (or NULL), then ReLU
+ * when relu (as act_fwd_kernel: x > 0 ? x : 0, NaN to 0). */
 __global__ void to_nchw_kernel(float *__restrict__ out, const float *__restrict__ tmp, const float *__restrict__ bias,
-                               int OC, int OHW, int G) {
+                               int OC, int OHW, int G, int relu) {
     for (int plane = blockIdx.y; plane < G * OC; plane += gridDim.y) { /* plane = g * OC + o */
         const int o = plane % OC, g = plane / OC;
         const float bo = bias ? __ldg(bias + o) : 0.f;
         const float *src = tmp + ((int64_t)o * G + g) * OHW;
         float *dst = out + (int64_t)plane * OHW;
-        for (int p = blockIdx.x * blockDim.x + threadIdx.x; p < OHW; p += gridDim.x * blockDim.x)
-            dst[p] = src[p] + bo;
+        for (int p = blockIdx.x * blockDim.x + threadIdx.x; p < OHW; p += gridDim.x * blockDim.x) {
+            const float v = src[p] + bo;
+            dst[p] = relu ? (v > 0.f ? v : 0.f) : v;
+        }
     }
 }
 
@@ -154,7 +157,8 @@ extern "C" mfs_status mfs__conv2d_forward_cuda(float *out, const float *inp, con
         MFS_TRY(mfs__sgemm_dev(fn, 0, 0, d->OC, G * OHW, CKK, 1.f, weight, CKK, col, G * OHW, 0.f, tmp, G * OHW, 0, 0,
                                nullptr));
         to_nchw_kernel<<<grid_2d(G * d->OC, OHW), THREADS, 0, MFS_STREAM>>>(out + b0 * d->OC * OHW, tmp, bias,
-                                                                            (int)d->OC, (int)OHW, (int)G);
+                                                                            (int)d->OC, (int)OHW, (int)G,
+                                                                            d->fused_relu ? 1 : 0);
         MFS_CUDA_LAUNCHED(fn, "to_nchw_kernel");
     }
     return MFS_OK;
