@@ -172,6 +172,18 @@ TEST(CudaConvLayers, NoGpuIsADeviceError) {
 // The whole CNN fitted on the GPU against the same fit on the CPU: the same
 // initial weights and batches, so the parameters agree up to float32 summation
 // order; and the GPU-trained model file predicts on the CPU.
+// The "params" array of a fitted model.
+Vec params_of(mfs_model *m) {
+    mfs_dtype dt;
+    int32_t nd;
+    int64_t shape[4] = {0};
+    EXPECT_EQ(mfs_model_array_info(m, "params", &dt, &nd, shape), MFS_OK) << mfs_last_error();
+    Vec v((size_t)shape[0]);
+    mfs_array a = {v.data(), MFS_DTYPE_FLOAT32, 1, {shape[0]}};
+    EXPECT_EQ(mfs_model_get_array(m, "params", &a), MFS_OK) << mfs_last_error();
+    return v;
+}
+
 // The benchmark CNN (conv 16 and 32, ReLU, 2x2 max-pool; 28x28, batch 64):
 // each ReLU's backward is done by the max-pool after it (the conv output lives
 // in a gradient buffer), and a training step's conv goes in chunks of the
@@ -200,14 +212,7 @@ TEST(CudaConvLayers, CnnReluByPoolAndChunkedConvFitMatchesCpu) {
     ASSERT_EQ(mfs_cnn_create(&p, MFS_DEVICE_CUDA, &dv), MFS_OK) << mfs_last_error();
     ASSERT_EQ(mfs_fit(c, &Xa, &ya), MFS_OK) << mfs_last_error();
     ASSERT_EQ(mfs_fit(dv, &Xa, &ya), MFS_OK) << mfs_last_error();
-    mfs_dtype dt;
-    int32_t nd;
-    int64_t shape[4] = {0};
-    ASSERT_EQ(mfs_model_array_info(c, "params", &dt, &nd, shape), MFS_OK);
-    Vec pc(shape[0]), pd(shape[0]);
-    mfs_array Pc = {pc.data(), MFS_DTYPE_FLOAT32, 1, {shape[0]}}, Pd = {pd.data(), MFS_DTYPE_FLOAT32, 1, {shape[0]}};
-    ASSERT_EQ(mfs_model_get_array(c, "params", &Pc), MFS_OK);
-    ASSERT_EQ(mfs_model_get_array(dv, "params", &Pd), MFS_OK);
+    const Vec pc = params_of(c), pd = params_of(dv);
     // 6 SGD steps, different summation orders on the two devices: 1e-4 of the
     // largest parameter, as CnnFitMatchesCpu; a ReLU mask applied at the wrong
     // place or a chunk computed twice moves the weights by far more
@@ -242,14 +247,7 @@ TEST(CudaConvLayers, CnnFitMatchesCpu) {
     ASSERT_EQ(mfs_cnn_create(&p, MFS_DEVICE_CUDA, &d), MFS_OK) << mfs_last_error();
     ASSERT_EQ(mfs_fit(c, &Xa, &ya), MFS_OK) << mfs_last_error();
     ASSERT_EQ(mfs_fit(d, &Xa, &ya), MFS_OK) << mfs_last_error();
-    mfs_dtype dt;
-    int32_t nd;
-    int64_t shape[4] = {0};
-    ASSERT_EQ(mfs_model_array_info(c, "params", &dt, &nd, shape), MFS_OK);
-    Vec pc(shape[0]), pd(shape[0]);
-    mfs_array Pc = {pc.data(), MFS_DTYPE_FLOAT32, 1, {shape[0]}}, Pd = {pd.data(), MFS_DTYPE_FLOAT32, 1, {shape[0]}};
-    ASSERT_EQ(mfs_model_get_array(c, "params", &Pc), MFS_OK);
-    ASSERT_EQ(mfs_model_get_array(d, "params", &Pd), MFS_OK);
+    const Vec pc = params_of(c), pd = params_of(d);
     // 18 SGD steps with different summation orders: 1e-4 of the largest parameter
     EXPECT_LT(rel_err(pd, pc), 1e-4);
     size_t needed = 0;
