@@ -20,7 +20,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _native
 from ._base import MfsClassifier, register, store_params
-from .neural_network import _CNT, ACTIVATIONS, _choice, _hidden_sizes, _NetworkEstimator, _real
+from .neural_network import (_CNT, ACTIVATIONS, _check_same_outputs, _choice, _column_y, _float32_targets,
+                             _hidden_sizes, _NetworkEstimator, _real)
 from .reference import cnn as _ref
 
 MAX_CONV, MAX_HIDDEN = 8, 8
@@ -50,6 +51,9 @@ def parse_conv_layers(owner, spec):
                 d["padding"] = int(p)
             blocks.append(d)
         spec = blocks
+    if isinstance(spec, dict):
+        raise TypeError(f"{owner}: conv_layers must be a list of dicts or a string, got one dict; "
+                        f"write conv_layers=[{spec!r}]")
     try:
         spec = list(spec)
     except TypeError:
@@ -82,11 +86,37 @@ def parse_conv_layers(owner, spec):
         if 2 * d["padding"] > d["kernel_size"]:
             raise ValueError(f"{owner}: conv_layers[{i}] has padding {d['padding']}, at most kernel_size // 2 = "
                              f"{d['kernel_size'] // 2}")
-        if d["pool_type"] not in _POOL_TYPES:
+        if not isinstance(d["batch_norm"], (bool, np.bool_)):
+            raise TypeError(f"{owner}: conv_layers[{i}]['batch_norm'] must be a bool, got {d['batch_norm']!r}")
+        if not isinstance(d["pool_type"], str) or d["pool_type"] not in _POOL_TYPES:
             raise ValueError(f"{owner}: conv_layers[{i}]['pool_type'] is {d['pool_type']!r}, expected 'max' or 'avg'")
         out.append({k2: (int(v) if k2 not in ("pool_type", "batch_norm") else v) for k2, v in d.items()})
         out[-1]["batch_norm"] = bool(d["batch_norm"])
     return out
+
+
+def _check_geometry(owner, shape, conv, n_features):
+    """For an input_shape inferred from n_features (flat X, input_shape=None):
+    every conv block's kernel and pool must fit the image that reaches it (the
+    sizes of PyTorch's Conv2d, and pooling with stride = window), else a
+    ValueError in the C library's words plus how to give the real shape. (A
+    shape the user gave is checked by the C library alone.)"""
+    C, H, W = shape
+    for i, c in enumerate(conv):
+        k, st, pad, pool = c["kernel_size"], c["stride"], c["padding"], c["pool"]
+        problem = None
+        if H + 2 * pad < k or W + 2 * pad < k:
+            problem = (f"conv2d input is {H} x {W} (padded {H + 2 * pad} x {W + 2 * pad}), smaller than its "
+                       f"{k} x {k} kernel")
+        else:
+            H, W = (H + 2 * pad - k) // st + 1, (W + 2 * pad - k) // st + 1
+            if pool >= 2 and (H < pool or W < pool):
+                problem = f"pool2d input is {H} x {W}, smaller than its {pool} x {pool} window"
+            elif pool >= 2:
+                H, W = H // pool, W // pool
+        if problem:
+            raise ValueError(f"{owner}: conv block {i}: {problem}; input_shape {tuple(shape)} was inferred from "
+                             f"{n_features} features: pass input_shape=(C, H, W), or X as (n, C, H, W) images")
 
 
 def _input_shape(owner, input_shape, n_features):
@@ -109,6 +139,7 @@ def _input_shape(owner, input_shape, n_features):
 class _BaseCNN(_NetworkEstimator):
     _kind = "cnn"
     _reference = _ref
+    _ROLLBACK = _NetworkEstimator._ROLLBACK + ("_input_shape_used", "_images_shape", "_y_1d")
 
     # ---- parameters ---------------------------------------------------------------
     def _shape(self, X=None):
@@ -161,7 +192,7 @@ class _BaseCNN(_NetworkEstimator):
                                      f"input_shape is {tuple(want)}")
                 if want is None:
                     self._images_shape = tuple(int(v) for v in a.shape[1:])
-                return np.asarray(a).reshape(a.shape[0], -1)
+                return np.asarray(a).reshape(a.shape[0], int(np.prod(a.shape[1:])))
             if getattr(a, "ndim", 2) not in (1, 2):
                 raise ValueError(f"{type(self).__name__}: X must be (n, C, H, W) images or (n, C * H * W) rows, "
                                  f"got {a.ndim} dimensions")
@@ -174,6 +205,9 @@ class _BaseCNN(_NetworkEstimator):
         need = shape[0] * shape[1] * shape[2]
         if X.shape[1] != need:
             raise ValueError(f"{type(self).__name__}: X has {X.shape[1]} features, input_shape {shape} needs {need}")
+        if self.input_shape is None and getattr(self, "_images_shape", None) is None:
+            _check_geometry(type(self).__name__, shape, parse_conv_layers(type(self).__name__, self.conv_layers),
+                            X.shape[1])
         self._input_shape_used = shape
 
     def _apply(self, method, X):
@@ -304,21 +338,22 @@ class CNNClassifier(ClassifierMixin, MfsClassifier, _BaseCNN):
         """Fit on X (n, C, H, W) or (n, C * H * W) and labels y (n,);
         sample_weight (n,) >= 0 weighs each row's loss (CPU backends). Returns self."""
         self._check_backend()
-        self._images_shape = None
-        self._input_shape_used = None
-        X = self._flatten(X)
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1,
-                             ensure_all_finite=self.backend == "python")
-        self._check_features(X)
-        prev = getattr(self, "classes_", None)
-        yi = self._encode(y)
-        if self.warm_start and prev is not None and getattr(self, "_state", None) is not None:
-            if len(prev) != len(self.classes_) or np.any(prev != self.classes_):
-                raise ValueError(f"{type(self).__name__}: warm_start can only be used where `y` has the same "
-                                 f"classes as in the previous call to fit. Previously got {prev}, `y` has "
-                                 f"{self.classes_}")
-        self._params(X)
-        return self._train(X, yi, partial=False, sample_weight=sample_weight)
+        with self._rollback_on_error():
+            self._images_shape = None
+            self._input_shape_used = None
+            X = self._flatten(X)
+            X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1,
+                                 ensure_all_finite=self.backend == "python")
+            self._check_features(X)
+            prev = getattr(self, "classes_", None)
+            yi = self._encode(y)
+            if self._continues() and prev is not None:
+                if len(prev) != len(self.classes_) or np.any(prev != self.classes_):
+                    raise ValueError(f"{type(self).__name__}: warm_start can only be used where `y` has the same "
+                                     f"classes as in the previous call to fit. Previously got {prev}, `y` has "
+                                     f"{self.classes_}")
+            self._params(X)
+            return self._train(X, yi, partial=False, sample_weight=sample_weight)
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X, y from the current state (the first call needs `classes`)."""
@@ -326,15 +361,19 @@ class CNNClassifier(ClassifierMixin, MfsClassifier, _BaseCNN):
         first = getattr(self, "_state", None) is None
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        X = self._flatten(X)
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
-                             ensure_all_finite=self.backend == "python")
-        if first:
-            self._check_features(X)
-            yi = self._encode(y, classes=np.unique(np.asarray(classes)))
-        else:
-            yi = self._encode(y, classes=self.classes_)
-        return self._train(X, yi, partial=True, sample_weight=sample_weight)
+        with self._rollback_on_error():
+            X = self._flatten(X)
+            X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
+                                 ensure_all_finite=self.backend == "python")
+            if first:
+                self._check_features(X)
+                yi = self._encode(y, classes=np.unique(np.asarray(classes)))
+            else:
+                if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+                    raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, "
+                                     f"was: {self.classes_!r}")
+                yi = self._encode(y, classes=self.classes_)
+            return self._train(X, yi, partial=True, sample_weight=sample_weight)
 
     def predict(self, X):
         """Labels (n,) for images X (n, C, H, W) or rows (n, C * H * W)."""
@@ -349,6 +388,7 @@ class CNNClassifier(ClassifierMixin, MfsClassifier, _BaseCNN):
 
     @property
     def out_activation_(self):
+        check_is_fitted(self, "_state")
         return "softmax"
 
     @classmethod
@@ -387,36 +427,43 @@ class CNNRegressor(RegressorMixin, _BaseCNN):
         return _TASK_REGRESSION
 
     def _targets(self, y):
-        y = np.asarray(y, dtype=np.float32)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
-        return np.ascontiguousarray(y)
+        return _float32_targets(self, y)
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n, C, H, W) or (n, C * H * W) and y (n,) or (n, n_targets);
         sample_weight as CNNClassifier.fit. Returns self."""
         self._check_backend()
-        self._images_shape = None
-        self._input_shape_used = None
-        X = self._flatten(X)
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, multi_output=True,
-                             y_numeric=True, ensure_all_finite=self.backend == "python")
-        self._check_features(X)
-        self._y_1d = np.ndim(y) == 1
-        self._params(X)
-        return self._train(X, self._targets(y), partial=False, sample_weight=sample_weight)
+        with self._rollback_on_error():
+            self._images_shape = None
+            self._input_shape_used = None
+            X = self._flatten(X)
+            X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, multi_output=True,
+                                 y_numeric=True, ensure_all_finite=self.backend == "python")
+            y = _column_y(y)  # a column y: 1-D with a DataConversionWarning, as MLPRegressor and scikit-learn
+            self._check_features(X)
+            yt = self._targets(y)
+            if self._continues() and self._can_warm_start(self._params(X)):
+                _check_same_outputs(self, yt, "warm_start continues the previous fit")
+            self._y_1d = np.ndim(y) == 1
+            self._params(X)
+            return self._train(X, yt, partial=False, sample_weight=sample_weight)
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X, y from the current state."""
         self._check_backend()
         first = getattr(self, "_state", None) is None
-        X = self._flatten(X)
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
-                             multi_output=True, y_numeric=True, ensure_all_finite=self.backend == "python")
-        if first:
-            self._check_features(X)
-            self._y_1d = np.ndim(y) == 1
-        return self._train(X, self._targets(y), partial=True, sample_weight=sample_weight)
+        with self._rollback_on_error():
+            X = self._flatten(X)
+            X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
+                                 multi_output=True, y_numeric=True, ensure_all_finite=self.backend == "python")
+            y = _column_y(y)
+            yt = self._targets(y)
+            if first:
+                self._check_features(X)
+                self._y_1d = np.ndim(y) == 1
+            else:
+                _check_same_outputs(self, yt, "partial_fit continues the fitted network")
+            return self._train(X, yt, partial=True, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predictions (n,) or (n, n_targets)."""
@@ -427,6 +474,7 @@ class CNNRegressor(RegressorMixin, _BaseCNN):
 
     @property
     def out_activation_(self):
+        check_is_fitted(self, "_state")
         return "identity"
 
     def __sklearn_tags__(self):

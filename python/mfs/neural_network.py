@@ -8,6 +8,7 @@ stops cleanly on Ctrl-C, warm_start, partial_fit, the loss_curve_ family of
 attributes); the CNN estimators (mfs/cnn.py) build on it."""
 from __future__ import annotations
 
+import contextlib
 import numbers
 import warnings
 
@@ -43,12 +44,44 @@ def _real(owner, name, value, low=None, high=None, low_open=False, high_open=Fal
     return v
 
 
+_INT32_MAX = 2**31 - 1
+
+
 def _int(owner, name, value, low):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
-    if value < low or value > 2**31 - 1:
+    if value < low:
         raise ValueError(f"{owner}: {name} is {value}, it must be >= {low}")
+    if value > _INT32_MAX:
+        raise ValueError(f"{owner}: {name} is {value}, it must be <= {_INT32_MAX} (a C int32)")
     return int(value)
+
+
+def _bool(owner, name, value):
+    """A boolean parameter: bool, numpy bool, or the ints 0 / 1. Anything else
+    (a string such as "no" is truthy) is a TypeError, never silently True."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(bool(value))
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        return int(value)
+    raise TypeError(f"{owner}: {name} must be a bool, got {value!r}")
+
+
+def _verbose(owner, value):
+    """verbose: a bool or an int >= 0 (scikit-learn's rule); only on/off matters."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(bool(value))
+    if isinstance(value, numbers.Integral) and value >= 0:
+        return int(value > 0)
+    raise TypeError(f"{owner}: verbose must be a bool or an int >= 0, got {value!r}")
+
+
+def _n_iter_no_change(owner, value):
+    """An int >= 1, or np.inf (scikit-learn's "never stop on no improvement"),
+    given to C as the largest int32."""
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and value == np.inf:
+        return _INT32_MAX
+    return _int(owner, "n_iter_no_change", value, 1)
 
 
 def _choice(owner, name, value, options):
@@ -104,6 +137,14 @@ class _Progress:
             if self.early:
                 print(f"Validation score: {ev.validation_score:f}")
 
+    def replay(self, losses, scores=None):
+        """The per-epoch lines of a fit that ran without callbacks (the numpy
+        reference, backend="python"), printed once it has finished."""
+        for e, loss in enumerate(losses, 1):
+            print(f"Iteration {e}, loss = {loss:.8f}")
+            if self.early and scores is not None and e <= len(scores):
+                print(f"Validation score: {scores[e - 1]:f}")
+
     def close(self):
         if self.bar is not None:
             self.bar.close()
@@ -116,6 +157,32 @@ class _NetworkEstimator(MfsEstimator):
     the C params) and how y is encoded."""
 
     _reference = _ref
+    # what fit / partial_fit set before the network trains; put back when the call fails
+    _ROLLBACK = ("classes_", "_multilabel", "n_features_in_", "feature_names_in_", "_seed_used")
+
+    @contextlib.contextmanager
+    def _rollback_on_error(self):
+        """Restore the attributes of _ROLLBACK when the body raises, so that a
+        failed fit / partial_fit leaves a fitted estimator as it was (its network
+        never paired with the labels or input size of the call that failed)."""
+        missing = object()
+        saved = {name: self.__dict__.get(name, missing) for name in self._ROLLBACK}
+        try:
+            yield
+        except BaseException:
+            for name, value in saved.items():
+                if value is missing:
+                    self.__dict__.pop(name, None)
+                else:
+                    self.__dict__[name] = value
+            raise
+
+    def _continues(self):
+        """Whether fit continues the previous fit (warm_start on a fitted
+        estimator): X must then have the fitted number of features, as in
+        scikit-learn."""
+        return (bool(_bool(type(self).__name__, "warm_start", self.warm_start))
+                and getattr(self, "_state", None) is not None)
 
     # ---- parameters ------------------------------------------------------------
     def _train_params(self, n=None):
@@ -140,22 +207,27 @@ class _NetworkEstimator(MfsEstimator):
             "max_iter": _int(o, "max_iter", self.max_iter, 1),
             "learning_rate_init": _real(o, "learning_rate_init", self.learning_rate_init, 0.0, low_open=True),
             "power_t": _real(o, "power_t", self.power_t, 0.0),
-            "shuffle": int(bool(self.shuffle)),
-            "nesterovs_momentum": int(bool(self.nesterovs_momentum)),
+            "shuffle": _bool(o, "shuffle", self.shuffle),
+            "nesterovs_momentum": _bool(o, "nesterovs_momentum", self.nesterovs_momentum),
             "tol": _real(o, "tol", self.tol, 0.0),
             "momentum": _real(o, "momentum", self.momentum, 0.0, 1.0),
-            "early_stopping": int(bool(self.early_stopping)),
-            "n_iter_no_change": _int(o, "n_iter_no_change", self.n_iter_no_change, 1),
+            "early_stopping": _bool(o, "early_stopping", self.early_stopping),
+            "n_iter_no_change": _n_iter_no_change(o, self.n_iter_no_change),
             "validation_fraction": _real(o, "validation_fraction", self.validation_fraction, 0.0, 1.0,
                                          high_open=True),
             "beta_1": _real(o, "beta_1", self.beta_1, 0.0, 1.0, high_open=True),
             "beta_2": _real(o, "beta_2", self.beta_2, 0.0, 1.0, high_open=True),
             "epsilon": _real(o, "epsilon", self.epsilon, 0.0, low_open=True),
-            "verbose": int(bool(self.verbose)),
-            "warm_start": int(bool(self.warm_start)),
+            "verbose": _verbose(o, self.verbose),
+            "warm_start": _bool(o, "warm_start", self.warm_start),
             "dropout": _real(o, "dropout", self.dropout, 0.0, 1.0, high_open=True),
             "random_state": self._seed() if n is not None else int(getattr(self, "_seed_used", 0)),
         }
+        # the optimizers run in float32 (src_c/neural/optim.c, the numpy reference): an epsilon that
+        # rounds to 0 there divides 0 by 0 (a beta that rounds to 1 is fine: 1 - beta is taken in double)
+        if np.float32(p["epsilon"]) == 0.0:
+            raise ValueError(f"{o}: epsilon is {p['epsilon']!r}, which is 0 in float32 (libmfs's training "
+                             f"precision); it must be >= {float(np.finfo(np.float32).smallest_subnormal):.3g}")
         if p["early_stopping"] and p["validation_fraction"] == 0.0:
             raise ValueError(f"{o}: early_stopping needs validation_fraction in (0, 1), got 0")
         return p
@@ -237,9 +309,11 @@ class _NetworkEstimator(MfsEstimator):
             else:
                 if partial and not first_partial:
                     model = self._native
-                    if model is None:  # a python-backend state continued on C: rebuild
-                        model = _native.NativeModel.create(self._kind, params, backend)
-                        partial = False
+                    if model is None:
+                        # a python-backend state continued on C: the same state (weights, optimizer,
+                        # counters, curves) as a C model, through the model-file format both write;
+                        # was: a fresh fit of max_iter epochs that dropped the trained weights
+                        model = _native.NativeModel.from_bytes(self._model_bytes(), backend)
                 else:
                     model = _native.NativeModel.create(self._kind, params, backend)
                     if warm:
@@ -262,9 +336,18 @@ class _NetworkEstimator(MfsEstimator):
         self._fit_params_arch = self._arch_key(params)
         # partial_fit's state holds the whole curve; fit's only this call's epochs
         self._set_network_attributes(prev_curve, prev_val, skip=n_old)
+        if backend == "python" and params["verbose"]:
+            progress.replay(self.loss_curve_[len(prev_curve):], (self.validation_scores_ or [])[len(prev_val):])
+        if (params["verbose"] and not partial and not progress.interrupted
+                and self._counters[_CNT["no_improvement"]] > params["n_iter_no_change"]):
+            # scikit-learn's last line of a fit that its stopping rule ended
+            what = "Validation score" if params["early_stopping"] else "Training loss"
+            tail = "Learning rate too small. Stopping." if self.learning_rate == "adaptive" else "Stopping."
+            print(f"{what} did not improve more than tol={params['tol']:f} for {params['n_iter_no_change']} "
+                  f"consecutive epochs. {tail}")
         if progress.interrupted:
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
-        elif (not partial and not params["early_stopping"] and self.n_iter_ == params["max_iter"]
+        elif (not partial and self.n_iter_ == params["max_iter"]
               and self._counters[_CNT["no_improvement"]] <= params["n_iter_no_change"]):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({params['max_iter']}) reached and the "
                           "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
@@ -308,6 +391,29 @@ class _NetworkEstimator(MfsEstimator):
         return getattr(self._native, method)(X)
 
 
+def _check_same_outputs(est, y, what):
+    """A regressor continued (warm_start, partial_fit) on y (n,) or (n, k):
+    k must be the fitted number of targets."""
+    k = 1 if y.ndim == 1 else y.shape[1]
+    if k != est.n_outputs_:
+        raise ValueError(f"{type(est).__name__}: {what}, which has {est.n_outputs_} target(s); y has {k}. "
+                         "Call fit with warm_start=False to train a new network")
+
+
+def _float32_targets(est, y):
+    """Regression targets as C-contiguous float32. y was checked finite (in
+    float64) by validate_data; a value beyond float32's range would become
+    infinity here, and the fit NaN: a ValueError instead."""
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(y, dtype=np.float32)
+    if not np.all(np.isfinite(out)):
+        big = np.asarray(y, dtype=np.float64)
+        big = big[~np.isfinite(out)].ravel()[0]
+        raise ValueError(f"{type(est).__name__}: y holds {big:g}, beyond float32's range (|y| <= "
+                         f"{float(np.finfo(np.float32).max):.4g}), in which libmfs trains; scale y down")
+    return out
+
+
 def _column_y(y):
     """A column vector y becomes 1-D with scikit-learn's DataConversionWarning."""
     y = np.asarray(y)
@@ -320,6 +426,8 @@ def _column_y(y):
 def _hidden_sizes(owner, h):
     if isinstance(h, numbers.Integral) and not isinstance(h, bool):
         h = [h]
+    if isinstance(h, (str, bytes)):
+        raise TypeError(f"{owner}: hidden_layer_sizes must be an int or a sequence of ints, got {h!r}")
     try:
         h = list(h)
     except TypeError:
@@ -332,6 +440,8 @@ def _hidden_sizes(owner, h):
             raise TypeError(f"{owner}: hidden_layer_sizes must hold ints, got {v!r}")
         if v <= 0:
             raise ValueError(f"{owner}: hidden_layer_sizes must be > 0, got {list(h)}.")
+        if v > _INT32_MAX:
+            raise ValueError(f"{owner}: hidden_layer_sizes holds {v}, a layer has at most {_INT32_MAX} units")
         out.append(int(v))
     return out
 
@@ -403,17 +513,21 @@ _DOC_PARAMS = """
         validation split, dropout): the same seed gives the same bits on a
         given thread count.
     tol : float, default=1e-4
-    verbose : bool, default=False
-        Show a progress bar (tqdm, when installed) or one line per epoch.
+    verbose : bool or int >= 0, default=False
+        Show a progress bar (tqdm, when installed) or one line per epoch
+        (backend="python": the lines, once the fit has finished).
     warm_start : bool, default=False
         Continue from the previous fit's weights AND optimizer state (scikit-learn
-        restarts the optimizer; keeping it makes a saved model resumable).
+        restarts the optimizer; keeping it makes a saved model resumable). X must
+        have the fitted number of features and y the fitted classes / targets
+        (ValueError otherwise); a changed architecture starts a new network.
     momentum : float, default=0.9
     nesterovs_momentum : bool, default=True
     early_stopping : bool, default=False
     validation_fraction : float, default=0.1
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or np.inf, default=10
+        np.inf: never stop for lack of improvement (as scikit-learn).
     dropout : float, default=0.0
         Probability of zeroing each hidden unit during training (inverted
         dropout, masks from the core generator).
@@ -498,17 +612,19 @@ class MLPClassifier(ClassifierMixin, MfsClassifier, _BaseMLP):
         (n_samples,) >= 0 weighs each row's loss as scikit-learn's (not on
         backend="cuda" yet). Returns self."""
         self._check_backend()
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, multi_output=True,
-                             ensure_all_finite=self.backend == "python")
-        prev = getattr(self, "classes_", None)
-        yi = self._encode(y)
-        if self.warm_start and prev is not None and getattr(self, "_state", None) is not None:
-            if len(prev) != len(self.classes_) or np.any(prev != self.classes_):
-                raise ValueError(f"{type(self).__name__}: warm_start can only be used where `y` has the same "
-                                 f"classes as in the previous call to fit. Previously got {prev}, `y` has "
-                                 f"{self.classes_}")
-        self._params(X)
-        return self._train(X, yi, partial=False, sample_weight=sample_weight)
+        with self._rollback_on_error():
+            warm = self._continues()
+            X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, multi_output=True,
+                                 reset=not warm, ensure_all_finite=self.backend == "python")
+            prev = getattr(self, "classes_", None)
+            yi = self._encode(y)
+            if warm and prev is not None:
+                if len(prev) != len(self.classes_) or np.any(prev != self.classes_):
+                    raise ValueError(f"{type(self).__name__}: warm_start can only be used where `y` has the same "
+                                     f"classes as in the previous call to fit. Previously got {prev}, `y` has "
+                                     f"{self.classes_}")
+            self._params(X)
+            return self._train(X, yi, partial=False, sample_weight=sample_weight)
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X, y from the current state (the first call needs
@@ -517,16 +633,35 @@ class MLPClassifier(ClassifierMixin, MfsClassifier, _BaseMLP):
         first = getattr(self, "_state", None) is None
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
-                             multi_output=True, ensure_all_finite=self.backend == "python")
-        if first:
-            yi = self._encode(y, classes=np.unique(np.asarray(classes)))
-        else:
-            if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
-                raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, "
-                                 f"was: {self.classes_!r}")
-            yi = self._encode(y, classes=self.classes_)
-        return self._train(X, yi, partial=True, sample_weight=sample_weight)
+        with self._rollback_on_error():
+            X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
+                                 multi_output=True, ensure_all_finite=self.backend == "python")
+            if first:
+                yi = self._encode(y, classes=np.unique(np.asarray(classes)))
+            else:
+                y = self._check_same_target_kind(_column_y(y))
+                if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+                    raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, "
+                                     f"was: {self.classes_!r}")
+                yi = self._encode(y, classes=self.classes_)
+            return self._train(X, yi, partial=True, sample_weight=sample_weight)
+
+    def _check_same_target_kind(self, y):
+        """partial_fit after the first call: y must be of the fitted kind (1-D
+        labels, or a multilabel indicator with the fitted number of columns)."""
+        o = type(self).__name__
+        multilabel = y.ndim == 2 and y.shape[1] > 1
+        if getattr(self, "_multilabel", False):
+            if not multilabel:
+                raise ValueError(f"{o}: the model was fitted on a multilabel indicator y with {len(self.classes_)} "
+                                 f"labels; partial_fit got y of shape {y.shape}")
+            if y.shape[1] != len(self.classes_):
+                raise ValueError(f"{o}: y has {y.shape[1]} labels (columns), the model was fitted on "
+                                 f"{len(self.classes_)}")
+        elif multilabel:
+            raise ValueError(f"{o}: the model was fitted on 1-D class labels; partial_fit got a 2-D y of shape "
+                             f"{y.shape} (a multilabel indicator needs a model first fitted on one)")
+        return y
 
     @property
     def out_activation_(self):
@@ -589,27 +724,37 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return _TASK_REGRESSION
 
     def _targets(self, y):
-        return np.ascontiguousarray(_column_y(y), dtype=np.float32)
+        return _float32_targets(self, _column_y(y))
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_targets);
         sample_weight (n_samples,) as MLPClassifier.fit. Returns self."""
         self._check_backend()
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, multi_output=True,
-                             y_numeric=True, ensure_all_finite=self.backend == "python")
-        self._params(X)
-        return self._train(X, self._targets(y), partial=False, sample_weight=sample_weight)
+        with self._rollback_on_error():
+            warm = self._continues()
+            X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, multi_output=True,
+                                 y_numeric=True, reset=not warm, ensure_all_finite=self.backend == "python")
+            yt = self._targets(y)
+            if warm and self._can_warm_start(self._params(X)):
+                _check_same_outputs(self, yt, "warm_start continues the previous fit")
+            self._params(X)
+            return self._train(X, yt, partial=False, sample_weight=sample_weight)
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X, y from the current state. Returns self."""
         self._check_backend()
         first = getattr(self, "_state", None) is None
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
-                             multi_output=True, y_numeric=True, ensure_all_finite=self.backend == "python")
-        return self._train(X, self._targets(y), partial=True, sample_weight=sample_weight)
+        with self._rollback_on_error():
+            X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
+                                 multi_output=True, y_numeric=True, ensure_all_finite=self.backend == "python")
+            yt = self._targets(y)
+            if not first:
+                _check_same_outputs(self, yt, "partial_fit continues the fitted network")
+            return self._train(X, yt, partial=True, sample_weight=sample_weight)
 
     @property
     def out_activation_(self):
+        check_is_fitted(self, "_state")
         return "identity"
 
     def predict(self, X):

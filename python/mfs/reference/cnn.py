@@ -45,7 +45,8 @@ def build_layers(p, K):
         s, pad, bn = int(p["conv_stride"][i]), int(p["conv_padding"][i]), bool(p["conv_batch_norm"][i])
         OH, OW = cl.conv2d_output_size(H, W, k, k, s, pad)
         if OH < 1 or OW < 1:
-            raise ValueError(f"cnn: conv block {i} gets a {H} x {W} input, too small for its {k} x {k} kernel")
+            raise ValueError(f"cnn: conv block {i}: conv2d input is {H} x {W} (padded {H + 2 * pad} x {W + 2 * pad}), "
+                             f"smaller than its {k} x {k} kernel")
         # no bias before a batch norm (cnn.c: the norm cancels it)
         add(dict(kind="conv", filters=F, k=k, stride=s, pad=pad, act=ly.IDENTITY if bn else act,
                  in_shape=(C, H, W), out_shape=(F, OH, OW), w_shape=(F, C, k, k)), F * C * k * k, 0 if bn else F)
@@ -58,7 +59,8 @@ def build_layers(p, K):
         if pool >= 2:
             OH, OW = cl.pool2d_output_size(H, W, pool, pool, 0)
             if OH < 1 or OW < 1:
-                raise ValueError(f"cnn: conv block {i}: a {pool} x {pool} pool on a {H} x {W} input")
+                raise ValueError(f"cnn: conv block {i}: pool2d input is {H} x {W}, smaller than its {pool} x {pool} "
+                                 "window")
             kind = "avgpool" if int(p["conv_pool_type"][i]) == 1 else "maxpool"
             add(dict(kind=kind, k=pool, in_shape=(C, H, W), out_shape=(C, OH, OW)))
             H, W = OH, OW
@@ -324,8 +326,11 @@ def fit(X, y, state=None, incremental=False, init_params=None, init_optimizer=No
             break
     if len(va):
         params = best
+    with np.errstate(over="ignore"):
+        params32 = params.astype(np.float32)
+    _mlp.check_diverged("cnn", params32, len(curve))
     # the C model's dtypes, so that the state is also a valid model file
-    out = {"params": params.astype(np.float32), "optimizer_state": opt.astype(np.float32), "counters": counters,
+    out = {"params": params32, "optimizer_state": opt.astype(np.float32), "counters": counters,
            "n_outputs": np.int64(K),
            "loss_curve": np.asarray((list(state["loss_curve"]) if state is not None else []) + curve)}
     if len(va):

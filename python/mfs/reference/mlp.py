@@ -285,12 +285,22 @@ def end_epoch(p, counters, ep_loss, vs, n_train, n_epochs, lr, e):
     return lr, improved, finished
 
 
+def check_diverged(kind, params32, epochs):
+    """train.c's last check: a network whose (float32) parameters are not all
+    finite is an error, not a silently useless model."""
+    bad = ~np.isfinite(params32)
+    if np.any(bad):
+        raise ValueError(f"{kind}: the training diverged (a parameter is {float(params32[bad][0]):g} after {epochs} "
+                         "epochs); lower learning_rate_init or scale the inputs")
+
+
 def _split(p, labels, K, n):
     n_val = int(math.ceil(p["validation_fraction"] * n))
     if n_val < 2:
-        raise ValueError("mlp: The validation set is too small")
+        raise ValueError(f"mlp: The validation set is too small: validation_fraction {p['validation_fraction']:g} "
+                         f"of {n} rows gives {n_val}; increase validation_fraction or the size of your dataset")
     if n - n_val < 1:
-        raise ValueError("mlp: validation_fraction leaves no training rows")
+        raise ValueError(f"mlp: validation_fraction {p['validation_fraction']:g} of {n} rows leaves no training rows")
     rng = Rng(p["random_state"], STREAM_SPLIT)
     is_val = np.zeros(n, dtype=bool)
     if labels is not None:
@@ -479,8 +489,11 @@ def fit(X, y, state=None, incremental=False, init_params=None, init_optimizer=No
             break
     if len(va):
         params = best_params
+    with np.errstate(over="ignore"):
+        params32 = params.astype(np.float32)
+    check_diverged("mlp", params32, len(curve))
     # stored with the C model's dtypes, so the python backend writes the same model files
-    out = {"layer_units": np.asarray(units, dtype=np.int64), "params": params.astype(np.float32),
+    out = {"layer_units": np.asarray(units, dtype=np.int64), "params": params32,
            "optimizer_state": opt.astype(np.float32),
            "counters": counters,
            "loss_curve": np.asarray((list(state["loss_curve"]) if state is not None else []) + curve)}
