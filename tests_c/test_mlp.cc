@@ -183,6 +183,7 @@ TEST(TrainParams, MlpAndCnnRejectTheSameFieldWithTheSameMessage) {
         {[](mfs_train_params &t) { t.beta_1 = -0.5; }, "mfs_model_create: beta_1 is -0.5, it must be in [0, 1)"},
         {[](mfs_train_params &t) { t.beta_2 = 1.0; }, "mfs_model_create: beta_2 is 1, it must be in [0, 1)"},
         {[](mfs_train_params &t) { t.epsilon = 0; }, "mfs_model_create: epsilon is 0, it must be a finite number > 0"},
+        {[](mfs_train_params &t) { t.epsilon = 1e-300; }, "mfs_model_create: epsilon is 1e-300, which is 0 in float32 (the training precision); it must be >= 1.4e-45"},
         {[](mfs_train_params &t) { t.verbose = -1; }, "mfs_model_create: verbose is -1, it must be >= 0"},
         {[](mfs_train_params &t) { t.warm_start = 2; }, "mfs_model_create: warm_start is 2, expected 0 or 1"},
         {[](mfs_train_params &t) { t.dropout = 1.0; }, "mfs_model_create: dropout is 1, it must be in [0, 1)"},
@@ -285,6 +286,28 @@ TEST(Mlp, EveryActivationAndSolverLearns) {
             // separable blobs; the cosine / invscaling schedules slow down late: 0.9
             EXPECT_GE(accuracy(M.m, D), 0.9) << "activation " << act << " solver " << solver;
         }
+}
+
+// Betas that float32 rounds to 1 (scikit-learn accepts any beta < 1): the
+// optimizer takes 1 - beta in double, so Adam and AdamW still learn. With
+// 1.0f - (float)beta they were 0: Adam never moved its first moment, and
+// AdamW, its second moment frozen at 0, diverged to a loss of 1e32.
+TEST(Mlp, AdamWithBetasNearOneLearns) {
+    Data D = blobs(400, 5, 3, 2);
+    for (int solver : {MFS_SOLVER_ADAM, MFS_SOLVER_ADAMW}) {
+        mfs_mlp_params p = small_params();
+        p.train.solver = solver;
+        p.train.learning_rate_init = 0.01;
+        p.train.beta_1 = 0.99999999;
+        p.train.beta_2 = 0.99999999;
+        Model M;
+        ASSERT_EQ(fit(D, p, M), MFS_OK) << mfs_last_error();
+        auto curve = get_f64(M.m, "loss_curve");
+        for (double l : curve) ASSERT_TRUE(std::isfinite(l));
+        // bias-corrected, these betas make every step about lr * sign(g):
+        // the loss still falls on separable blobs
+        EXPECT_LT(curve.back(), 0.5 * curve.front()) << "solver " << solver;
+    }
 }
 
 TEST(Mlp, BinaryIsOneLogisticUnit) {

@@ -67,15 +67,20 @@ static double step_range(const mfs__optim *o, float *restrict p, float *restrict
         return ss;
     }
     const double t = (double)o->t;
+    /* 1 - beta in double, then float (as the numpy reference and PyTorch):
+     * 1.0f - (float)beta is 0 for a beta within 6e-8 of 1, where float
+     * rounds it to 1, and Adam would then never learn (or, with v frozen at
+     * 0, diverge) */
     const float b1 = (float)o->beta_1, b2 = (float)o->beta_2, eps = (float)o->epsilon;
+    const float c1 = (float)(1.0 - o->beta_1), c2 = (float)(1.0 - o->beta_2);
     float *m = s, *v = s + n_total;
     if (o->solver == MFS__SOLVER_ADAM) {
         const float step = (float)(o->lr * sqrt(1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));
         for (int64_t i = i0; i < i1; i++) {
             float gi = g[i] + l2 * p[i];
             g[i] = 0.0f;
-            float mi = b1 * m[i] + (1.0f - b1) * gi;
-            float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+            float mi = b1 * m[i] + c1 * gi;
+            float vi = b2 * v[i] + c2 * gi * gi;
             m[i] = mi;
             v[i] = vi;
             p[i] -= step * mi / (sqrtf(vi) + eps);
@@ -89,8 +94,8 @@ static double step_range(const mfs__optim *o, float *restrict p, float *restrict
     for (int64_t i = i0; i < i1; i++) {
         float gi = g[i];
         g[i] = 0.0f;
-        float mi = b1 * m[i] + (1.0f - b1) * gi;
-        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        float mi = b1 * m[i] + c1 * gi;
+        float vi = b2 * v[i] + c2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
         float w = p[i] * decay;

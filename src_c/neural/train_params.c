@@ -69,6 +69,9 @@ mfs_status mfs__train_params_check(const char *fn, const mfs_train_params *p) {
         BAD("%s: beta_2 is %g, it must be in [0, 1)", fn, p->beta_2);
     if (!(isfinite(p->epsilon) && p->epsilon > 0.0))
         BAD("%s: epsilon is %g, it must be a finite number > 0", fn, p->epsilon);
+    if ((float)p->epsilon == 0.0f) /* the optimizers run in float: 0 would divide 0 by 0 */
+        BAD("%s: epsilon is %g, which is 0 in float32 (the training precision); it must be >= 1.4e-45", fn,
+            p->epsilon);
     if (p->verbose < 0) BAD("%s: verbose is %d, it must be >= 0", fn, (int)p->verbose);
     if (p->warm_start != 0 && p->warm_start != 1) BAD("%s: warm_start is %d, expected 0 or 1", fn, (int)p->warm_start);
     if (!(isfinite(p->dropout) && p->dropout >= 0.0 && p->dropout < 1.0))

@@ -52,7 +52,7 @@ __global__ void first_nonfinite_kernel(unsigned long long *first, const float *_
 
 struct OptArgs {
     int solver, nesterov;
-    float lr, momentum, b1, b2, eps, l2, decay, adam_step, adamw_step, rbc2;
+    float lr, momentum, b1, b2, c1, c2, eps, l2, decay, adam_step, adamw_step, rbc2; /* c = 1 - b in double */
 };
 
 __global__ void optim_kernel(OptArgs a, float *p, const float *g, float *s, int64_t n_total, int64_t off, int64_t n,
@@ -70,16 +70,16 @@ __global__ void optim_kernel(OptArgs a, float *p, const float *g, float *s, int6
     }
     float *m = s, *v = s + n_total;
     if (a.solver == MFS__SOLVER_ADAM) {
-        float mi = a.b1 * m[i] + (1.f - a.b1) * gi;
-        float vi = a.b2 * v[i] + (1.f - a.b2) * gi * gi;
+        float mi = a.b1 * m[i] + a.c1 * gi;
+        float vi = a.b2 * v[i] + a.c2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
         p[i] -= a.adam_step * mi / (sqrtf(vi) + a.eps);
         return;
     }
     gi = g[i];
-    float mi = a.b1 * m[i] + (1.f - a.b1) * gi;
-    float vi = a.b2 * v[i] + (1.f - a.b2) * gi * gi;
+    float mi = a.b1 * m[i] + a.c1 * gi;
+    float vi = a.b2 * v[i] + a.c2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
     float w = p[i] * (dec ? a.decay : 1.f);
@@ -157,6 +157,8 @@ extern "C" mfs_status mfs__optim_step_cuda(const struct mfs__optim *o, const str
     a.momentum = (float)o->momentum;
     a.b1 = (float)o->beta_1;
     a.b2 = (float)o->beta_2;
+    a.c1 = (float)(1.0 - o->beta_1);
+    a.c2 = (float)(1.0 - o->beta_2);
     a.eps = (float)o->epsilon;
     a.l2 = (float)o->l2;
     a.decay = (float)(1.0 - o->lr * o->weight_decay);
