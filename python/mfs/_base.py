@@ -333,6 +333,21 @@ def _proba_columns(model):
     return int(shape[1]) if nd[0] == 2 else None
 
 
+def proba_rows(P):
+    """Class probabilities computed in float32, rows renormalized in float64:
+    float64 output sums to 1 to float64 precision, as scikit-learn's (float32
+    sums are off by up to ~1e-7, which sklearn.metrics.log_loss warns about
+    for float64 input); float32 output is the float32 rounding of the same
+    float64 values, so the two agree to half a float32 ulp."""
+    P = np.asarray(P)
+    if P.dtype.kind != "f" or P.ndim != 2 or not P.size:
+        return P
+    P64 = P.astype(np.float64)  # a copy: C's output buffer is not reused
+    s = P64.sum(axis=1, keepdims=True)
+    np.divide(P64, s, out=P64, where=s > 0)
+    return P64 if P.dtype == np.float64 else P64.astype(P.dtype)
+
+
 def store_params(est, params):
     """Every __init__ argument as an attribute of the same name, unchanged
     (scikit-learn's rule: validation happens in fit). `params` is the

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -44,11 +46,18 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
         Most Lloyd iterations of a run.
     tol : float, default=1e-4
         Stop when the summed squared center shift is <= tol * mean(var(X)).
+    verbose : int, default=0
+        Accepted for compatibility; libmfs prints nothing.
     random_state : None, int or numpy RandomState, default=None
         Seed of the library's counter-based generator (an int is used as is; None
         or a RandomState draws one, as scikit-learn does). The same int gives the
         same bits for backend "c" at any thread count; the "python" reference
         draws from numpy with that seed instead.
+    copy_x : bool, default=True
+        Accepted for compatibility: X is never modified.
+    algorithm : {"lloyd", "elkan"}, default="lloyd"
+        Accepted for compatibility: both run Lloyd's iterations (Elkan's is an
+        exact acceleration of them in scikit-learn: the same fixed point).
     backend : {"c", "cuda", "python"}, default="c"
 
     Attributes
@@ -77,14 +86,17 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
     _attributes = {"cluster_centers": "cluster_centers_", "labels": "labels_",
                    "inertia": "inertia_", "n_iter": "n_iter_"}
 
-    def __init__(self, n_clusters=8, *, init="k-means++", n_init=1, max_iter=300, tol=1e-4,
-                 random_state=None, backend="c"):
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init=1, max_iter=300, tol=1e-4, verbose=0,
+                 random_state=None, copy_x=True, algorithm="lloyd", backend="c"):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
+        self.verbose = verbose
         self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
         self.backend = backend
 
     # ---- parameters ---------------------------------------------------------
@@ -119,8 +131,16 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
                 raise ValueError(f"KMeans: n_init must be an int >= 1 or 'auto', got {n_init!r}")
             n_init = 10 if init == 1 else 1
         tol = self.tol
-        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not np.isfinite(tol) or tol < 0:
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not np.isfinite(float(tol)) or tol < 0:
             raise ValueError(f"KMeans: tol is {tol!r}, it must be a finite number >= 0")
+        # scikit-learn's compatibility parameters: checked, then ignored
+        v = self.verbose
+        if not (isinstance(v, (bool, np.bool_)) or (isinstance(v, numbers.Integral) and v >= 0)):
+            raise ValueError(f"KMeans: verbose must be an int >= 0, got {v!r}")
+        if not isinstance(self.copy_x, (bool, np.bool_)):
+            raise TypeError(f"KMeans: copy_x must be a bool, got {self.copy_x!r}")
+        if not (isinstance(self.algorithm, str) and self.algorithm in ("lloyd", "elkan")):
+            raise ValueError(f"KMeans: algorithm must be 'lloyd' or 'elkan', got {self.algorithm!r}")
         return {"n_clusters": _check_int("n_clusters", self.n_clusters, 1), "init": init,
                 "n_init": _check_int("n_init", n_init, 1),
                 "max_iter": _check_int("max_iter", self.max_iter, 1), "tol": float(tol),
@@ -143,6 +163,11 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
         if params["n_clusters"] > X.shape[0]:
             raise ValueError(f"KMeans: n_samples={X.shape[0]} should be >= "
                              f"n_clusters={params['n_clusters']}")
+        if init_array is not None and params["n_init"] > 1:
+            # as scikit-learn: an explicit init is a single run (the C library
+            # runs it once whatever n_init says)
+            warnings.warn(f"Explicit initial center position passed: performing only one init in KMeans "
+                          f"instead of n_init={params['n_init']}.", RuntimeWarning, stacklevel=2)
         if backend == "python":
             state = _ref.fit(X, None, **params, init_array=init_array)
             self._native = None
@@ -151,6 +176,11 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
         else:
             self._fit_backend(X, None, inputs={"init": init_array} if init_array is not None else None)
         self._scalars()
+        distinct = len(np.unique(self.labels_))
+        if distinct < params["n_clusters"]:
+            warnings.warn(f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+                          f"({params['n_clusters']}). Possibly due to duplicate points in X.",
+                          ConvergenceWarning, stacklevel=2)
         return self
 
     def _scalars(self):
@@ -170,11 +200,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
         return self._run("predict", X)
 
     def transform(self, X):
-        """Euclidean distances of each row of X to every center: (n, n_clusters) float32."""
-        self._check_backend()
-        check_is_fitted(self, "_state")
-        X = self._validate_X(X, reset=False)
-        return self._run("transform", X)
+        """Euclidean distances of each row of X to every center: (n, n_clusters),
+        float32 for float32 X, else float64 (computed in float32), as
+        scikit-learn keeps the input's float dtype."""
+        return self._apply("transform", X)
 
     def fit_predict(self, X, y=None):
         """Fit, then the labels of the training rows (labels_)."""
@@ -186,8 +215,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
 
     def score(self, X, y=None):
         """Opposite of the inertia of X on the fitted centers (higher is better)."""
-        labels = self.predict(X)
-        X = self._validate_X(X, reset=False)
+        self._check_backend()
+        check_is_fitted(self, "_state")
+        X = self._validate_X(X, reset=False)  # once: one feature-names warning, not two
+        labels = self._run("predict", X)
         C = self.cluster_centers_.astype(np.float64)
         total = 0.0
         for i in range(0, len(X), 8192):

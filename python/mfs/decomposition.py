@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import MfsEstimator, register
 from .reference import pca as _ref
@@ -29,6 +29,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
         in ``[1, min(n_samples, n_features)]``. A float in (0, 1): the smallest
         number of components whose explained variance ratio sums past it.
         ``'mle'`` is not supported.
+    copy : bool, default=True
+        Accepted for compatibility: X is never modified.
     whiten : bool, default=False
         Divide the projections by the square root of the explained variance, so
         each output column has unit variance (``inverse_transform`` undoes it).
@@ -84,9 +86,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
                    "singular_values": "singular_values_", "mean": "mean_",
                    "noise_variance": "noise_variance_", "n_samples": "n_samples_"}
 
-    def __init__(self, n_components=None, *, whiten=False, svd_solver="auto",
+    def __init__(self, n_components=None, *, copy=True, whiten=False, svd_solver="auto",
                  iterated_power="auto", n_oversamples=10, random_state=None, backend="c"):
         self.n_components = n_components
+        self.copy = copy
         self.whiten = whiten
         self.svd_solver = svd_solver
         self.iterated_power = iterated_power
@@ -121,6 +124,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
 
     def _params(self, X):
         k, frac = self._n_components()
+        if not isinstance(self.copy, (bool, np.bool_)):
+            raise TypeError(f"PCA: copy must be a bool, got {self.copy!r} ({type(self.copy).__name__})")
+        if not isinstance(self.whiten, (bool, np.bool_)):
+            raise TypeError(f"PCA: whiten must be a bool, got {self.whiten!r} ({type(self.whiten).__name__})")
+        if not isinstance(self.svd_solver, str):
+            raise ValueError(f"PCA: svd_solver must be one of {sorted(_SOLVERS)}, got {self.svd_solver!r}")
         if self.svd_solver not in _SOLVERS:
             raise ValueError(f"PCA: svd_solver must be one of {sorted(_SOLVERS)}, got {self.svd_solver!r}"
                              + (" (arpack is not implemented; use randomized)"
@@ -178,6 +187,55 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
             raise ValueError(f"PCA.inverse_transform: X has {X.shape[1]} columns, "
                              f"the model has {self.n_components_} components")
         return self._run("inverse_transform", X).astype(want, copy=False)
+
+    # ---- probabilistic PCA (Tipping & Bishop), as scikit-learn, in float64 ----
+    def _generative(self):
+        check_is_fitted(self, "_state")
+        W = np.asarray(self.components_, dtype=np.float64)
+        ev = np.asarray(self.explained_variance_, dtype=np.float64)
+        if self.whiten:  # scikit-learn scales the axes here (its get_covariance does the same)
+            W = W * np.sqrt(ev[:, None])
+        diff = np.where(ev > self.noise_variance_, ev - self.noise_variance_, 0.0)
+        return W, diff, float(self.noise_variance_)
+
+    def get_covariance(self):
+        """Data covariance of the generative model: components_.T @ diag(explained_variance_
+        - noise_variance_) @ components_ + noise_variance_ * I, (n_features, n_features) float64."""
+        W, diff, s2 = self._generative()
+        cov = (W.T * diff) @ W
+        cov.flat[::len(cov) + 1] += s2
+        return cov
+
+    def get_precision(self):
+        """Inverse of get_covariance() (matrix inversion lemma when noise_variance_ > 0)."""
+        W, diff, s2 = self._generative()
+        if s2 == 0.0:
+            return np.linalg.inv(self.get_covariance())
+        precision = W @ W.T / s2
+        with np.errstate(divide="ignore"):
+            precision.flat[::len(precision) + 1] += 1.0 / diff
+        precision = W.T @ np.linalg.inv(precision) @ W
+        precision /= -(s2 ** 2)
+        precision.flat[::len(precision) + 1] += 1.0 / s2
+        return precision
+
+    def score_samples(self, X):
+        """Log-likelihood of each row of X under the probabilistic PCA model, (n_samples,) float64."""
+        check_is_fitted(self, "_state")
+        self._check_backend()
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        Xr = np.asarray(X, dtype=np.float64) - np.asarray(self.mean_, dtype=np.float64)
+        precision = self.get_precision()
+        sign, logdet = np.linalg.slogdet(precision)
+        if not sign > 0:
+            logdet = -np.inf
+        log_like = -0.5 * np.sum(Xr * (Xr @ precision), axis=1)
+        log_like -= 0.5 * (X.shape[1] * np.log(2.0 * np.pi) - logdet)
+        return log_like
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the rows of X (see score_samples)."""
+        return float(np.mean(self.score_samples(X)))
 
     @property
     def _n_features_out(self):

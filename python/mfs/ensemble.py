@@ -13,11 +13,13 @@ import warnings
 import numpy as np
 from sklearn.base import ClassifierMixin, MultiOutputMixin, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, MfsEstimator, register, store_params
+from ._base import MfsClassifier, MfsEstimator, proba_rows, register, store_params
 from .reference import random_forest as _ref
+from .tree import _check_class_weight
 
 _CLF_CRITERIA = {"gini": 0, "entropy": 1, "log_loss": 1}
 _REG_CRITERIA = {"squared_error": 2}
@@ -129,7 +131,7 @@ class _ForestBase(MfsEstimator):
         if mln is not None and (not _is_int(mln) or mln < 2 or mln > 2**31 - 1):
             raise bad("max_leaf_nodes", mln, "None or an int >= 2")
         mid = self.min_impurity_decrease
-        if not (_is_real(mid) and np.isfinite(mid) and mid >= 0):
+        if not (_is_real(mid) and np.isfinite(float(mid)) and mid >= 0):
             raise bad("min_impurity_decrease", mid, "a finite float >= 0")
         if not isinstance(self.bootstrap, (bool, np.bool_)):
             raise bad("bootstrap", self.bootstrap, "a bool")
@@ -189,10 +191,8 @@ class _ForestBase(MfsEstimator):
                               UserWarning)
                 return self
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.ndim != 1 or sample_weight.shape[0] != X.shape[0]:
-                raise ValueError(f"{type(self).__name__}: sample_weight has shape {sample_weight.shape}, "
-                                 f"expected ({X.shape[0]},)")
+            # scikit-learn's checks and messages (a scalar weighs every sample the same)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
             if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
                 raise ValueError(f"{type(self).__name__}: sample_weight must be finite and >= 0")
             if not np.any(sample_weight > 0):
@@ -426,22 +426,26 @@ class RandomForestClassifier(ClassifierMixin, _ForestBase, MfsClassifier):
         counts. Returns self."""
         self._check_backend()
         self._params(None)  # parameter errors before data errors
+        self._check_class_weight()
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
         yi = self._encode_y(y)
         self.n_classes_ = len(self.classes_)
         return self._fit(X, yi, sample_weight)
 
-    def _class_sample_weight(self, y, sample_weight):
-        cw = self.class_weight
-        if cw is None:
-            return sample_weight
+    def _check_class_weight(self):
+        cw = _check_class_weight(type(self).__name__, self.class_weight, extra=("balanced_subsample",))
         if isinstance(cw, str) and cw == "balanced_subsample":
             raise ValueError("RandomForestClassifier: class_weight='balanced_subsample' is not supported; "
                              "use 'balanced', a dict or None")
+        return cw
+
+    def _class_sample_weight(self, y, sample_weight):
+        cw = self._check_class_weight()
+        if cw is None:
+            return sample_weight
         from sklearn.utils.class_weight import compute_sample_weight
-        if isinstance(cw, dict):
-            cw = {int(np.searchsorted(self.classes_, k)): v for k, v in cw.items() if k in self.classes_}
-        w = compute_sample_weight(cw, y)
+        # on the user's labels, as scikit-learn (dict keys are labels, not indices)
+        w = compute_sample_weight(cw, self.classes_[y])
         return w if sample_weight is None else w * sample_weight
 
     def _set_oob_attribute(self):
@@ -456,7 +460,7 @@ class RandomForestClassifier(ClassifierMixin, _ForestBase, MfsClassifier):
 
     def predict_proba(self, X):
         """(n, n_classes) mean over the trees of their leaves' class fractions."""
-        return self._apply("predict_proba", X)
+        return proba_rows(self._apply("predict_proba", X))
 
     def predict_log_proba(self, X):
         """log of predict_proba (-inf where a probability is 0), as scikit-learn."""
@@ -507,6 +511,10 @@ class RandomForestRegressor(MultiOutputMixin, RegressorMixin, _ForestBase):
         y = np.ascontiguousarray(y, dtype=np.float32)
         if y.ndim == 2 and y.shape[1] == 0:
             raise ValueError("RandomForestRegressor: y has 0 targets")
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected. Please change the shape of y "
+                          "to (n_samples,), for example using ravel().", DataConversionWarning, stacklevel=2)
+            y = np.ascontiguousarray(y[:, 0])
         if not np.all(np.isfinite(y)):
             raise ValueError("RandomForestRegressor: y contains NaN or infinity")
         return self._fit(X, y, sample_weight)

@@ -13,6 +13,29 @@ from .reference import linear_regression as _ref
 _SOLVERS = {"auto": 0, "cholesky": 1, "qr": 2}
 
 
+def _check_bool(owner, name, value):
+    """A bool parameter as the int C takes; anything else is a TypeError (as
+    scikit-learn's validation: fit_intercept="no" must not mean True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be a bool, got {value!r} ({type(value).__name__})")
+    return int(bool(value))
+
+
+def _check_n_jobs(owner, n_jobs):
+    if n_jobs is not None and (isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral)):
+        raise TypeError(f"{owner}: n_jobs must be None or an int (it is ignored: libmfs uses "
+                        f"mfs.set_num_threads threads), got {n_jobs!r}")
+
+
+def _check_random_state(owner, random_state):
+    from sklearn.utils import check_random_state
+    try:
+        check_random_state(random_state)
+    except ValueError as e:
+        raise ValueError(f"{owner}: random_state must be None, an int or a numpy RandomState, "
+                         f"got {random_state!r} ({e})") from None
+
+
 class _LinearBase(MultiOutputMixin, RegressorMixin, MfsEstimator):
     _kind = "linear_regression"
     _reference = _ref
@@ -22,10 +45,22 @@ class _LinearBase(MultiOutputMixin, RegressorMixin, MfsEstimator):
         return 0.0
 
     def _params(self, X):
+        name = type(self).__name__
         solver = getattr(self, "solver", "auto")
-        if solver not in _SOLVERS:
-            raise ValueError(f"{type(self).__name__}: solver must be one of {sorted(_SOLVERS)}, got {solver!r}")
-        return {"alpha": float(self._alpha()), "fit_intercept": int(bool(self.fit_intercept)),
+        if not isinstance(solver, str) or solver not in _SOLVERS:
+            raise ValueError(f"{name}: solver must be one of {sorted(_SOLVERS)}, got {solver!r}")
+        # scikit-learn's compatibility parameters: checked, then ignored
+        _check_bool(name, "copy_X", self.copy_X)  # X is never modified (C works on a float32 copy)
+        if not isinstance(self.positive, (bool, np.bool_)):
+            raise TypeError(f"{name}: positive must be a bool, got {self.positive!r}")
+        if self.positive:
+            raise ValueError(f"{name}: positive=True (non-negative least squares) is not supported by libmfs")
+        if hasattr(self, "n_jobs"):
+            _check_n_jobs(name, self.n_jobs)
+        if hasattr(self, "random_state"):
+            _check_random_state(name, self.random_state)
+        return {"alpha": float(self._alpha()),
+                "fit_intercept": _check_bool(type(self).__name__, "fit_intercept", self.fit_intercept),
                 "solver": _SOLVERS[solver]}
 
     def fit(self, X, y, sample_weight=None):
@@ -42,7 +77,16 @@ class _LinearBase(MultiOutputMixin, RegressorMixin, MfsEstimator):
             if not w.sum() > 0:
                 raise ValueError(f"{type(self).__name__}: sample weights sum to zero")
             inputs = {"sample_weight": w}
-        return self._fit_backend(X, y, inputs=inputs)
+        self._fit_backend(X, y, inputs=inputs)
+        if not (np.all(np.isfinite(self.coef_)) and np.all(np.isfinite(self.intercept_))):
+            # float32 overflow (coefficients beyond float32's range, or an
+            # intermediate of the normal equations): never a silent inf/NaN model
+            for attr in ("_state", "_native", "coef_", "intercept_", "rank_"):
+                self.__dict__.pop(attr, None)
+            raise ValueError(f"{type(self).__name__}: the fit gave non-finite coefficients (float32 overflow: "
+                             f"the solution or the normal equations exceed float32's range, about 3.4e38); "
+                             f"scale X and y (or try solver='qr')")
+        return self
 
     def predict(self, X):
         """Predictions X @ coef_.T + intercept_, (n,) or (n, n_targets); float32
@@ -75,6 +119,14 @@ class LinearRegression(_LinearBase):
     ----------
     fit_intercept : bool, default=True
         Center X and y and fit an intercept.
+    copy_X : bool, default=True
+        Accepted for compatibility: X is never modified (the fit works on a
+        float32 copy, or on X itself when it already is C-contiguous float32).
+    n_jobs : int or None, default=None
+        Accepted for compatibility and ignored: libmfs uses
+        ``mfs.set_num_threads`` threads.
+    positive : False, default=False
+        Non-negative least squares is not implemented; True is an error.
     solver : {"auto", "cholesky", "qr"}, default="auto"
         "auto": Cholesky on the normal equations, falling back to a pivoted QR
         (full rank) or the minimum-norm pseudo-inverse (rank-deficient) when
@@ -99,8 +151,12 @@ class LinearRegression(_LinearBase):
     (2.0, 1.0)
     """
 
-    def __init__(self, *, fit_intercept=True, solver="auto", backend="c"):
+    def __init__(self, *, fit_intercept=True, copy_X=True, n_jobs=None, positive=False, solver="auto",
+                 backend="c"):
         self.fit_intercept = fit_intercept
+        self.copy_X = copy_X
+        self.n_jobs = n_jobs
+        self.positive = positive
         self.solver = solver
         self.backend = backend
 
@@ -114,7 +170,11 @@ class Ridge(_LinearBase):
     alpha : float, default=1.0
         Penalty strength, >= 0 (the intercept is not penalized).
     fit_intercept : bool, default=True
+    copy_X, positive : as LinearRegression.
     solver : {"auto", "cholesky", "qr"}, default="auto"
+    random_state : int, RandomState or None, default=None
+        Accepted for compatibility and ignored (scikit-learn uses it in its
+        sag/saga solvers only; every libmfs solver is deterministic).
     backend : {"c", "cuda", "python"}, default="c"
 
     Attributes
@@ -130,17 +190,21 @@ class Ridge(_LinearBase):
     1.3333
     """
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, solver="auto", backend="c"):
+    def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, positive=False, solver="auto",
+                 random_state=None, backend="c"):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.copy_X = copy_X
+        self.positive = positive
         self.solver = solver
+        self.random_state = random_state
         self.backend = backend
 
     def _alpha(self):
         a = self.alpha
         if isinstance(a, bool) or not isinstance(a, numbers.Real):
             raise TypeError(f"Ridge: alpha must be a real number, got {type(a).__name__}")
-        if not np.isfinite(a) or a < 0:
+        if not np.isfinite(float(a)) or a < 0:  # float(): Python ints beyond int64 too
             raise ValueError(f"Ridge: alpha is {a}, it must be a finite number >= 0")
         return a
 
@@ -150,13 +214,14 @@ class Ridge(_LinearBase):
 from sklearn.base import ClassifierMixin  # noqa: E402
 
 from . import _native  # noqa: E402
-from ._base import MfsClassifier  # noqa: E402
+from ._base import MfsClassifier, proba_rows  # noqa: E402
 from .reference import logistic_regression as _ref_logistic  # noqa: E402
 
 
 def _check_real(owner, name, value, low, *, strict, allow_inf=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
+    value = float(value)  # Python ints beyond int64 too (np.isnan rejects them)
     bad = np.isnan(value) or (np.isinf(value) and not (allow_inf and value > 0))
     if bad or (value <= low if strict else value < low):
         rule = f"> {low}" if strict else f">= {low}"
@@ -185,6 +250,18 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         by n_samples is <= tol (scikit-learn's ``gtol``).
     max_iter : int, default=100
         Most L-BFGS iterations.
+    penalty : {"deprecated", "l2"}, default="deprecated"
+        Accepted for compatibility: the penalty is always L2 (``C=np.inf``
+        removes it); "l1" and "elasticnet" are errors.
+    solver : {"lbfgs"}, default="lbfgs"
+        Accepted for compatibility; other solvers are errors (they reach the
+        same L2 optimum).
+    random_state : int, RandomState or None, default=None
+        Accepted for compatibility and ignored: L-BFGS is deterministic.
+    verbose : int, default=0
+        Accepted for compatibility; libmfs prints nothing.
+    n_jobs : int or None, default=None
+        Accepted for compatibility and ignored.
     backend : {"c", "cuda", "python"}, default="c"
         Where to compute: the C library, the GPU (loss and gradient there, the
         L-BFGS loop on the host), or the numpy reference (float64 Newton).
@@ -214,11 +291,17 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
     _reference = _ref_logistic
     _attributes = {"coef": "coef_", "intercept": "intercept_", "n_iter": "n_iter_"}
 
-    def __init__(self, C=1.0, *, fit_intercept=True, tol=1e-4, max_iter=100, backend="c"):
+    def __init__(self, C=1.0, *, fit_intercept=True, tol=1e-4, max_iter=100, penalty="deprecated",
+                 solver="lbfgs", random_state=None, verbose=0, n_jobs=None, backend="c"):
         self.C = C
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
+        self.penalty = penalty
+        self.solver = solver
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_jobs = n_jobs
         self.backend = backend
 
     def _params(self, X):
@@ -230,7 +313,19 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
             raise TypeError(f"{name}: max_iter must be an int, got {type(mi).__name__}")
         if mi < 0 or mi > 2**31 - 1:
             raise ValueError(f"{name}: max_iter is {mi}, it must be >= 0")
-        return {"C": C, "tol": tol, "fit_intercept": int(bool(self.fit_intercept)), "max_iter": int(mi)}
+        # scikit-learn's compatibility parameters: checked, then ignored
+        if not (isinstance(self.penalty, str) and self.penalty in ("deprecated", "l2")):
+            raise ValueError(f"{name}: penalty={self.penalty!r} is not supported; libmfs fits the L2 penalty "
+                             "('l2' or 'deprecated'; C=np.inf for no penalty)")
+        if not (isinstance(self.solver, str) and self.solver == "lbfgs"):
+            raise ValueError(f"{name}: solver={self.solver!r} is not supported; libmfs fits by L-BFGS ('lbfgs')")
+        v = self.verbose
+        if not (isinstance(v, (bool, np.bool_)) or (isinstance(v, numbers.Integral) and v >= 0)):
+            raise ValueError(f"{name}: verbose must be an int >= 0, got {v!r}")
+        _check_n_jobs(name, self.n_jobs)
+        _check_random_state(name, self.random_state)
+        return {"C": C, "tol": tol, "fit_intercept": _check_bool(name, "fit_intercept", self.fit_intercept),
+                "max_iter": int(mi)}
 
     def fit(self, X, y):
         """Fit on X (n_samples, n_features) and labels y (n_samples,) of any
@@ -244,7 +339,7 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
                              f"in the data, but the data contains only one class: {only!r}")
         self._params(X)  # parameter errors before any work
         self._fit_backend(X, yi)
-        if self.max_iter > 0 and self.n_iter_[0] >= self.max_iter:
+        if self.n_iter_[0] >= self.max_iter:  # max_iter=0 too: the coefficients are the starting zeros
             import warnings
             from sklearn.exceptions import ConvergenceWarning
             warnings.warn(f"{type(self).__name__}: reached max_iter={self.max_iter} iterations; "
@@ -290,7 +385,7 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
 
     def predict_proba(self, X):
         """Class probabilities (n_samples, n_classes), columns in classes_ order."""
-        return self._apply("predict_proba", X)
+        return proba_rows(self._apply("predict_proba", X))
 
     def predict_log_proba(self, X):
         """Log of the class probabilities, computed in log space (stable log-softmax)."""

@@ -20,9 +20,15 @@ _GAUSSIAN, _MULTINOMIAL, _BERNOULLI = 0, 1, 2
 def _real(owner, name, value, low=0.0):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
-    if not np.isfinite(value) or value < low:
+    if not np.isfinite(float(value)) or value < low:  # float(): Python ints beyond int64 too
         raise ValueError(f"{owner}: {name} is {value}, it must be a finite number >= {low}")
     return float(value)
+
+
+def _bool(owner, name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be a bool, got {value!r} ({type(value).__name__})")
+    return bool(value)
 
 
 class _BaseNB(ClassifierMixin, MfsClassifier):
@@ -39,7 +45,12 @@ class _BaseNB(ClassifierMixin, MfsClassifier):
         prior = self._prior_param()
         if prior is None:
             return None
-        p = np.asarray(prior, dtype=np.float64).ravel()
+        try:
+            p = np.asarray(prior, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            pname = "priors" if isinstance(self, GaussianNB) else "class_prior"
+            raise ValueError(f"{type(self).__name__}: {pname} must be an array-like of numbers, one per class, "
+                             f"got {prior!r}") from None
         if p.shape[0] != len(self.classes_):
             raise ValueError(f"{type(self).__name__}: Number of priors must match number of classes: "
                              f"got {p.shape[0]} priors for {len(self.classes_)} classes.")
@@ -129,7 +140,13 @@ class _BaseNB(ClassifierMixin, MfsClassifier):
         self._check_backend()
         check_is_fitted(self, "_state")
         X = self._validate_X(X, reset=False)
-        return self._run("predict_log_proba", X).astype(np.float64)
+        lp = self._run("predict_log_proba", X).astype(np.float64)
+        # float32 log-softmax: renormalized in float64, so that predict_proba
+        # (its exp) sums to 1 to float64 precision, as scikit-learn's
+        if lp.ndim == 2 and lp.size:
+            from scipy.special import logsumexp
+            lp -= logsumexp(lp, axis=1, keepdims=True)
+        return lp
 
     # ---- model files -----------------------------------------------------------
     @classmethod
@@ -225,14 +242,16 @@ class _DiscreteNB(_BaseNB):
         if not isinstance(self.alpha, numbers.Real) and np.ndim(self.alpha) > 0:
             raise TypeError(f"{name}: alpha must be a single number (per-feature alpha is not supported)")
         a = _real(name, "alpha", self.alpha)
-        if a < 1e-10 and not self.force_alpha:
+        if a < 1e-10 and not _bool(name, "force_alpha", self.force_alpha):
             warnings.warn("alpha too small will result in numeric errors, setting alpha = 1.0e-10. "
                           "Use `force_alpha=True` to keep alpha unchanged.")
             a = 1e-10
         return a
 
     def _variant_params(self):
-        return {"alpha": self._alpha(), "fit_prior": int(bool(self.fit_prior))}
+        name = type(self).__name__
+        _bool(name, "force_alpha", self.force_alpha)
+        return {"alpha": self._alpha(), "fit_prior": int(_bool(name, "fit_prior", self.fit_prior))}
 
 
 @register

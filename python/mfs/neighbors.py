@@ -10,7 +10,7 @@ from sklearn.base import ClassifierMixin, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, MfsEstimator, register
+from ._base import MfsClassifier, MfsEstimator, proba_rows, register
 from .reference import knn as _ref
 
 _WEIGHTS = {"uniform": 0, "distance": 1}
@@ -31,8 +31,9 @@ class _KNeighborsBase(MfsEstimator):
         if not isinstance(metric, str):
             raise ValueError(f"{type(self).__name__}: metric must be a string, got {metric!r} "
                              "(callables and DistanceMetric objects are not supported)")
-        if self.metric_params:
-            raise ValueError(f"{type(self).__name__}: metric_params are not supported, got {self.metric_params!r}")
+        if self.metric_params is not None and not (isinstance(self.metric_params, dict) and not self.metric_params):
+            raise ValueError(f"{type(self).__name__}: metric_params are not supported (None or {{}}), "
+                             f"got {self.metric_params!r}")
         if metric == "minkowski":
             if isinstance(p, bool) or not isinstance(p, numbers.Real) or p not in (1, 2):
                 raise ValueError(f"{type(self).__name__}: p is {p!r}; libmfs has minkowski p=1 "
@@ -60,6 +61,10 @@ class _KNeighborsBase(MfsEstimator):
         leaf = self.leaf_size
         if isinstance(leaf, bool) or not isinstance(leaf, numbers.Integral) or not 1 <= leaf <= 2**31 - 1:
             raise ValueError(f"{name}: leaf_size must be an int >= 1, got {leaf!r}")
+        nj = self.n_jobs
+        if nj is not None and (isinstance(nj, bool) or not isinstance(nj, numbers.Integral)):
+            raise TypeError(f"{name}: n_jobs must be None or an int (it is ignored: libmfs uses "
+                            f"mfs.set_num_threads threads), got {nj!r}")
         metric = self._metric_id()
         if self.algorithm == "kd_tree" and metric == 2:
             raise ValueError(f"{name}: metric 'cosine' is not valid for algorithm 'kd_tree'")
@@ -145,6 +150,24 @@ class _KNeighborsBase(MfsEstimator):
         if not return_distance:
             return ind
         return dist.astype(want, copy=False), ind
+
+    def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
+        """The k-neighbors graph as a CSR matrix (n_queries, n_samples_fit_),
+        as scikit-learn's: mode "connectivity" puts 1.0 at each neighbor,
+        "distance" its distance. X None: the training data, each sample not
+        being its own neighbor."""
+        if not isinstance(mode, str) or mode not in ("connectivity", "distance"):
+            raise ValueError(f'{type(self).__name__}: Unsupported mode, must be one of "connectivity", '
+                             f'or "distance" but got "{mode}" instead')
+        import scipy.sparse as sp
+        if mode == "connectivity":
+            ind = self.kneighbors(X, n_neighbors, return_distance=False)
+            data = np.ones(ind.size, dtype=np.float64)
+        else:
+            dist, ind = self.kneighbors(X, n_neighbors, return_distance=True)
+            data = np.asarray(dist, dtype=np.float64).ravel()
+        m, k = ind.shape
+        return sp.csr_matrix((data, ind.ravel(), np.arange(0, m * k + 1, k)), shape=(m, self.n_samples_fit_))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -262,7 +285,7 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase, MfsClassifier):
 
     def predict_proba(self, X):
         """(n, n_classes) shares of the (weighted) votes, columns as classes_."""
-        return self._apply("predict_proba", X)
+        return proba_rows(self._apply("predict_proba", X))
 
 
 @register

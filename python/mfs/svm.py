@@ -14,7 +14,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, MfsEstimator, register, store_params
+from ._base import MfsClassifier, MfsEstimator, proba_rows, register, store_params
 from .reference import linear_svm as _ref_linear
 from .reference import svm as _ref
 
@@ -250,7 +250,7 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
     def _params(self, X):
         name = type(self).__name__
         p = self._kernel_params()
-        if self.decision_function_shape not in ("ovr", "ovo"):
+        if not isinstance(self.decision_function_shape, str) or self.decision_function_shape not in ("ovr", "ovo"):
             raise ValueError(f"{name}: decision_function_shape must be 'ovr' or 'ovo', "
                              f"got {self.decision_function_shape!r}")
         p["probability"] = _bool(name, "probability", self.probability)
@@ -262,19 +262,17 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
         return p
 
     def _class_weight(self, yi):
+        """class_weight_ (one weight per class of classes_), as scikit-learn's
+        compute_class_weight on the user's labels: a dict may name labels that
+        are not in y (ignored when every class has a weight), classes it does
+        not name weigh 1."""
         from sklearn.utils.class_weight import compute_class_weight
         cw = self.class_weight
-        if cw is not None and cw != "balanced" and not isinstance(cw, dict):
+        if cw is not None and not isinstance(cw, dict) and not (isinstance(cw, str) and cw == "balanced"):
             raise ValueError(f"{type(self).__name__}: class_weight must be None, 'balanced' or a dict, got {cw!r}")
-        classes = np.arange(len(self.classes_))
         if cw is None:
-            return np.ones(len(classes))
-        if isinstance(cw, dict):
-            cw = {int(np.searchsorted(self.classes_, k)): v for k, v in cw.items() if k in self.classes_}
-            bad = [k for k in self.class_weight if k not in self.classes_]
-            if bad:
-                raise ValueError(f"The classes, {bad}, are not in class_weight")
-        return compute_class_weight(cw, classes=classes, y=yi)
+            return np.ones(len(self.classes_))
+        return np.asarray(compute_class_weight(cw, classes=self.classes_, y=self.classes_[yi]), dtype=np.float64)
 
     def fit(self, X, y):
         """Fit on X (n_samples, n_features) and labels y of at least two classes. Returns self."""
@@ -328,7 +326,7 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
         if not self._state.get("prob_a", np.empty(0)).size:
             from sklearn.exceptions import NotFittedError
             raise NotFittedError("predict_proba is not available when fitted with probability=False")
-        return self._apply("predict_proba", X).astype(np.float64)
+        return proba_rows(self._apply("predict_proba", X).astype(np.float64))
 
     @available_if(_check_proba)
     def predict_log_proba(self, X):
@@ -502,13 +500,14 @@ class LinearSVC(ClassifierMixin, MfsClassifier):
 
     def _params(self, X):
         name = type(self).__name__
-        if self.penalty != "l2":
+        if not isinstance(self.penalty, str) or self.penalty != "l2":
             raise ValueError(f"{name}: penalty={self.penalty!r} is not supported; libmfs solves penalty='l2'")
-        if self.loss not in _LOSSES:
+        if not isinstance(self.loss, str) or self.loss not in _LOSSES:
             raise ValueError(f"{name}: loss must be 'hinge' or 'squared_hinge', got {self.loss!r}")
-        if self.dual not in ("auto", True):
+        dual = self.dual
+        if not ((isinstance(dual, (bool, np.bool_)) and dual) or (isinstance(dual, str) and dual == "auto")):
             raise ValueError(f"{name}: dual={self.dual!r} is not supported; libmfs solves the dual (True or 'auto')")
-        if self.multi_class != "ovr":
+        if not isinstance(self.multi_class, str) or self.multi_class != "ovr":
             raise ValueError(f"{name}: multi_class={self.multi_class!r} is not supported; use 'ovr'")
         return {"loss": _LOSSES[self.loss], "fit_intercept": _bool(name, "fit_intercept", self.fit_intercept),
                 "max_iter": _int(name, "max_iter", self.max_iter, 1), "C": _real(name, "C", self.C, 0.0, strict=True),
@@ -524,8 +523,10 @@ class LinearSVC(ClassifierMixin, MfsClassifier):
                              ensure_all_finite=self.backend == "python")
         yi = self._encode_y(y)
         if len(self.classes_) < 2:
+            only = self.classes_[0]
+            only = only.item() if isinstance(only, np.generic) else only
             raise ValueError(f"{type(self).__name__}: this solver needs samples of at least 2 classes in the data, "
-                             f"but the data contains only one class: {self.classes_[0]!r}")
+                             f"but the data contains only one class: {only!r}")
         cw = SVC._class_weight(self, yi)
         self._seed_ = _seed(self.random_state)
         self._fit_backend(X, yi, inputs={"class_weight": cw})

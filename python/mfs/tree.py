@@ -15,7 +15,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, MfsEstimator, register, store_params
+from ._base import MfsClassifier, MfsEstimator, proba_rows, register, store_params
 from .reference import decision_tree as _ref
 
 _CLF_CRITERIA = {"gini": 0, "entropy": 1, "log_loss": 1}
@@ -33,6 +33,19 @@ def _is_int(v):
 
 def _is_real(v):
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _check_class_weight(owner, cw, extra=()):
+    """class_weight for one output: None, "balanced" (or a string in
+    `extra`) or a dict label -> weight. Anything else (scikit-learn's
+    per-output list of dicts among them: libmfs trees have one output) is a
+    ValueError naming the estimator, raised before any work."""
+    if cw is None or isinstance(cw, dict):
+        return cw
+    if isinstance(cw, str) and (cw == "balanced" or cw in extra):
+        return cw
+    raise ValueError(f"{owner}: class_weight must be None, 'balanced' or a dict label -> weight "
+                     f"(libmfs trees have one output, so no list of dicts), got {cw!r}")
 
 
 class Tree:
@@ -146,8 +159,12 @@ class _DecisionTreeBase(MfsEstimator):
         elif not (_is_int(mln) and mln >= 2):
             raise bad("max_leaf_nodes", mln, "an int in the range [2, inf) or None")
         mid = self.min_impurity_decrease
-        if not _is_real(mid) or not mid >= 0.0 or not np.isfinite(mid):
+        if not _is_real(mid) or not mid >= 0.0 or not np.isfinite(float(mid)):
             raise bad("min_impurity_decrease", mid, "a float in the range [0.0, inf)")
+        if not (_is_real(self.ccp_alpha) and self.ccp_alpha == 0.0):
+            raise bad("ccp_alpha", self.ccp_alpha, "0.0 (cost-complexity pruning is not implemented)")
+        if self.monotonic_cst is not None:
+            raise bad("monotonic_cst", self.monotonic_cst, "None (monotonic constraints are not implemented)")
         classes = getattr(self, "classes_", None)
         return {"criterion": self._criteria[self.criterion], "split_algorithm": _SPLITS[self.split_algorithm],
                 "max_depth": max_depth, "max_features_mode": mode, "max_features": mfv,
@@ -308,6 +325,10 @@ class DecisionTreeClassifier(ClassifierMixin, _DecisionTreeBase, MfsClassifier):
         Split only if the weighted impurity decrease is at least this.
     class_weight : dict, "balanced" or None, default=None
         Class weights, multiplied into sample_weight (as scikit-learn).
+    ccp_alpha : 0.0
+        Accepted for compatibility; pruning is not implemented.
+    monotonic_cst : None
+        Accepted for compatibility; must be None.
     split_algorithm : {"auto", "exact", "hist"}, default="auto"
         "exact": every threshold between distinct sorted values (scikit-learn's
         search: the same tree where no two splits tie); "hist": thresholds
@@ -344,14 +365,15 @@ class DecisionTreeClassifier(ClassifierMixin, _DecisionTreeBase, MfsClassifier):
 
     def __init__(self, *, criterion="gini", splitter="best", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features=None, random_state=None,
-                 max_leaf_nodes=None, min_impurity_decrease=0.0, class_weight=None, split_algorithm="auto",
-                 backend="c"):
+                 max_leaf_nodes=None, min_impurity_decrease=0.0, class_weight=None, ccp_alpha=0.0,
+                 monotonic_cst=None, split_algorithm="auto", backend="c"):
         store_params(self, locals())
 
     def fit(self, X, y, sample_weight=None):
         """Grow the tree on X (n_samples, n_features) and labels y (any type).
         sample_weight: (n_samples,) >= 0 or None. Returns self."""
         self._params(None)  # parameter errors before data errors
+        _check_class_weight(type(self).__name__, self.class_weight)
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1,
                              ensure_all_finite=self.backend == "python")
         y = self._encode_y(y)
@@ -359,9 +381,10 @@ class DecisionTreeClassifier(ClassifierMixin, _DecisionTreeBase, MfsClassifier):
         return self._fit(X, y, sample_weight)
 
     def _class_sample_weight(self, y, w):
-        if self.class_weight is None:
+        cw = _check_class_weight(type(self).__name__, self.class_weight)
+        if cw is None:
             return w
-        cw = compute_sample_weight(self.class_weight, self.classes_[y])
+        cw = compute_sample_weight(cw, self.classes_[y])
         return cw if w is None else w * cw
 
     def predict(self, X):
@@ -370,7 +393,7 @@ class DecisionTreeClassifier(ClassifierMixin, _DecisionTreeBase, MfsClassifier):
 
     def predict_proba(self, X):
         """(n_samples, n_classes) class fractions of each row's leaf, columns as classes_."""
-        return self._apply("predict_proba", X).astype(np.float64)
+        return proba_rows(self._apply("predict_proba", X).astype(np.float64))
 
     def predict_log_proba(self, X):
         """Log of predict_proba (-inf where a class is absent from the leaf)."""
@@ -388,7 +411,8 @@ class DecisionTreeRegressor(MultiOutputMixin, RegressorMixin, _DecisionTreeBase)
     criterion : {"squared_error"}, default="squared_error"
     splitter, max_depth, min_samples_split, min_samples_leaf,
     min_weight_fraction_leaf, max_features, random_state, max_leaf_nodes,
-    min_impurity_decrease, split_algorithm, backend : as DecisionTreeClassifier.
+    min_impurity_decrease, ccp_alpha, monotonic_cst, split_algorithm, backend :
+    as DecisionTreeClassifier.
 
     Attributes
     ----------
@@ -408,7 +432,8 @@ class DecisionTreeRegressor(MultiOutputMixin, RegressorMixin, _DecisionTreeBase)
 
     def __init__(self, *, criterion="squared_error", splitter="best", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, min_weight_fraction_leaf=0.0, max_features=None, random_state=None,
-                 max_leaf_nodes=None, min_impurity_decrease=0.0, split_algorithm="auto", backend="c"):
+                 max_leaf_nodes=None, min_impurity_decrease=0.0, ccp_alpha=0.0, monotonic_cst=None,
+                 split_algorithm="auto", backend="c"):
         store_params(self, locals())
 
     def fit(self, X, y, sample_weight=None):
@@ -420,6 +445,10 @@ class DecisionTreeRegressor(MultiOutputMixin, RegressorMixin, _DecisionTreeBase)
         y = np.ascontiguousarray(y, dtype=np.float32)
         if y.ndim == 2 and y.shape[1] == 0:
             raise ValueError(f"{type(self).__name__}: y has 0 targets")
+        if y.ndim == 2 and y.shape[1] == 1:
+            # one output: predict returns (n,) as scikit-learn's tree does for a
+            # column y (n_outputs_ is 1 either way)
+            y = np.ascontiguousarray(y[:, 0])
         if not np.all(np.isfinite(y)):
             raise ValueError(f"{type(self).__name__}: y contains NaN or infinity (or values beyond float32)")
         return self._fit(X, y, sample_weight)
