@@ -400,3 +400,19 @@ def test_float64_predict_proba_rows_sum_to_one_for_log_loss(make):
         # computations: 1e-6 relative)
         with np.errstate(divide="ignore"):
             np.testing.assert_allclose(est.predict_log_proba(X), np.log(P), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [mfs.LinearRegression, lambda: mfs.KMeans(n_clusters=2, n_init=1),
+                                  lambda: mfs.MLPRegressor(max_iter=2), mfs.DecisionTreeRegressor])
+def test_a_finite_float64_beyond_float32s_range_is_named_as_such(data, make):
+    # libmfs computes in float32: 1e39 (finite in float64) becomes infinity there. The C check's
+    # error said only "X contains infinity", about a value the user never wrote as one; estimators
+    # that validate in Python give scikit-learn's "infinity or a value too large for dtype('float32')"
+    X, _, yr = data
+    X = X.copy()
+    X[3, 1] = 1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's "overflow encountered in cast"
+        with pytest.raises(ValueError, match=r"infinity at row 3, column 1 \(or a value beyond float32's range"
+                                             r"|infinity or a value too large for dtype\('float32'\)"):
+            make().fit(X, yr)

@@ -75,8 +75,11 @@ int mfs__all_finite(const float *x, int64_t n) {
 }
 
 mfs_status mfs__nonfinite_error(const char *fn, const char *name, const float *x, int64_t index, int64_t cols) {
-    return mfs__error(MFS_E_VALUE, "%s: %s contains %s at row %lld, column %lld", fn, name,
-                      isnan(x[index]) ? "NaN" : "infinity", (long long)(index / cols), (long long)(index % cols));
+    /* libmfs computes in float32: a caller's float64 beyond float32's range
+     * arrives as infinity, so the message says so */
+    return mfs__error(MFS_E_VALUE, "%s: %s contains %s at row %lld, column %lld%s", fn, name,
+                      isnan(x[index]) ? "NaN" : "infinity", (long long)(index / cols), (long long)(index % cols),
+                      isnan(x[index]) ? "" : " (or a value beyond float32's range, |x| > 3.4e38)");
 }
 
 static mfs_status check_finite(const char *fn, const char *name, const float *x, int64_t n, int64_t cols) {
