@@ -90,6 +90,54 @@ TEST(LinearRegression, RecoversExactCoefficients) {
     }
 }
 
+// Values near float32's limit: y ~ 1e38 (|N(0,1)| X, coefficients 1e37..3e37)
+// overflowed the Gram's float32 blocks (X^T y = inf, which "cholesky" shows), and the fit returned inf/NaN coefficients with MFS_OK. "auto"
+// now takes the double QR path; "cholesky" says why it cannot; a solution
+// beyond float32 (X ~ 1e-39, coefficients ~ 1e39) is an error, not inf.
+TEST(LinearRegression, FloatRangeLimitsAreAnsweredOrClearErrors) {
+    const int64_t n = 40, d = 3;
+    std::mt19937 g(5);
+    std::normal_distribution<float> N(0.0f, 1.0f);
+    std::vector<float> X(n * d), Y(n), Xs(n * d), Ys(n);
+    for (int64_t i = 0; i < n; i++) {
+        double acc = 0, accs = 0;
+        for (int64_t j = 0; j < d; j++) {
+            X[i * d + j] = std::fabs(N(g)) + 0.1f;
+            Xs[i * d + j] = X[i * d + j] * 1e-39f;
+            acc += X[i * d + j] * 1e37 * (j + 1);
+            accs += X[i * d + j] * (j + 1.0);
+        }
+        Y[i] = (float)acc;
+        Ys[i] = (float)accs;
+    }
+    mfs_array Xa = {X.data(), MFS_DTYPE_FLOAT32, 2, {n, d}}, ya = {Y.data(), MFS_DTYPE_FLOAT32, 1, {n}};
+    for (int solver : {0, 1, 2}) {
+        mfs_linear_regression_params p;
+        mfs_linear_regression_params_default(&p);
+        p.solver = solver;
+        mfs_model *m = nullptr;
+        ASSERT_EQ(mfs_linear_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+        if (solver == 1) {
+            EXPECT_EQ(mfs_fit(m, &Xa, &ya), MFS_E_VALUE);
+            EXPECT_NE(std::string(mfs_last_error()).find("overflows float32"), std::string::npos) << mfs_last_error();
+        } else {
+            ASSERT_EQ(mfs_fit(m, &Xa, &ya), MFS_OK) << mfs_last_error();
+            auto coef = get(m, "coef");
+            // 3 well-conditioned features, y rounded to float32: 1e-4 relative
+            for (int64_t j = 0; j < d; j++) EXPECT_NEAR(coef[j] / 1e37, j + 1.0, 1e-4) << "solver " << solver;
+        }
+        mfs_model_free(m);
+    }
+    mfs_array Xsa = {Xs.data(), MFS_DTYPE_FLOAT32, 2, {n, d}}, ysa = {Ys.data(), MFS_DTYPE_FLOAT32, 1, {n}};
+    mfs_linear_regression_params p;
+    mfs_linear_regression_params_default(&p);
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_linear_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &Xsa, &ysa), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("beyond float32's range"), std::string::npos) << mfs_last_error();
+    mfs_model_free(m);
+}
+
 TEST(LinearRegression, MultiTargetAndPredictShapes) {
     Data D = make(300, 5, 3, 0.1, 2);
     mfs_model *m = fit(D, 0.0, 0, true);

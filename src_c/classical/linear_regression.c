@@ -209,6 +209,19 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
             s = mfs__centered_cross(X, Y, n, d, t, center ? xm : NULL, center ? ym : NULL, sw, G, c);
         }
         if (s != MFS_OK) goto done;
+        /* The Gram's float32 blocks overflow for values near float32's limit
+         * (y ~ 1e37 made X^T y infinite, and the coefficients inf/NaN with
+         * MFS_OK): the double QR path has no such limit */
+        int finite = 1;
+        for (int64_t k = 0; k < d * d; k++) finite &= isfinite(G[k]) != 0;
+        for (int64_t k = 0; k < d * t; k++) finite &= isfinite(c[k]) != 0;
+        if (!finite) {
+            if (p->solver == MFS_LINEAR_REGRESSION_SOLVER_CHOLESKY) {
+                s = mfs__error(MFS_E_VALUE, "%s: X^T X or X^T y overflows float32 (values near 3.4e38); use solver auto or qr", FIT);
+                goto done;
+            }
+            goto precise;
+        }
         /* Equilibrate: with D = sqrt(diag G), solve (D^-1 G D^-1 + alpha D^-2) v = D^-1 c
          * and w = D^-1 v. Features in different units (1e-3 next to 1e3) then do
          * not read as ill-conditioning; only real collinearity does. */
@@ -244,6 +257,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
             goto done;
         }
     }
+precise:
     if (!solved) {
         s = solve_precise(X, Y, n, d, t, center ? xm : NULL, center ? ym : NULL, sw, p->alpha, w, &rank);
         if (s != MFS_OK) goto done;
@@ -259,6 +273,12 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         if (s == MFS_OK) s = mfs__array_new(m, "intercept", MFS_DTYPE_FLOAT32, ndim_y == 1 ? 0 : 1, ishape, (void **)&icpt);
         if (s == MFS_OK) s = mfs__array_new(m, "rank", MFS_DTYPE_INT32, 0, NULL, (void **)&rk);
         if (s != MFS_OK) goto done;
+        /* the model stores float32: a solution beyond its range is an error, not inf */
+        for (int64_t k = 0; k < d * t; k++)
+            if (!(fabs(w[k]) <= 3.4028234663852886e38)) {
+                s = mfs__error(MFS_E_VALUE, "%s: a coefficient is %g, beyond float32's range (3.4e38), in which the model is stored; scale X or y", FIT, w[k]);
+                goto done;
+            }
         for (int64_t j = 0; j < t; j++) {
             double b = center ? ym[j] : 0.0;
             for (int64_t i = 0; i < d; i++) {
@@ -266,6 +286,10 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
                 b -= xm[i] * w[i * t + j];
             }
             icpt[j] = center ? (float)b : 0.0f;
+            if (!isfinite(icpt[j])) {
+                s = mfs__error(MFS_E_VALUE, "%s: the intercept is %g, beyond float32's range (3.4e38), in which the model is stored; scale X or y", FIT, b);
+                goto done;
+            }
         }
         *rk = (int32_t)rank;
     }
