@@ -347,11 +347,8 @@ class CNNClassifier(ClassifierMixin, MfsClassifier, _BaseCNN):
             self._check_features(X)
             prev = getattr(self, "classes_", None)
             yi = self._encode(y)
-            if self._continues() and prev is not None:
-                if len(prev) != len(self.classes_) or np.any(prev != self.classes_):
-                    raise ValueError(f"{type(self).__name__}: warm_start can only be used where `y` has the same "
-                                     f"classes as in the previous call to fit. Previously got {prev}, `y` has "
-                                     f"{self.classes_}")
+            if self._continues():
+                self._check_warm_classes(prev)
             self._params(X)
             return self._train(X, yi, partial=False, sample_weight=sample_weight)
 

@@ -177,6 +177,13 @@ class _NetworkEstimator(MfsEstimator):
                     self.__dict__[name] = value
             raise
 
+    def _check_warm_classes(self, prev):
+        """fit with warm_start on a fitted classifier: y must have the fitted
+        classes (prev, before this call's encoding), scikit-learn's message."""
+        if prev is not None and (len(prev) != len(self.classes_) or np.any(prev != self.classes_)):
+            raise ValueError(f"{type(self).__name__}: warm_start can only be used where `y` has the same classes "
+                             f"as in the previous call to fit. Previously got {prev}, `y` has {self.classes_}")
+
     def _continues(self):
         """Whether fit continues the previous fit (warm_start on a fitted
         estimator): X must then have the fitted number of features, as in
@@ -618,11 +625,8 @@ class MLPClassifier(ClassifierMixin, MfsClassifier, _BaseMLP):
                                  reset=not warm, ensure_all_finite=self.backend == "python")
             prev = getattr(self, "classes_", None)
             yi = self._encode(y)
-            if warm and prev is not None:
-                if len(prev) != len(self.classes_) or np.any(prev != self.classes_):
-                    raise ValueError(f"{type(self).__name__}: warm_start can only be used where `y` has the same "
-                                     f"classes as in the previous call to fit. Previously got {prev}, `y` has "
-                                     f"{self.classes_}")
+            if warm:
+                self._check_warm_classes(prev)
             self._params(X)
             return self._train(X, yi, partial=False, sample_weight=sample_weight)
 
