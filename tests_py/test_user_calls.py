@@ -414,3 +414,30 @@ def test_a_finite_float64_beyond_float32s_range_is_named_as_such(data, make):
         with pytest.raises(ValueError, match=r"infinity at row 3, column 1 \(or a value beyond float32's range"
                                              r"|infinity or a value too large for dtype\('float32'\)"):
             make().fit(X, yr)
+
+
+@pytest.mark.parametrize("backend", ["c", "python"])
+def test_svc_class_weight_survives_a_model_file(data, backend, tmp_path):
+    # the C model keeps only the weights' effect (per-class C); a loaded SVC reported class_weight_
+    # as ones. The file now carries it as metadata ("meta.class_weight").
+    X, y3, _ = data
+    y = np.array(["lo", "mid", "hi"])[y3]
+    m = mfs.SVC(class_weight={"lo": 2.0, "hi": 0.5}, backend=backend).fit(X, y)
+    path = tmp_path / "svc.mfs"
+    m.save(str(path))
+    back = mfs.load(str(path))
+    np.testing.assert_array_equal(back.class_weight_, m.class_weight_)
+    assert sorted(back.class_weight_.tolist()) == [0.5, 1.0, 2.0]
+    np.testing.assert_array_equal(back.predict(X), m.predict(X))
+
+
+def test_svc_class_weight_metadata_that_contradicts_the_model_is_a_format_error(data):
+    from mfs._base import encode_meta
+    X, y3, _ = data
+    est = mfs.SVC(class_weight="balanced").fit(X, y3)
+    est._native.set_array("meta.class_weight", encode_meta(np.array([1.0, 2.0]), "class_weight_"))
+    with pytest.raises(mfs.ModelFormatError, match="must hold 3 finite weights > 0, got 2 values"):
+        mfs.from_bytes(est._native.to_bytes())
+    est._native.set_array("meta.class_weight", encode_meta(np.array([1.0, -2.0, 1.0]), "class_weight_"))
+    with pytest.raises(mfs.ModelFormatError, match="finite weights > 0"):
+        mfs.from_bytes(est._native.to_bytes())

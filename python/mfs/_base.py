@@ -19,7 +19,8 @@ BACKENDS = ("c", "cuda", "python")
 # C model does not, so that mfs.load gives back the estimator that was saved.
 META_CLASSES = "meta.classes"              # classes_: the user's labels
 META_FEATURE_NAMES = "meta.feature_names"  # feature_names_in_ (pandas column names)
-_META_NAMES = (META_CLASSES, META_FEATURE_NAMES)
+META_CLASS_WEIGHT = "meta.class_weight"    # SVC's class_weight_ (the C model keeps only its effect)
+_META_NAMES = (META_CLASSES, META_FEATURE_NAMES, META_CLASS_WEIGHT)
 META_MAX_BYTES = 64 << 20                  # MFS_META_MAX_BYTES in src_c/core/internal.h
 
 

@@ -14,7 +14,8 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, MfsEstimator, proba_rows, register, store_params
+from ._base import (META_CLASS_WEIGHT, MfsClassifier, MfsEstimator, decode_meta, encode_meta, proba_rows, register,
+                    store_params)
 from .reference import linear_svm as _ref_linear
 from .reference import svm as _ref
 
@@ -336,6 +337,29 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
     @classmethod
     def _accepts(cls, params):
         return params["variant"] == cls._variant
+
+    # ---- model files: class_weight_ travels as metadata (the C model only
+    # applies the weights to C; without it a loaded SVC reported ones)
+    def _meta_arrays(self):
+        meta = super()._meta_arrays()
+        cw = getattr(self, "class_weight_", None)
+        if cw is not None:
+            data = encode_meta(np.asarray(cw, dtype=np.float64), "class_weight_")
+            if data is not None:
+                meta[META_CLASS_WEIGHT] = data
+        return meta
+
+    def _restore_meta(self, model):
+        names = super()._restore_meta(model)
+        if META_CLASS_WEIGHT in names:
+            cw = decode_meta(model.get(META_CLASS_WEIGHT), META_CLASS_WEIGHT)
+            if (cw.dtype.kind != "f" or len(cw) != len(self.classes_) or not np.all(np.isfinite(cw))
+                    or np.any(cw <= 0)):
+                raise _native.ModelFormatError(
+                    f"mfs.load: {META_CLASS_WEIGHT} must hold {len(self.classes_)} finite weights > 0, got "
+                    f"{len(cw)} values of dtype {cw.dtype}")
+            self.class_weight_ = cw
+        return names
 
     @classmethod
     def _from_native(cls, model, backend):
