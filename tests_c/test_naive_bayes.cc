@@ -329,3 +329,219 @@ TEST(NaiveBayes, SingleClassAndInferredClassCount) {
     for (float v : lp) EXPECT_EQ(v, 0.0f);  // one class: probability 1
     mfs_model_free(m);
 }
+
+// ---- sample_weight: scikit-learn's semantics ------------------------------------
+
+namespace {
+mfs_model *create_vs(int variant, int64_t K, double var_smoothing) {
+    mfs_naive_bayes_params p;
+    mfs_naive_bayes_params_default(&p);
+    p.variant = variant;
+    p.n_classes = (int32_t)K;
+    p.var_smoothing = var_smoothing;
+    mfs_model *m = nullptr;
+    EXPECT_EQ(mfs_naive_bayes_create(&p, MFS_DEVICE_CPU, &m), MFS_OK) << mfs_last_error();
+    return m;
+}
+
+mfs_status fit_weighted(mfs_model *m, const Data &D, std::vector<double> *w, bool partial = false) {
+    mfs_array X = xview(D, 0, D.n), y = yview(D, 0, D.n);
+    if (w) {
+        mfs_array W = {w->data(), MFS_DTYPE_FLOAT64, 1, {(int64_t)w->size()}};
+        EXPECT_EQ(mfs_model_set_array(m, "sample_weight", &W), MFS_OK);
+    } else {
+        EXPECT_EQ(mfs_model_set_array(m, "sample_weight", nullptr), MFS_OK);
+    }
+    return partial ? mfs_partial_fit(m, &X, &y) : mfs_fit(m, &X, &y);
+}
+
+std::vector<double> weights(int64_t n, unsigned seed) {
+    std::mt19937 g(seed);
+    std::uniform_real_distribution<double> U(0.0, 3.0);
+    std::vector<double> w(n);
+    for (auto &v : w) v = (g() % 10 == 0) ? 0.0 : U(g);  // ~10% exact zeros
+    return w;
+}
+}  // namespace
+
+TEST(NaiveBayes, SampleWeightMatchesWeightedDoubleLoops) {
+    for (int variant : {0, 1, 2}) {
+        Data D = make(500, 12, 3, variant != 0, 60 + variant);
+        auto w = weights(D.n, 61 + variant);
+        mfs_model *m = create(variant, D.K);
+        ASSERT_EQ(fit_weighted(m, D, &w), MFS_OK) << mfs_last_error();
+        const int64_t n = D.n, d = D.d, K = D.K;
+        std::vector<double> cnt(K), sum(K * d);
+        for (int64_t i = 0; i < n; i++) {
+            cnt[D.y[i]] += w[i];
+            for (int64_t j = 0; j < d; j++) {
+                double x = D.X[i * d + j];
+                if (variant == 2) x = x > 0 ? 1 : 0;
+                sum[D.y[i] * d + j] += w[i] * x;
+            }
+        }
+        auto cc = get(m, "class_count");
+        for (int64_t k = 0; k < K; k++) EXPECT_NEAR(cc[k], cnt[k], 1e-12 * cnt[k]);  // double sums, same order
+        if (variant == 0) {
+            // weighted mean and population variance (np.average), + epsilon from the
+            // UNWEIGHTED variance of X (scikit-learn's rule)
+            std::vector<double> var(K * d, 0.0);
+            for (int64_t i = 0; i < n; i++)
+                for (int64_t j = 0; j < d; j++) {
+                    double e = D.X[i * d + j] - sum[D.y[i] * d + j] / cnt[D.y[i]];
+                    var[D.y[i] * d + j] += w[i] * e * e;
+                }
+            double vmax = 0;
+            for (int64_t j = 0; j < d; j++) {
+                double mu = 0, s = 0;
+                for (int64_t i = 0; i < n; i++) mu += D.X[i * d + j];
+                mu /= n;
+                for (int64_t i = 0; i < n; i++) s += (D.X[i * d + j] - mu) * (D.X[i * d + j] - mu);
+                vmax = std::max(vmax, s / n);
+            }
+            const double eps = get(m, "epsilon")[0];
+            EXPECT_NEAR(eps, 1e-9 * vmax, 1e-12 * 1e-9 * vmax);
+            auto th = get(m, "theta"), v = get(m, "var");
+            for (int64_t q = 0; q < K * d; q++) {
+                EXPECT_NEAR(th[q], sum[q] / cnt[q / d], 1e-12 * std::fabs(th[q]) + 1e-12);
+                EXPECT_NEAR(v[q], var[q] / cnt[q / d] + eps, 1e-10 * v[q]);  // two-pass double sums
+            }
+        } else {
+            auto fc = get(m, "feature_count");
+            for (int64_t q = 0; q < K * d; q++) EXPECT_NEAR(fc[q], sum[q], 1e-12 * sum[q]);
+            auto clp = get(m, "class_log_prior");
+            double tot = cnt[0] + cnt[1] + cnt[2];
+            for (int64_t k = 0; k < K; k++) EXPECT_NEAR(clp[k], std::log(cnt[k] / tot), 1e-12);
+        }
+        mfs_model_free(m);
+    }
+}
+
+TEST(NaiveBayes, IntegerWeightsEqualRepeatedRows) {
+    for (int variant : {0, 1, 2}) {
+        Data D = make(300, 10, 3, variant != 0, 70 + variant);
+        std::mt19937 g(71);
+        std::vector<double> w(D.n);
+        Data R{0, D.d, D.K, {}, {}};
+        for (int64_t i = 0; i < D.n; i++) {
+            int c = (int)(g() % 4);  // 0..3 copies
+            w[i] = c;
+            for (int r = 0; r < c; r++) {
+                R.y.push_back(D.y[i]);
+                R.X.insert(R.X.end(), D.X.begin() + i * D.d, D.X.begin() + (i + 1) * D.d);
+                R.n++;
+            }
+        }
+        // var_smoothing 0: epsilon (unweighted variance of X) is the one thing
+        // repeating rows changes, in scikit-learn too
+        mfs_model *a = create_vs(variant, D.K, 0.0), *b = create_vs(variant, D.K, 0.0);
+        ASSERT_EQ(fit_weighted(a, D, &w), MFS_OK) << mfs_last_error();
+        ASSERT_EQ(fit_weighted(b, R, nullptr), MFS_OK) << mfs_last_error();
+        EXPECT_EQ(get(a, "class_count"), get(b, "class_count"));  // integer sums: exact
+        if (variant == 0) {
+            auto t1 = get(a, "theta"), t2 = get(b, "theta"), v1 = get(a, "var"), v2 = get(b, "var");
+            for (size_t q = 0; q < t1.size(); q++) {
+                EXPECT_NEAR(t1[q], t2[q], 1e-12 * std::fabs(t2[q]) + 1e-12);  // double sums, other order
+                EXPECT_NEAR(v1[q], v2[q], 1e-10 * v2[q]);
+            }
+        } else {
+            EXPECT_EQ(get(a, "feature_count"), get(b, "feature_count"));  // integer * integer: exact
+            EXPECT_EQ(get(a, "feature_log_prob"), get(b, "feature_log_prob"));
+        }
+        mfs_model_free(a);
+        mfs_model_free(b);
+    }
+}
+
+TEST(NaiveBayes, WeightedPartialFitMergesByWeight) {
+    // Chan's merge with weighted counts == one weighted fit (var_smoothing 0 so
+    // that the per-batch epsilons do not enter)
+    Data D = make(700, 8, 4, false, 80);
+    auto w = weights(D.n, 81);
+    mfs_model *whole = create_vs(0, D.K, 0.0), *stream = create_vs(0, D.K, 0.0);
+    ASSERT_EQ(fit_weighted(whole, D, &w), MFS_OK);
+    for (int64_t r0 = 0; r0 < D.n; r0 += 101) {
+        int64_t rows = std::min<int64_t>(101, D.n - r0);
+        Data B{rows, D.d, D.K, std::vector<float>(D.X.begin() + r0 * D.d, D.X.begin() + (r0 + rows) * D.d),
+               std::vector<int32_t>(D.y.begin() + r0, D.y.begin() + r0 + rows)};
+        std::vector<double> wb(w.begin() + r0, w.begin() + r0 + rows);
+        ASSERT_EQ(fit_weighted(stream, B, &wb, true), MFS_OK) << mfs_last_error();
+    }
+    auto t1 = get(whole, "theta"), t2 = get(stream, "theta"), v1 = get(whole, "var"), v2 = get(stream, "var");
+    for (size_t q = 0; q < t1.size(); q++) {
+        EXPECT_NEAR(t1[q], t2[q], 1e-11 * std::fabs(t1[q]) + 1e-12);  // merge vs two-pass: double rounding
+        EXPECT_NEAR(v1[q], v2[q], 1e-9 * v1[q]);
+    }
+    auto c1 = get(whole, "class_count"), c2 = get(stream, "class_count");
+    for (size_t k = 0; k < c1.size(); k++) EXPECT_NEAR(c1[k], c2[k], 1e-12 * c1[k]);
+    mfs_model_free(whole);
+    mfs_model_free(stream);
+}
+
+TEST(NaiveBayes, ZeroWeightClassAsScikitLearn) {
+    // every row of class 1 weighs 0: count 0, prior 0 (log prior -inf), Gaussian
+    // mean 0 and variance epsilon (scikit-learn leaves the zeros it started from);
+    // class 1 gets probability 0 everywhere
+    for (int variant : {0, 1, 2}) {
+        Data D = make(200, 6, 3, variant != 0, 90 + variant);
+        std::vector<double> w(D.n, 1.0);
+        for (int64_t i = 0; i < D.n; i++)
+            if (D.y[i] == 1) w[i] = 0.0;
+        mfs_model *m = create(variant, D.K);
+        ASSERT_EQ(fit_weighted(m, D, &w), MFS_OK) << mfs_last_error();
+        EXPECT_EQ(get(m, "class_count")[1], 0.0);
+        if (variant == 0) {
+            EXPECT_EQ(get(m, "class_prior")[1], 0.0);
+            auto th = get(m, "theta"), v = get(m, "var");
+            const double eps = get(m, "epsilon")[0];
+            for (int64_t j = 0; j < D.d; j++) {
+                EXPECT_EQ(th[1 * D.d + j], 0.0);
+                EXPECT_EQ(v[1 * D.d + j], eps);
+            }
+        } else {
+            EXPECT_EQ(get(m, "class_log_prior")[1], -INFINITY);
+        }
+        std::vector<float> pr(D.n * D.K);
+        mfs_array X = xview(D, 0, D.n), P = {pr.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.K}};
+        ASSERT_EQ(mfs_predict_proba(m, &X, &P), MFS_OK) << mfs_last_error();
+        for (int64_t i = 0; i < D.n; i++) {
+            EXPECT_EQ(pr[i * D.K + 1], 0.0f);
+            EXPECT_NEAR(pr[i * D.K] + pr[i * D.K + 2], 1.0f, 1e-5);  // float32 softmax
+        }
+        mfs_model_free(m);
+    }
+}
+
+TEST(NaiveBayes, BadSampleWeight) {
+    for (int variant : {0, 1, 2}) {
+        Data D = make(40, 3, 2, true, 95);
+        mfs_model *m = create(variant, D.K);
+        std::vector<double> w(D.n, 1.0);
+        w[5] = -1.0;
+        EXPECT_EQ(fit_weighted(m, D, &w), MFS_E_VALUE);
+        EXPECT_NE(std::string(mfs_last_error()).find("sample_weight[5] = -1"), std::string::npos) << mfs_last_error();
+        w[5] = NAN;
+        EXPECT_EQ(fit_weighted(m, D, &w), MFS_E_VALUE);
+        std::vector<double> shortw(D.n - 1, 1.0);
+        EXPECT_EQ(fit_weighted(m, D, &shortw), MFS_E_SHAPE);
+        EXPECT_NE(std::string(mfs_last_error()).find("39 values, expected 40"), std::string::npos) << mfs_last_error();
+        std::vector<double> zero(D.n, 0.0);
+        EXPECT_EQ(fit_weighted(m, D, &zero), MFS_E_VALUE);
+        EXPECT_NE(std::string(mfs_last_error()).find("sum to zero"), std::string::npos) << mfs_last_error();
+        std::vector<int32_t> iw(D.n, 1);
+        mfs_array W = {iw.data(), MFS_DTYPE_INT32, 1, {D.n}};
+        ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &W), MFS_OK);
+        mfs_array X = xview(D, 0, D.n), y = yview(D, 0, D.n);
+        EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_SHAPE);  // int32 weights: float32 or float64 only
+        // fitted unweighted; a bad weighted batch changes nothing, an all-zero one
+        // is fine once the counts are > 0 (adds nothing)
+        ASSERT_EQ(fit_weighted(m, D, nullptr), MFS_OK) << mfs_last_error();
+        auto before = get(m, "class_count");
+        w[5] = -1.0;
+        EXPECT_EQ(fit_weighted(m, D, &w, true), MFS_E_VALUE);
+        EXPECT_EQ(get(m, "class_count"), before);
+        EXPECT_EQ(fit_weighted(m, D, &zero, true), MFS_OK) << mfs_last_error();
+        EXPECT_EQ(get(m, "class_count"), before);
+        mfs_model_free(m);
+    }
+}

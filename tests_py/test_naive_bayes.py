@@ -353,3 +353,209 @@ def test_cross_val_score_like_sklearn():
     ours = cross_val_score(mfs.MultinomialNB(), X, y, cv=3)
     peer = cross_val_score(sknb.MultinomialNB(), X, y, cv=3)
     np.testing.assert_allclose(ours, peer, atol=0.005)
+
+
+# ---- sample_weight (scikit-learn's semantics) ---------------------------------------------
+
+def weighted_data(variant, seed=0):
+    """Data for variant, labels, and weights in [0, 3) with ~10% exact zeros."""
+    rng = np.random.default_rng(seed)
+    if variant == "gaussian":
+        X, y = load_wine(return_X_y=True)
+    else:
+        X, y = counts(n=600, d=40, K=4, seed=seed)
+    w = rng.uniform(0, 3, len(y))
+    w[rng.random(len(y)) < 0.1] = 0.0
+    return X, y, w
+
+
+def assert_fitted_like(ours, peer, variant, eps_rel=1e-9):
+    """Fitted attributes vs scikit-learn's (both accumulate in double; the order
+    of the sums differs, so equal to double rounding, not bit for bit)."""
+    np.testing.assert_allclose(ours.class_count_, peer.class_count_, rtol=1e-12)
+    if variant == "gaussian":
+        # weighted means / variances: sums of ~1e2 weighted terms in double
+        np.testing.assert_allclose(ours.theta_, peer.theta_, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(ours.var_, peer.var_, rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(ours.class_prior_, peer.class_prior_, rtol=1e-12)
+        assert abs(ours.epsilon_ - peer.epsilon_) <= eps_rel * peer.epsilon_
+    else:
+        np.testing.assert_allclose(ours.feature_count_, peer.feature_count_, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ours.feature_log_prob_, peer.feature_log_prob_, rtol=1e-10)
+        np.testing.assert_allclose(ours.class_log_prior_, peer.class_log_prior_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("variant", sorted(CLASSES))
+def test_sample_weight_matches_sklearn(variant, backend):
+    X, y, w = weighted_data(variant)
+    ours_cls, peer_cls = CLASSES[variant]
+    ours = ours_cls(backend=backend).fit(X, y, sample_weight=w)
+    peer = peer_cls().fit(peer_data(X), y, sample_weight=w)
+    assert_fitted_like(ours, peer, variant)
+    # the weights matter: an unweighted fit differs from the weighted one
+    plain = ours_cls(backend=backend).fit(X, y)
+    assert not np.allclose(plain.class_count_, ours.class_count_)
+    # 1e-4: float32 GEMM of the joint log-likelihood, as test_real_data_matches_sklearn
+    np.testing.assert_allclose(ours.predict_proba(X), peer.predict_proba(peer_data(X)), atol=1e-4, rtol=0)
+    assert (ours.predict(X) == peer.predict(peer_data(X))).mean() >= 0.995
+
+
+@pytest.mark.parametrize("variant", sorted(CLASSES))
+def test_integer_weights_equal_repeated_rows(variant, backend):
+    X, y, _ = weighted_data(variant, seed=1)
+    rng = np.random.default_rng(1)
+    w = rng.integers(0, 4, len(y))
+    w[:3] = 1  # every class keeps some weight (sorted labels: class 0 here)
+    cls = CLASSES[variant][0]
+    # var_smoothing = 0: epsilon is the unweighted batch variance (scikit-learn's
+    # rule), which repeating rows changes; the rest must agree
+    kw = {"var_smoothing": 0.0} if variant == "gaussian" else {}
+    a = cls(backend=backend, **kw).fit(X, y, sample_weight=w.astype(np.float64))
+    b = cls(backend=backend, **kw).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    np.testing.assert_array_equal(a.class_count_, b.class_count_)  # integer sums: exact in double
+    if variant == "gaussian":
+        # weighted vs repeated two-pass sums: equal to double rounding
+        np.testing.assert_allclose(a.theta_, b.theta_, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(a.var_, b.var_, rtol=1e-8, atol=1e-10)
+    else:
+        # integer weights times integer counts: exact in double
+        np.testing.assert_array_equal(a.feature_count_, b.feature_count_)
+        np.testing.assert_allclose(a.feature_log_prob_, b.feature_log_prob_, rtol=1e-12)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), atol=1e-5)  # same model to double rounding
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+@pytest.mark.parametrize("variant", sorted(CLASSES))
+def test_zero_weights_equal_dropping_rows(variant, backend):
+    X, y, w = weighted_data(variant, seed=2)
+    keep = w > 0
+    cls, peer_cls = CLASSES[variant]
+    kw = {"var_smoothing": 0.0} if variant == "gaussian" else {}
+    a = cls(backend=backend, **kw).fit(X, y, sample_weight=w)
+    b = cls(backend=backend, **kw).fit(X[keep], y[keep], sample_weight=w[keep])
+    for name in cls._attributes.values():
+        # the zero rows add exact zeros to every sum (Gaussian: to sums of
+        # squared deviations as well); only the threads' summation split may differ
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12, atol=1e-14)
+    if variant == "gaussian":
+        # epsilon, as scikit-learn's, is the variance of every row of X, zero-weight
+        # rows included: the one place where dropping differs
+        a = cls(backend=backend).fit(X, y, sample_weight=w)
+        peer = peer_cls().fit(peer_data(X), y, sample_weight=w)
+        assert abs(a.epsilon_ - peer.epsilon_) <= 1e-9 * peer.epsilon_
+        assert a.epsilon_ != cls(backend=backend).fit(X[keep], y[keep], sample_weight=w[keep]).epsilon_
+
+
+@pytest.mark.parametrize("variant", sorted(CLASSES))
+def test_class_with_all_zero_weights_as_sklearn(variant, backend):
+    X, y, w = weighted_data(variant, seed=3)
+    w = w.copy()
+    w[y == 1] = 0.0
+    ours_cls, peer_cls = CLASSES[variant]
+    with np.errstate(divide="ignore"), warnings_ignored():
+        ours = ours_cls(backend=backend).fit(X, y, sample_weight=w)
+        peer = peer_cls().fit(peer_data(X), y, sample_weight=w)
+        assert ours.class_count_[1] == 0
+        assert_fitted_like(ours, peer, variant)
+        if variant == "gaussian":
+            assert ours.class_prior_[1] == 0 and np.all(ours.theta_[1] == 0)
+            np.testing.assert_allclose(ours.var_[1], ours.epsilon_, rtol=1e-15)
+        else:
+            assert ours.class_log_prior_[1] == -np.inf
+        P = ours.predict_proba(X)
+        np.testing.assert_allclose(P, peer.predict_proba(peer_data(X)), atol=1e-4)  # float32 GEMM, as above
+        assert np.all(P[:, 1] == 0) and not np.any(ours.predict(X) == 1)
+
+
+class warnings_ignored:
+    """log(0) of a zero-weight class warns in scikit-learn (and may in numpy)."""
+    def __enter__(self):
+        import warnings
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
+
+
+@pytest.mark.parametrize("variant", sorted(CLASSES))
+def test_weighted_partial_fit_matches_sklearn(variant, backend):
+    X, y, w = weighted_data(variant, seed=4)
+    ours_cls, peer_cls = CLASSES[variant]
+    stream, peer = ours_cls(backend=backend), peer_cls()
+    order = np.argsort(y, kind="stable")  # early batches lack some classes
+    for i, chunk in enumerate(np.array_split(order, 5)):
+        kw = {"classes": np.unique(y)} if i == 0 else {}
+        sw = None if i == 3 else w[chunk]  # an unweighted batch in between: weights are per call
+        stream.partial_fit(X[chunk], y[chunk], sample_weight=sw, **kw)
+        peer.partial_fit(peer_data(X[chunk]), y[chunk], sample_weight=sw, **kw)
+    # Gaussian: the weighted Chan merge (scikit-learn's _update_mean_variance),
+    # epsilon that of the last batch; equal to double rounding
+    assert_fitted_like(stream, peer, variant)
+    np.testing.assert_allclose(stream.predict_proba(X), peer.predict_proba(peer_data(X)), atol=1e-4)
+
+
+def test_sample_weight_c_equals_reference():
+    for variant in sorted(CLASSES):
+        X, y, w = weighted_data(variant, seed=5)
+        cls = CLASSES[variant][0]
+        c, p = cls().fit(X, y, sample_weight=w), cls(backend="python").fit(X, y, sample_weight=w)
+        for name in cls._attributes.values():
+            # both double; different summation orders
+            np.testing.assert_allclose(getattr(c, name), getattr(p, name), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(c.predict_proba(X), p.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda n: -np.ones(n), "(?i)negative"),
+    (lambda n: np.ones(n - 1), "inconsistent|shape|samples"),
+    (lambda n: np.full(n, np.nan), "NaN|infinity|finite"),
+    (lambda n: np.zeros(n), "at least one non-zero"),
+])
+@pytest.mark.parametrize("variant", sorted(CLASSES))
+def test_bad_sample_weight(bad, match, variant, backend):
+    X, y, _ = weighted_data(variant, seed=6)
+    cls = CLASSES[variant][0]
+    with pytest.raises(ValueError, match=match):
+        cls(backend=backend).fit(X, y, sample_weight=bad(len(y)))
+    with pytest.raises(ValueError, match=match):
+        cls(backend=backend).partial_fit(X, y, classes=np.unique(y), sample_weight=bad(len(y)))
+    m = cls(backend=backend).fit(X, y)
+    before = m.class_count_.copy()
+    with pytest.raises(ValueError, match=match):  # all zero: refused on later batches too, as scikit-learn
+        m.partial_fit(X, y, sample_weight=bad(len(y)))
+    np.testing.assert_array_equal(m.class_count_, before)  # a failed batch changes nothing
+
+
+def test_sample_weight_checked_in_c_too():
+    """A C caller gets clear errors for bad weights, and nothing changes."""
+    from mfs import _native
+    X = np.array([[1, 0], [0, 2], [3, 1], [1, 1]], np.float32)
+    y = np.array([0, 1, 0, 1], np.int32)
+    for variant in (0, 1, 2):
+        m = _native.NativeModel.create("naive_bayes", {"variant": variant, "n_classes": 2})
+        m.set_array("sample_weight", np.array([1.0, -1.0, 1.0, 1.0]))
+        with pytest.raises(ValueError, match=r"sample_weight\[1\] = -1"):
+            m.fit(X, y)
+        m.set_array("sample_weight", np.ones(3))
+        with pytest.raises(ValueError, match="3 values, expected 4"):
+            m.fit(X, y)
+        m.set_array("sample_weight", np.zeros(4))
+        with pytest.raises(ValueError, match="sum to zero"):
+            m.fit(X, y)
+        m.set_array("sample_weight", np.array([2.0, 1.0, 0.0, 1.0], np.float32))  # float32 accepted too
+        m.fit(X, y)
+        np.testing.assert_array_equal(m.arrays()["class_count"], [2.0, 2.0])
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("variant", sorted(CLASSES))
+def test_cuda_sample_weight_matches_c(variant):
+    X, y, w = weighted_data(variant, seed=7)
+    cls = CLASSES[variant][0]
+    c, g = cls().fit(X, y, sample_weight=w), cls(backend="cuda").fit(X, y, sample_weight=w)
+    for name in cls._attributes.values():  # the fit runs on the CPU for both: same code, same bits
+        np.testing.assert_array_equal(getattr(g, name), getattr(c, name))
+    # different float32 summation orders on the device (as test_cuda_matches_c)
+    np.testing.assert_allclose(g.predict_proba(X), c.predict_proba(X), atol=1e-4)

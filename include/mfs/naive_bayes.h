@@ -23,7 +23,10 @@ typedef enum mfs_naive_bayes_variant {
  *  Class priors (scikit-learn's `priors` / `class_prior`) are an input array:
  *  mfs_model_set_array(model, "class_prior", (K,) float32 or float64, >= 0,
  *  summing to 1) before fit / partial_fit; without it the priors are the class
- *  frequencies (Gaussian; discrete with fit_prior) or uniform. */
+ *  frequencies (Gaussian; discrete with fit_prior) or uniform.
+ *  Sample weights, likewise: "sample_weight" (n,) float32 or float64, >= 0,
+ *  for the next fit / partial_fit batch (scikit-learn's: weighted class and
+ *  feature counts, weighted Gaussian means and variances). */
 typedef struct mfs_naive_bayes_params {
     int32_t variant;       /**< mfs_naive_bayes_variant */
     int32_t n_classes;     /**< K >= 1, so that batches lacking some classes stream

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import unique_labels
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _native
 from ._base import MfsClassifier, register
@@ -61,17 +61,31 @@ class _BaseNB(ClassifierMixin, MfsClassifier):
         return p
 
     # ---- fitting -------------------------------------------------------------
-    def fit(self, X, y):
-        """Fit on X (n_samples, n_features) and labels y (n_samples,). Returns self."""
+    def _sample_weight(self, sample_weight, X):
+        """float64 (n,), finite, >= 0 and not all 0, or None."""
+        if sample_weight is None:
+            return None
+        # scikit-learn's check refuses negative weights and (as scikit-learn's own
+        # naive Bayes does, for every batch) weights that are all zero
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        return np.ascontiguousarray(w, dtype=np.float64)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X (n_samples, n_features) and labels y (n_samples,), each row
+        weighted by sample_weight (n_samples,), default 1: class and feature
+        counts are sums of weights, Gaussian means and variances weighted ones
+        (scikit-learn's semantics). Returns self."""
         self._check_backend()
         self._params(None)  # validate parameters before any work
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
+        w = self._sample_weight(sample_weight, X)
         yi = self._encode_y(y)
-        return self._update(X, yi, first=True)
+        return self._update(X, yi, first=True, sample_weight=w)
 
-    def partial_fit(self, X, y, classes=None):
-        """Update the model with one batch; `classes` (every label that can occur)
-        is required on the first call, as in scikit-learn. Returns self."""
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Update the model with one batch, rows weighted by sample_weight (as in
+        fit); `classes` (every label that can occur) is required on the first
+        call, as in scikit-learn. Returns self."""
         self._check_backend()
         first = getattr(self, "classes_", None) is None or getattr(self, "_state", None) is None
         if first and classes is None:
@@ -83,16 +97,18 @@ class _BaseNB(ClassifierMixin, MfsClassifier):
                                  f"was: {self.classes_!r}")
         self._params(None)
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first)
+        w = self._sample_weight(sample_weight, X)
         yi = self._encode_y(y, classes=want if first else self.classes_)
-        return self._update(X, yi, first=first)
+        return self._update(X, yi, first=first, sample_weight=w)
 
-    def _update(self, X, yi, first):
+    def _update(self, X, yi, first, sample_weight=None):
         backend = self._check_backend()
         prior = self._check_prior()
         params = self._params(X)
         if backend == "python":
             state = None if first else self._state
-            self._state = self._reference.partial_fit(state, X, yi, **params, class_prior=prior)
+            self._state = self._reference.partial_fit(state, X, yi, **params, class_prior=prior,
+                                                      sample_weight=sample_weight)
             self._native = None
         else:
             if first:
@@ -102,6 +118,7 @@ class _BaseNB(ClassifierMixin, MfsClassifier):
                 model.set_array("class_prior", prior)
             else:
                 _native.check(_native.lib.mfs_model_set_array(model._h, b"class_prior", _native.ffi.NULL))
+            model.set_array("sample_weight", sample_weight)  # None removes the last batch's
             fn = _native.lib.mfs_fit if first else _native.lib.mfs_partial_fit
             _native.check(fn(model._h, _native.view(X), _native.view(yi)))
             self._state = model.arrays()
@@ -174,6 +191,11 @@ class _BaseNB(ClassifierMixin, MfsClassifier):
 class GaussianNB(_BaseNB):
     """Gaussian Naive Bayes: per class and feature a normal distribution,
     fitted in C (or CUDA, or numpy), streamable with partial_fit.
+
+    fit and partial_fit take sample_weight (n_samples,), as scikit-learn:
+    class_count_ sums the weights, theta_ and var_ are weighted means and
+    (population) variances, merged across partial_fit batches by weight;
+    epsilon_ still uses the unweighted variance of the batch.
 
     Parameters
     ----------
@@ -258,6 +280,9 @@ class _DiscreteNB(_BaseNB):
 class MultinomialNB(_DiscreteNB):
     """Multinomial Naive Bayes for counts (word counts of documents, ...).
 
+    fit and partial_fit take sample_weight (n_samples,), as scikit-learn:
+    class_count_ and feature_count_ are sums of w_i and of w_i x_i per class.
+
     Parameters
     ----------
     alpha : float, default=1.0
@@ -311,6 +336,10 @@ class MultinomialNB(_DiscreteNB):
 @register
 class BernoulliNB(_DiscreteNB):
     """Bernoulli Naive Bayes for binary features (x > binarize counts as 1).
+
+    fit and partial_fit take sample_weight (n_samples,), as scikit-learn:
+    class_count_ and feature_count_ are sums of w_i and of w_i b_i per class
+    (b_i the binarized row).
 
     Parameters
     ----------

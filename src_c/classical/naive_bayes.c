@@ -146,13 +146,15 @@ static int column_threads(int64_t n, int64_t d) {
 }
 
 /* Per-class count nk (K), mean (K, d) and sum of squared deviations m2 (K, d)
- * of one batch: two passes in double, threads split the columns. */
-static void gaussian_batch(const float *X, const int32_t *y, int64_t n, int64_t d, int64_t K, double *nk,
-                           double *mean, double *m2) {
+ * of one batch: two passes in double, threads split the columns. With sample
+ * weights w (NULL: all 1) these are the weighted ones: nk = sum w_i, mean =
+ * sum w_i x_i / nk, m2 = sum w_i (x_i - mean)^2 (scikit-learn's np.average). */
+static void gaussian_batch(const float *X, const int32_t *y, const double *w, int64_t n, int64_t d, int64_t K,
+                           double *nk, double *mean, double *m2) {
     memset(nk, 0, (size_t)K * sizeof(double));
     memset(mean, 0, (size_t)(K * d) * sizeof(double));
     memset(m2, 0, (size_t)(K * d) * sizeof(double));
-    for (int64_t i = 0; i < n; i++) nk[y[i]] += 1.0;
+    for (int64_t i = 0; i < n; i++) nk[y[i]] += w ? w[i] : 1.0;
     const int nt = column_threads(n, d);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -161,7 +163,12 @@ static void gaussian_batch(const float *X, const int32_t *y, int64_t n, int64_t 
         for (int64_t i = 0; i < n; i++) {
             const float *x = X + i * d;
             double *s = mean + (int64_t)y[i] * d;
-            for (int64_t j = j0; j < j1; j++) s[j] += x[j];
+            if (w) {
+                const double wi = w[i];
+                for (int64_t j = j0; j < j1; j++) s[j] += wi * (double)x[j];
+            } else {
+                for (int64_t j = j0; j < j1; j++) s[j] += x[j];
+            }
         }
         for (int64_t k = 0; k < K; k++)
             if (nk[k] > 0)
@@ -170,12 +177,40 @@ static void gaussian_batch(const float *X, const int32_t *y, int64_t n, int64_t 
             const float *x = X + i * d;
             const double *mu = mean + (int64_t)y[i] * d;
             double *q = m2 + (int64_t)y[i] * d;
+            const double wi = w ? w[i] : 1.0;
             for (int64_t j = j0; j < j1; j++) {
                 const double e = (double)x[j] - mu[j];
-                q[j] += e * e;
+                q[j] += wi * (e * e);
             }
         }
     }
+}
+
+/* max_j of the unweighted variance of column j of X (np.var(X, axis=0).max()),
+ * two passes in double, threads split the columns. scikit-learn's epsilon
+ * ignores sample weights, so the weighted per-class statistics cannot give it. */
+static double column_var_max(const float *X, int64_t n, int64_t d) {
+    double vmax = 0;
+    const int nt = column_threads(n, d);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int t = nt > 1 ? thread_id() : 0, T = nt > 1 ? team_size() : 1;
+        const int64_t j0 = d * t / T, j1 = d * (t + 1) / T;
+        double mine = 0;
+        for (int64_t j = j0; j < j1; j++) {
+            double mu = 0, q = 0;
+            for (int64_t i = 0; i < n; i++) mu += X[i * d + j];
+            mu /= (double)n;
+            for (int64_t i = 0; i < n; i++) {
+                const double e = (double)X[i * d + j] - mu;
+                q += e * e;
+            }
+            if (q / (double)n > mine) mine = q / (double)n;
+        }
+#pragma omp critical(nb_var_max)
+        if (mine > vmax) vmax = mine;
+    }
+    return vmax;
 }
 
 /* Fetch (first == 0) or create (first == 1) a fitted float64 array. */
@@ -191,8 +226,8 @@ static mfs_status state_array(mfs_model *m, int first, const char *name, int32_t
     return MFS_OK;
 }
 
-static mfs_status gaussian_update(mfs_model *m, const char *fn, const float *X, const int32_t *y, int64_t n,
-                                  int64_t d, int64_t K, int first) {
+static mfs_status gaussian_update(mfs_model *m, const char *fn, const float *X, const int32_t *y, const double *w,
+                                  int64_t n, int64_t d, int64_t K, int first) {
     const nb_params *p = (const nb_params *)m->params;
     double *nk = NULL;
     MFS_TRY(mfs__alloc((void **)&nk, (size_t)(2 * K + 2 * K * d) * sizeof(double), fn, "the batch statistics"));
@@ -200,11 +235,12 @@ static mfs_status gaussian_update(mfs_model *m, const char *fn, const float *X, 
     int given = 0;
     mfs_status s = read_prior(m, fn, K, prior, &given);
     if (s != MFS_OK) goto done;
-    gaussian_batch(X, y, n, d, K, nk, mean, m2);
-    /* epsilon from the batch's variance per feature (np.var(X, axis=0)), which
-     * the per-class statistics give exactly: M2 = sum_k M2_k + n_k (mu_k - mu)^2 */
-    double vmax = 0;
-    for (int64_t j = 0; j < d; j++) {
+    gaussian_batch(X, y, w, n, d, K, nk, mean, m2);
+    /* epsilon from the batch's variance per feature (np.var(X, axis=0), without
+     * the weights, as scikit-learn). Unweighted, the per-class statistics give it
+     * exactly: M2 = sum_k M2_k + n_k (mu_k - mu)^2 */
+    double vmax = w ? column_var_max(X, n, d) : 0;
+    for (int64_t j = 0; j < d && !w; j++) {
         double mu = 0, q = 0;
         for (int64_t k = 0; k < K; k++) mu += nk[k] * mean[k * d + j];
         mu /= (double)n;
@@ -225,7 +261,13 @@ static mfs_status gaussian_update(mfs_model *m, const char *fn, const float *X, 
     if (!first)
         for (int64_t q = 0; q < K * d; q++) var[q] -= eps; /* as scikit-learn: the new epsilon */
     for (int64_t k = 0; k < K; k++) {
-        if (nk[k] == 0) continue;
+        /* scikit-learn's _update_mean_variance leaves mean and variance as they
+         * are when the batch's weight of the class is np.isclose to 0 (<= 1e-8),
+         * but still adds that weight to class_count_ */
+        if (nk[k] <= 1e-8) {
+            cc[k] += nk[k];
+            continue;
+        }
         double *mu = theta + k * d, *v = var + k * d;
         const double *bm = mean + k * d, *bq = m2 + k * d;
         const double np_ = cc[k], nn = nk[k];
@@ -255,8 +297,8 @@ done:
     return s;
 }
 
-static mfs_status discrete_update(mfs_model *m, const char *fn, const float *X, const int32_t *y, int64_t n,
-                                  int64_t d, int64_t K, int first) {
+static mfs_status discrete_update(mfs_model *m, const char *fn, const float *X, const int32_t *y, const double *w,
+                                  int64_t n, int64_t d, int64_t K, int first) {
     const nb_params *p = (const nb_params *)m->params;
     const int bern = p->variant == MFS_NAIVE_BAYES_VARIANT_BERNOULLI;
     const int binarize = bern && !isnan(p->binarize);
@@ -278,7 +320,9 @@ static mfs_status discrete_update(mfs_model *m, const char *fn, const float *X, 
         (s = state_array(m, first, "feature_log_prob", 2, K, d, &flp)) != MFS_OK ||
         (s = state_array(m, first, "class_log_prior", 1, K, 0, &clp)) != MFS_OK)
         goto done;
-    for (int64_t i = 0; i < n; i++) cc[y[i]] += 1.0;
+    /* weighted counts: class_count += sum w_i, feature_count += sum w_i x_i
+     * (x binarized for Bernoulli), scikit-learn's Y *= sample_weight */
+    for (int64_t i = 0; i < n; i++) cc[y[i]] += w ? w[i] : 1.0;
     {
         const int nt = column_threads(n, d);
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -288,10 +332,17 @@ static mfs_status discrete_update(mfs_model *m, const char *fn, const float *X, 
             for (int64_t i = 0; i < n; i++) {
                 const float *x = X + i * d;
                 double *f = fc + (int64_t)y[i] * d;
-                if (binarize)
+                if (w) {
+                    const double wi = w[i];
+                    if (binarize)
+                        for (int64_t j = j0; j < j1; j++) f[j] += x[j] > thr ? wi : 0.0;
+                    else
+                        for (int64_t j = j0; j < j1; j++) f[j] += wi * (double)x[j];
+                } else if (binarize) {
                     for (int64_t j = j0; j < j1; j++) f[j] += x[j] > thr ? 1.0 : 0.0;
-                else
+                } else {
                     for (int64_t j = j0; j < j1; j++) f[j] += x[j];
+                }
             }
         }
     }
@@ -321,8 +372,9 @@ done:
     return s;
 }
 
-/* fit and partial_fit: validate labels, then fold the batch into the statistics.
- * Nothing is changed before every check has passed. */
+/* fit and partial_fit: validate labels and the optional "sample_weight" input
+ * (n, finite, >= 0), then fold the batch into the statistics. Nothing is
+ * changed before every check has passed. */
 static mfs_status update(mfs_model *m, const char *fn, const mfs_array *Xa, const mfs_array *ya) {
     const nb_params *p = (const nb_params *)m->params;
     const int64_t n = Xa->shape[0], d = Xa->shape[1];
@@ -338,8 +390,27 @@ static mfs_status update(mfs_model *m, const char *fn, const mfs_array *Xa, cons
     MFS_TRY(mfs__check_labels(fn, ya, n, (int32_t)K));
     const float *X = (const float *)Xa->data;
     const int32_t *y = (const int32_t *)ya->data;
-    if (is_gaussian(p)) return gaussian_update(m, fn, X, y, n, d, K, first);
-    return discrete_update(m, fn, X, y, n, d, K, first);
+    double *w = NULL;
+    mfs_status s = MFS_OK;
+    if (mfs__input_find(m, "sample_weight")) {
+        MFS_TRY(mfs__alloc((void **)&w, (size_t)(n > 0 ? n : 1) * sizeof(double), fn, "sample_weight"));
+        s = mfs__input_weights(m, fn, "sample_weight", n, 0, "rows of X", w, NULL);
+        if (s == MFS_OK) {
+            /* the class counts must not all be 0 afterwards: priors from them */
+            double total = 0;
+            for (int64_t i = 0; i < n; i++) total += w[i];
+            const mfs_tensor *cc = first ? NULL : mfs__array_find(m, "class_count");
+            if (cc && cc->dtype == MFS_DTYPE_FLOAT64)
+                for (int64_t k = 0; k < cc->shape[0]; k++) total += ((const double *)cc->data)[k];
+            if (!(total > 0))
+                s = mfs__error(MFS_E_VALUE, "%s: sample weights sum to zero (and so would every class count)", fn);
+        }
+    }
+    if (s == MFS_OK)
+        s = is_gaussian(p) ? gaussian_update(m, fn, X, y, w, n, d, K, first)
+                           : discrete_update(m, fn, X, y, w, n, d, K, first);
+    mfs__free(w);
+    return s;
 }
 
 static mfs_status fit(mfs_model *m, const mfs_array *X, const mfs_array *y) {

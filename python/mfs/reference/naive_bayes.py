@@ -5,7 +5,11 @@ The state holds the same named arrays as the C model. Gaussian batches merge
 with Chan, Golub & LeVeque's exact update of mean and sum of squared
 deviations; epsilon = var_smoothing * the batch's largest feature variance is
 taken out of var before a merge and the new one added after (scikit-learn's
-rule). The joint log-likelihood is the textbook formula (no expansion, no
+rule). Sample weights (scikit-learn's semantics): class and feature counts are
+sums of w_i and w_i x_i; Gaussian means and variances are weighted (np.average),
+a class whose batch weight is np.isclose to 0 keeps its mean and variance but
+adds that weight to its count; epsilon uses the unweighted batch variance.
+The joint log-likelihood is the textbook formula (no expansion, no
 GEMM), normalized with logsumexp."""
 import numpy as np
 
@@ -36,9 +40,10 @@ def fit(X, y, **params):
 
 
 def partial_fit(state, X, y, variant=GAUSSIAN, n_classes=0, var_smoothing=1e-9, alpha=1.0, fit_prior=1,
-                binarize=0.0, class_prior=None, **_):
-    """Fold one batch X (n, d), y (n,) int labels into `state` (None: a fresh
-    fit) and return the new state (the old one is not modified)."""
+                binarize=0.0, class_prior=None, sample_weight=None, **_):
+    """Fold one batch X (n, d), y (n,) int labels, optional sample_weight (n,)
+    >= 0, into `state` (None: a fresh fit) and return the new state (the old
+    one is not modified)."""
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     n, d = X.shape
@@ -49,8 +54,17 @@ def partial_fit(state, X, y, variant=GAUSSIAN, n_classes=0, var_smoothing=1e-9, 
     if y.shape != (n,) or (n and (y.min() < 0 or y.max() >= K)):
         raise ValueError(f"naive_bayes: labels must be in 0..{K - 1}")
     prior = _prior(class_prior, K)
+    if sample_weight is None:
+        w = np.ones(n)
+    else:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.shape != (n,) or np.any(~np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(f"naive_bayes: sample_weight must be ({n},), finite and >= 0")
+        prev = 0.0 if state is None else state["class_count"].sum()
+        if not w.sum() + prev > 0:
+            raise ValueError("naive_bayes: sample weights sum to zero (and so would every class count)")
     Y = np.zeros((n, K))
-    Y[np.arange(n), y] = 1.0
+    Y[np.arange(n), y] = w
     nk = Y.sum(axis=0)
     if variant == GAUSSIAN:
         eps = var_smoothing * np.max(np.var(X, axis=0))
@@ -58,9 +72,13 @@ def partial_fit(state, X, y, variant=GAUSSIAN, n_classes=0, var_smoothing=1e-9, 
             theta, var, cc = np.zeros((K, d)), np.zeros((K, d)), np.zeros(K)
         else:
             theta, var, cc = state["theta"].copy(), state["var"] - eps, state["class_count"].copy()
-        for k in np.flatnonzero(nk):
-            Xk = X[y == k]
-            mu, v = Xk.mean(axis=0), Xk.var(axis=0)
+        for k in range(K):
+            if nk[k] <= 1e-8:  # scikit-learn: np.isclose(n_new, 0) keeps mean and variance
+                cc[k] += nk[k]
+                continue
+            Xk, wk = X[y == k], w[y == k]
+            mu = np.average(Xk, axis=0, weights=wk)
+            v = np.average((Xk - mu) ** 2, axis=0, weights=wk)
             if cc[k] == 0:
                 theta[k], var[k] = mu, v
             else:
