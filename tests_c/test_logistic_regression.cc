@@ -1,7 +1,9 @@
 // Logistic Regression: the loss and gradient against a naive double
 // implementation (both CPU paths: row kernels and GEMM), convergence of the
 // L-BFGS solver to a stationary point, the methods' outputs, bad parameters and
-// labels, determinism across thread counts, and the model file.
+// labels, determinism across thread counts, the model file, and sample_weight
+// (weighted loss and gradient, ones = unweighted bits, integer weights =
+// repeated rows, zero weights = dropped rows, bad weights).
 #include <gtest/gtest.h>
 #include "testing.h"
 #include <algorithm>
@@ -15,6 +17,9 @@ extern "C" {
 mfs_status mfs__logreg_loss_grad(const float *X, const int32_t *y, int64_t n, int64_t d, int64_t kk,
                                  const float *coef, const float *intercept, double *loss,
                                  double *dcoef, double *dintercept);
+mfs_status mfs__logreg_loss_grad_weighted(const float *X, const int32_t *y, const float *sw, int64_t n, int64_t d,
+                                          int64_t kk, const float *coef, const float *intercept, double *loss,
+                                          double *dcoef, double *dintercept);
 extern int mfs__logreg_gemm_min_rows;
 }
 
@@ -49,9 +54,11 @@ Data make(int64_t n, int64_t d, int64_t K, double sep, unsigned seed) {
 }
 
 // The data term in double, written as plainly as possible: loss = sum_i
-// loss_i, dW = (P - Y)^T X, db = sum_i (p_i - y_i).
+// s_i loss_i, dW = sum_i s_i (p_i - y_i) x_i^T, db = sum_i s_i (p_i - y_i)
+// (s_i = sw[i], or 1 when sw is null).
 void naive(const Data &D, int64_t kk, const std::vector<float> &W, const std::vector<float> &b,
-           double *loss, std::vector<double> &dW, std::vector<double> &db) {
+           double *loss, std::vector<double> &dW, std::vector<double> &db,
+           const std::vector<float> *sw = nullptr) {
     *loss = 0;
     dW.assign(kk * D.d, 0.0);
     db.assign(kk, 0.0);
@@ -61,15 +68,16 @@ void naive(const Data &D, int64_t kk, const std::vector<float> &W, const std::ve
             z[k] = b[k];
             for (int64_t j = 0; j < D.d; j++) z[k] += (double)W[k * D.d + j] * D.X[i * D.d + j];
         }
+        const double si = sw ? (double)(*sw)[i] : 1.0;
         if (kk == 1) {
             double t = D.y[i] == 1, p = 1.0 / (1.0 + std::exp(-z[0]));
-            *loss += std::log1p(std::exp(-std::fabs(z[0]))) + std::max(z[0], 0.0) - t * z[0];
-            r[0] = p - t;
+            *loss += si * (std::log1p(std::exp(-std::fabs(z[0]))) + std::max(z[0], 0.0) - t * z[0]);
+            r[0] = si * (p - t);
         } else {
             double zmax = *std::max_element(z.begin(), z.end()), s = 0;
             for (int64_t k = 0; k < kk; k++) s += std::exp(z[k] - zmax);
-            *loss += std::log(s) + zmax - z[D.y[i]];
-            for (int64_t k = 0; k < kk; k++) r[k] = std::exp(z[k] - zmax) / s - (k == D.y[i]);
+            *loss += si * (std::log(s) + zmax - z[D.y[i]]);
+            for (int64_t k = 0; k < kk; k++) r[k] = si * (std::exp(z[k] - zmax) / s - (k == D.y[i]));
         }
         for (int64_t k = 0; k < kk; k++) {
             db[k] += r[k];
@@ -78,7 +86,8 @@ void naive(const Data &D, int64_t kk, const std::vector<float> &W, const std::ve
     }
 }
 
-mfs_model *fit(const Data &D, double C, double tol = 1e-4, int32_t max_iter = 100, int32_t fit_intercept = 1) {
+mfs_model *fit(const Data &D, double C, double tol = 1e-4, int32_t max_iter = 100, int32_t fit_intercept = 1,
+               const std::vector<float> *sw = nullptr) {
     mfs_logistic_regression_params p;
     mfs_logistic_regression_params_default(&p);
     p.C = C;
@@ -87,9 +96,32 @@ mfs_model *fit(const Data &D, double C, double tol = 1e-4, int32_t max_iter = 10
     p.fit_intercept = fit_intercept;
     mfs_model *m = nullptr;
     EXPECT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_OK) << mfs_last_error();
+    if (sw) {
+        mfs_array wa = {(void *)sw->data(), MFS_DTYPE_FLOAT32, 1, {(int64_t)sw->size()}};
+        EXPECT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_OK) << mfs_last_error();
+    }
     mfs_array X = {(void *)D.X.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.d}};
     mfs_array y = {(void *)D.y.data(), MFS_DTYPE_INT32, 1, {D.n}};
     EXPECT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    return m;
+}
+
+// D with row i repeated w[i] times (w integer-valued; 0 drops the row).
+Data repeat(const Data &D, const std::vector<float> &w) {
+    Data R{0, D.d, D.K, {}, {}};
+    for (int64_t i = 0; i < D.n; i++)
+        for (int c = 0; c < (int)w[i]; c++) {
+            R.X.insert(R.X.end(), D.X.begin() + i * D.d, D.X.begin() + (i + 1) * D.d);
+            R.y.push_back(D.y[i]);
+            R.n++;
+        }
+    return R;
+}
+
+double max_abs_diff(const std::vector<float> &a, const std::vector<float> &b) {
+    EXPECT_EQ(a.size(), b.size());
+    double m = 0;
+    for (size_t j = 0; j < a.size() && j < b.size(); j++) m = std::max(m, std::fabs((double)a[j] - b[j]));
     return m;
 }
 
@@ -347,5 +379,205 @@ TEST(LogisticRegressionFile, TruncatedAtEveryOffset) {
         ASSERT_EQ(mfs_model_load_buffer(cut.data(), cut.size(), MFS_DEVICE_CPU, &out), MFS_E_FORMAT) << "length " << len;
         ASSERT_EQ(out, nullptr);
     }
+    mfs_model_free(m);
+}
+
+// ---- sample_weight -----------------------------------------------------------------
+
+TEST(LogisticRegressionWeights, LossAndGradientMatchNaiveDouble) {
+    for (int64_t K : {2, 3, 20}) {
+        for (int path : {1, 1 << 20}) {  // GEMM path, then row kernels
+            GemmPath force(path);
+            Data D = make(2500, 37, K, 2.0, 110 + (unsigned)K);
+            int64_t kk = K == 2 ? 1 : K;
+            std::mt19937 g(5);
+            std::normal_distribution<float> N(0, 0.3f);
+            std::uniform_real_distribution<float> U(0.0f, 3.0f);
+            std::vector<float> W(kk * D.d), b(kk), sw(D.n);
+            for (auto &w : W) w = N(g);
+            for (auto &v : b) v = N(g);
+            for (int64_t i = 0; i < D.n; i++) sw[i] = i % 7 == 0 ? 0.0f : U(g);  // some exact zeros
+            double loss, want_loss;
+            std::vector<double> dW(kk * D.d), db(kk), want_dW, want_db;
+            ASSERT_EQ(mfs__logreg_loss_grad_weighted(D.X.data(), D.y.data(), sw.data(), D.n, D.d, kk, W.data(),
+                                                     b.data(), &loss, dW.data(), db.data()), MFS_OK) << mfs_last_error();
+            naive(D, kk, W, b, &want_loss, want_dW, want_db, &sw);
+            // as the unweighted test: float32 decision values and residuals, now
+            // times weights <= 3, so 3e-5 of n is float32 noise
+            EXPECT_NEAR(loss, want_loss, 3e-5 * D.n) << K << " path " << path;
+            double gerr = 0, berr = 0;
+            for (size_t j = 0; j < dW.size(); j++) gerr = std::max(gerr, std::fabs(dW[j] - want_dW[j]));
+            for (int64_t k = 0; k < kk; k++) berr = std::max(berr, std::fabs(db[k] - want_db[k]));
+            EXPECT_LT(gerr, 3e-5 * D.n) << K << " path " << path;
+            EXPECT_LT(berr, 3e-5 * D.n) << K << " path " << path;
+            // the weighted sums differ from the unweighted ones (weights are used)
+            double uloss;
+            std::vector<double> udW(kk * D.d), udb(kk);
+            ASSERT_EQ(mfs__logreg_loss_grad(D.X.data(), D.y.data(), D.n, D.d, kk, W.data(), b.data(), &uloss,
+                                            udW.data(), udb.data()), MFS_OK);
+            EXPECT_GT(std::fabs(uloss - loss), 1e-2 * D.n) << K;
+        }
+    }
+}
+
+TEST(LogisticRegressionWeights, OnesGiveTheUnweightedBits) {
+    for (int64_t K : {2, 4, 20}) {  // 20: the GEMM path at the default threshold
+        Data D = make(3000, 12, K, 2.0, 120 + (unsigned)K);
+        std::vector<float> ones(D.n, 1.0f);
+        mfs_model *a = fit(D, 0.5);
+        mfs_model *b = fit(D, 0.5, 1e-4, 100, 1, &ones);
+        // s_i = 1 multiplies by exactly 1 and S = n exactly: the same arithmetic
+        EXPECT_EQ(get<float>(a, "coef"), get<float>(b, "coef")) << K;
+        EXPECT_EQ(get<float>(a, "intercept"), get<float>(b, "intercept")) << K;
+        EXPECT_EQ(get<int32_t>(a, "n_iter"), get<int32_t>(b, "n_iter")) << K;
+        mfs_model_free(a);
+        mfs_model_free(b);
+    }
+}
+
+TEST(LogisticRegressionWeights, IntegerWeightsAreRepeatedRowsAndZerosDropRows) {
+    for (int64_t K : {2, 3}) {
+        Data D = make(600, 6, K, 2.0, 130 + (unsigned)K);
+        std::mt19937 g(7);
+        std::uniform_int_distribution<int> U(0, 3);
+        std::vector<float> w(D.n);
+        for (auto &v : w) v = (float)U(g);
+        for (int64_t k = 0; k < K; k++) w[k] = 1.0f;  // every class keeps a row
+        Data R = repeat(D, w);
+        const double C = 0.7;
+        // tight tolerance: both fits stop at max |grad| <= 1e-7 of the same
+        // objective (same S, same sums up to float32 summation order)
+        mfs_model *mw = fit(D, C, 1e-7, 1000, 1, &w);
+        mfs_model *mr = fit(R, C, 1e-7, 1000);
+        auto cw = get<float>(mw, "coef"), cr = get<float>(mr, "coef");
+        double scale = 0;
+        for (float v : cr) scale = std::max(scale, (double)std::fabs(v));
+        // float32 gradients (~1e-6 relative, see ConvergesToStationaryPoint)
+        // times the well-conditioned Hessian: 1e-4 relative is the bar
+        EXPECT_LT(max_abs_diff(cw, cr), 1e-4 * scale) << K;
+        EXPECT_LT(max_abs_diff(get<float>(mw, "intercept"), get<float>(mr, "intercept")), 1e-4 * std::max(1.0, scale)) << K;
+        // the fit really used the weights: the unweighted coefficients differ by more
+        mfs_model *mu = fit(D, C, 1e-7, 1000);
+        EXPECT_GT(max_abs_diff(get<float>(mu, "coef"), cr), 1e-2 * scale) << K;
+        // zero-weight rows carry no information: arbitrary X values there change nothing
+        Data Z = D;
+        for (int64_t i = 0; i < D.n; i++)
+            if (w[i] == 0)
+                for (int64_t j = 0; j < D.d; j++) Z.X[i * D.d + j] = 1e3f * (float)(j + 1);
+        mfs_model *mz = fit(Z, C, 1e-7, 1000, 1, &w);
+        EXPECT_LT(max_abs_diff(get<float>(mz, "coef"), cw), 1e-4 * scale) << K;
+        mfs_model_free(mw);
+        mfs_model_free(mr);
+        mfs_model_free(mu);
+        mfs_model_free(mz);
+    }
+}
+
+TEST(LogisticRegressionWeights, ConvergesToWeightedStationaryPoint) {
+    for (int64_t K : {2, 4}) {
+        Data D = make(2000, 8, K, 4.0, 140 + (unsigned)K);
+        int64_t kk = K == 2 ? 1 : K;
+        std::mt19937 g(9);
+        std::uniform_real_distribution<float> U(0.0f, 5.0f);
+        std::vector<float> w(D.n);
+        for (auto &v : w) v = U(g);
+        double S = 0;
+        for (float v : w) S += v;
+        const double C = 3.0;
+        mfs_model *m = fit(D, C, 1e-6, 1000, 1, &w);
+        auto W = get<float>(m, "coef");
+        auto b = get<float>(m, "intercept");
+        // gradient of (1/S)[sum s_i loss_i + ||W||^2 / 2C] in double at the fit:
+        // tol plus float32 rounding of the coefficients, as the unweighted test
+        double loss;
+        std::vector<double> dW, db;
+        naive(D, kk, W, b, &loss, dW, db, &w);
+        double gmax = 0;
+        for (size_t j = 0; j < dW.size(); j++) gmax = std::max(gmax, std::fabs((dW[j] + W[j] / C) / S));
+        for (int64_t k = 0; k < kk; k++) gmax = std::max(gmax, std::fabs(db[k] / S));
+        EXPECT_LT(gmax, 1e-4) << K;
+        // C multiplies the data term against the penalty, so weights 10 s_i with C
+        // have the optimum of weights s_i with 10 C:
+        // sum 10 s_i loss_i + ||W||^2 / 2C = 10 [sum s_i loss_i + ||W||^2 / (2 * 10 C)]
+        std::vector<float> w10(w);
+        for (auto &v : w10) v *= 10.0f;
+        mfs_model *m10 = fit(D, C, 1e-7, 1000, 1, &w10);
+        mfs_model *m1 = fit(D, 10 * C, 1e-7, 1000, 1, &w);
+        double scale = 0;
+        for (float v : get<float>(m1, "coef")) scale = std::max(scale, (double)std::fabs(v));
+        EXPECT_LT(max_abs_diff(get<float>(m10, "coef"), get<float>(m1, "coef")), 1e-4 * scale) << K;
+        mfs_model_free(m);
+        mfs_model_free(m10);
+        mfs_model_free(m1);
+    }
+}
+
+TEST(LogisticRegressionWeights, BadWeightsAreClearErrors) {
+    mfs_logistic_regression_params p;
+    mfs_logistic_regression_params_default(&p);
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    Data D = make(10, 3, 3, 1.0, 150);
+    mfs_array X = {D.X.data(), MFS_DTYPE_FLOAT32, 2, {10, 3}};
+    mfs_array y = {D.y.data(), MFS_DTYPE_INT32, 1, {10}};
+    std::vector<float> w(10, 1.0f);
+    mfs_array wa = {w.data(), MFS_DTYPE_FLOAT32, 1, {10}};
+    w[3] = -1.0f;
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("sample_weight[3]"), std::string::npos) << mfs_last_error();
+    // NaN: float32 inputs are refused by mfs_model_set_array itself, float64 by the fit
+    std::vector<double> wnan(10, 1.0);
+    wnan[4] = NAN;
+    mfs_array wna = {wnan.data(), MFS_DTYPE_FLOAT64, 1, {10}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wna), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("sample_weight[4] = nan, weights must be finite"), std::string::npos)
+        << mfs_last_error();
+    w[3] = NAN;
+    EXPECT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_E_VALUE);
+    std::fill(w.begin(), w.end(), 0.0f);  // mfs_model_set_array copies: set again after each change
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_VALUE);
+    EXPECT_STREQ(mfs_last_error(), "mfs_fit: sample_weight sums to 0; at least one weight must be > 0");
+    mfs_array wshort = {w.data(), MFS_DTYPE_FLOAT32, 1, {9}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wshort), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_SHAPE);
+    EXPECT_NE(std::string(mfs_last_error()).find("rows of X"), std::string::npos) << mfs_last_error();
+    std::vector<double> big(10, 1.0);
+    big[2] = 1e300;  // finite in float64, not in float32
+    mfs_array wbig = {big.data(), MFS_DTYPE_FLOAT64, 1, {10}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wbig), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("float32"), std::string::npos) << mfs_last_error();
+    std::vector<int32_t> wi(10, 1);
+    mfs_array wint = {wi.data(), MFS_DTYPE_INT32, 1, {10}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wint), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_SHAPE);
+    // float64 weights are accepted (used as float32); removing the input fits unweighted
+    std::fill(big.begin(), big.end(), 2.0);
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wbig), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", nullptr), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    mfs_model_free(m);
+}
+
+TEST(LogisticRegressionWeights, CudaIsUnsupported) {
+    // only reachable with a GPU (without one the CUDA model cannot be created)
+    if (mfs_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    mfs_logistic_regression_params p;
+    mfs_logistic_regression_params_default(&p);
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CUDA, &m), MFS_OK) << mfs_last_error();
+    Data D = make(10, 3, 2, 1.0, 160);
+    mfs_array X = {D.X.data(), MFS_DTYPE_FLOAT32, 2, {10, 3}};
+    mfs_array y = {D.y.data(), MFS_DTYPE_INT32, 1, {10}};
+    std::vector<float> w(10, 1.0f);
+    mfs_array wa = {w.data(), MFS_DTYPE_FLOAT32, 1, {10}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_UNSUPPORTED);
+    EXPECT_NE(std::string(mfs_last_error()).find("sample_weight is not supported on backend='cuda' yet"),
+              std::string::npos) << mfs_last_error();
     mfs_model_free(m);
 }

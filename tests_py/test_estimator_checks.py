@@ -17,6 +17,9 @@ _F32 = ("libmfs computes in float32 (~1e-7 relative rounding); this check compar
         "predictions at rtol=1e-7, atol=1e-9, which only float64 arithmetic meets")
 EXPECTED_FAILURES = {
     "Ridge": {"check_sample_weight_equivalence_on_dense_data": _F32},
+    # the float64 reference (backend="python") passes it; the C fit differs from the
+    # repeated-rows fit by ~4e-7 in probabilities (float32 sums in another order)
+    "LogisticRegression": {"check_sample_weight_equivalence_on_dense_data": _F32},
 }
 
 

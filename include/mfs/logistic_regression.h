@@ -11,9 +11,11 @@ extern "C" {
 
 /** Parameters, named as scikit-learn's LogisticRegression (solver "lbfgs").
  *  The objective is scikit-learn's:
- *      sum_i log_loss_i + 1 / (2 C) ||coef||^2      (the intercept is not penalized),
- *  minimized in the scaled form (mean loss + ||coef||^2 / (2 C n)) whose
- *  gradient `tol` refers to. */
+ *      sum_i s_i log_loss_i + 1 / (2 C) ||coef||^2   (the intercept is not penalized),
+ *  with s_i the optional input "sample_weight" ((n,) float32 or float64, >= 0,
+ *  not all 0, set with mfs_model_set_array before fit; CPU only: a CUDA fit
+ *  answers MFS_E_UNSUPPORTED) or 1, minimized in the scaled form (divided by
+ *  S = sum_i s_i, n without weights) whose gradient `tol` refers to. */
 typedef struct mfs_logistic_regression_params {
     double C;              /**< inverse of the penalty strength: > 0; +inf = no penalty */
     double tol;            /**< stop when max |gradient| of the scaled objective <= tol. >= 0 */

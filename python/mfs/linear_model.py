@@ -235,8 +235,9 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
     from scratch in C by L-BFGS (or on CUDA, or by the numpy reference).
 
     Minimizes scikit-learn's lbfgs objective
-    ``sum_i log_loss_i + ||coef||^2 / (2 C)`` (the intercept is not penalized):
-    one coefficient row for two classes (class ``classes_[1]`` against
+    ``(sum_i s_i log_loss_i + ||coef||^2 / (2 C)) / sum_i s_i`` (the intercept
+    is not penalized; ``s_i`` is ``sample_weight``, 1 by default): one
+    coefficient row for two classes (class ``classes_[1]`` against
     ``classes_[0]``), the softmax model with one row per class otherwise.
 
     Parameters
@@ -246,8 +247,9 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
     fit_intercept : bool, default=True
         Fit an unpenalized intercept.
     tol : float, default=1e-4
-        Stop when the largest absolute gradient entry of the objective divided
-        by n_samples is <= tol (scikit-learn's ``gtol``).
+        Stop when the largest absolute gradient entry of the objective above
+        (divided by the sum of the sample weights, n_samples without them) is
+        <= tol (scikit-learn's ``gtol``).
     max_iter : int, default=100
         Most L-BFGS iterations.
     penalty : {"deprecated", "l2"}, default="deprecated"
@@ -327,10 +329,24 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         return {"C": C, "tol": tol, "fit_intercept": _check_bool(name, "fit_intercept", self.fit_intercept),
                 "max_iter": int(mi)}
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features) and labels y (n_samples,) of any
-        type with at least two classes. Returns self."""
+        type with at least two classes. sample_weight (n_samples,) >= 0, not
+        all zero, multiplies each row's log-loss (and gradient) as
+        scikit-learn's: integer weights fit as repeated rows, zero weights as
+        absent ones (their labels still count in classes_). Used as float32;
+        not on backend="cuda" yet (TypeError). Returns self."""
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
+        inputs = None
+        if sample_weight is not None:
+            w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            if not np.all(w <= np.finfo(np.float32).max):
+                raise ValueError(f"{type(self).__name__}: sample_weight must be finite in float32 "
+                                 f"(<= {np.finfo(np.float32).max:.4g}); libmfs fits with float32 weights")
+            w = w.astype(np.float32)
+            if not w.sum(dtype=np.float64) > 0:
+                raise ValueError(f"{type(self).__name__}: sample weights sum to zero; at least one must be > 0")
+            inputs = {"sample_weight": np.ascontiguousarray(w, dtype=np.float32)}
         yi = self._encode_y(y)
         if len(self.classes_) < 2:
             only = self.classes_[0]
@@ -338,7 +354,10 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
             raise ValueError(f"{type(self).__name__}: this solver needs samples of at least 2 classes "
                              f"in the data, but the data contains only one class: {only!r}")
         self._params(X)  # parameter errors before any work
-        self._fit_backend(X, yi)
+        if inputs is not None and self._check_backend() == "cuda":
+            raise TypeError(f"{type(self).__name__}: sample_weight is not supported on backend='cuda' yet; "
+                            "fit with backend='c' (or 'python')")
+        self._fit_backend(X, yi, inputs=inputs)
         if self.n_iter_[0] >= self.max_iter:  # max_iter=0 too: the coefficients are the starting zeros
             import warnings
             from sklearn.exceptions import ConvergenceWarning

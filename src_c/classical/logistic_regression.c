@@ -2,16 +2,20 @@
  * and multinomial (softmax, K rows), L2 penalty with scikit-learn's C,
  * unpenalized intercept, fitted by L-BFGS with a strong-Wolfe line search.
  *
- * Objective (scikit-learn's, scaled by 1/n as its lbfgs path does):
- *     f(W, b) = (1/n) [ sum_i loss_i + 1/(2C) ||W||^2 ]
+ * Objective (scikit-learn's, scaled by 1/S as its lbfgs path does; S = n, or
+ * with the optional "sample_weight" input s_i >= 0, S = sum_i s_i):
+ *     f(W, b) = (1/S) [ sum_i s_i loss_i + 1/(2C) ||W||^2 ]
  *     loss_i  = logsumexp(z_i) - z_i[y_i],  z_i = W x_i + b   (softplus(z) - y z for K = 2)
- *     grad_W  = (1/n) [ (P - Y)^T X + W / C ],   grad_b = (1/n) sum_i (p_i - y_i)
+ *     grad_W  = (1/S) [ (S_w (P - Y))^T X + W / C ],  grad_b = (1/S) sum_i s_i (p_i - y_i)
+ * (without weights s_i = 1 and the arithmetic is the unweighted one, no
+ * multiplications by 1).
  * One evaluation is one pass over X in row blocks that stay in L2: per block,
  * Z = X_b W^T, the residual P - Y in place, then (P - Y)^T X_b, added to a
  * per-chunk double accumulator; with many classes both products are GEMMs,
  * with few they are dot products and axpys per row (see logits() for why).
  * X is read from memory once per evaluation and nothing of size n is
- * allocated. docs/models/logistic_regression.md has the details.
+ * allocated (but a float32 copy of the sample weights when they are given).
+ * docs/models/logistic_regression.md has the details.
  *
  * Legend: n samples, d features, K classes, kk coefficient rows (1 if K = 2
  * else K), P = kk*d (+ kk with an intercept) optimization variables. */
@@ -193,7 +197,9 @@ static inline void row_output(float *z, int64_t kk, int what, void *out, int64_t
 typedef struct {
     const float *X;     /* (n, d) */
     const int32_t *y;   /* (n) */
+    const float *sw;    /* (n) sample weights, or NULL: all 1 */
     int64_t n, d, kk;
+    double sw_sum;      /* S: n, or the sum of the weights */
     int fit_intercept;
     double inv_c;       /* 1/C, 0 for C = inf */
     int64_t P;          /* optimization variables */
@@ -240,7 +246,8 @@ static mfs_status problem_scratch(problem *pr, const char *fn) {
     return s;
 }
 
-/* Raw data term at (Wf, bf): *loss = sum_i loss_i, dW, db. One pass over X. */
+/* Raw data term at (Wf, bf): *loss = sum_i s_i loss_i, dW = (S_w (P - Y))^T X,
+ * db = sum_i s_i (p_i - y_i) (s_i = 1 without weights). One pass over X. */
 static mfs_status eval_cpu(problem *pr, double *loss) {
     const int64_t n = pr->n, d = pr->d, kk = pr->kk, B = pr->B;
     const int64_t nblk = (n + B - 1) / B;
@@ -275,7 +282,13 @@ static mfs_status eval_cpu(problem *pr, double *loss) {
                         for (int64_t j = 0; j < d; j++) acc += x[j] * w[j];
                         z[k] = pr->bf[k] + acc;
                     }
-                    l += row_residual(z, kk, pr->y[i0 + r]);
+                    double li = row_residual(z, kk, pr->y[i0 + r]);
+                    if (pr->sw) {
+                        const float wi = pr->sw[i0 + r];
+                        li *= (double)wi;
+                        for (int64_t k = 0; k < kk; k++) z[k] *= wi;
+                    }
+                    l += li;
                     for (int64_t k = 0; k < kk; k++) {
                         const float rk = z[k];
                         float *gk = Gb + k * d;
@@ -295,7 +308,13 @@ static mfs_status eval_cpu(problem *pr, double *loss) {
             }
             double l = 0.0;
             for (int64_t r = 0; r < nb; r++) {
-                l += row_residual(Z + r * kk, kk, pr->y[i0 + r]);
+                double li = row_residual(Z + r * kk, kk, pr->y[i0 + r]);
+                if (pr->sw) {
+                    const float wi = pr->sw[i0 + r];
+                    li *= (double)wi;
+                    for (int64_t k = 0; k < kk; k++) Z[r * kk + k] *= wi;
+                }
+                l += li;
                 for (int64_t k = 0; k < kk; k++) gba[k] += Z[r * kk + k];
             }
             *la += l;
@@ -324,19 +343,27 @@ static mfs_status eval_cpu(problem *pr, double *loss) {
     return MFS_OK;
 }
 
-/* For tests (declared there): the raw data term of the CPU evaluation. */
-mfs_status mfs__logreg_loss_grad(const float *X, const int32_t *y, int64_t n, int64_t d, int64_t kk,
-                                 const float *coef, const float *intercept, double *loss,
-                                 double *dcoef, double *dintercept) {
+/* For tests (declared there): the raw data term of the CPU evaluation, with
+ * sample weights sw (n) or NULL (unweighted). */
+mfs_status mfs__logreg_loss_grad_weighted(const float *X, const int32_t *y, const float *sw, int64_t n, int64_t d,
+                                          int64_t kk, const float *coef, const float *intercept, double *loss,
+                                          double *dcoef, double *dintercept) {
     problem pr;
     memset(&pr, 0, sizeof pr);
-    pr.X = X; pr.y = y; pr.n = n; pr.d = d; pr.kk = kk;
+    pr.X = X; pr.y = y; pr.sw = sw; pr.n = n; pr.d = d; pr.kk = kk;
     pr.Wf = (float *)coef; pr.bf = (float *)intercept; pr.dW = dcoef; pr.db = dintercept;
     MFS_TRY(problem_scratch(&pr, "mfs__logreg_loss_grad"));
     mfs_status s = eval_cpu(&pr, loss);
     mfs__free(pr.zs);
     mfs__free(pr.acc);
     return s;
+}
+
+/* The unweighted data term (tests and dev/logistic_regression/bench_eval.c). */
+mfs_status mfs__logreg_loss_grad(const float *X, const int32_t *y, int64_t n, int64_t d, int64_t kk,
+                                 const float *coef, const float *intercept, double *loss,
+                                 double *dcoef, double *dintercept) {
+    return mfs__logreg_loss_grad_weighted(X, y, NULL, n, d, kk, coef, intercept, loss, dcoef, dintercept);
 }
 
 /* f and g (P) at x (P): coef (kk, d) then, with an intercept, b (kk). */
@@ -348,7 +375,7 @@ static mfs_status objective(problem *pr, const double *x, double *f, double *g) 
     if (pr->gpu) MFS_TRY(mfs__logreg_cuda_eval(pr->gpu, pr->Wf, pr->bf, &loss, pr->dW, pr->db));
     else MFS_TRY(eval_cpu(pr, &loss));
     pr->n_evals++;
-    const double inv_n = 1.0 / (double)pr->n;
+    const double inv_n = 1.0 / pr->sw_sum; /* 1/S */
     double w2 = 0.0;
     for (int64_t j = 0; j < nw; j++) {
         w2 += x[j] * x[j];
@@ -561,6 +588,10 @@ static mfs_status lbfgs(problem *pr, double tol, int32_t max_iter, double *x, in
 static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     const mfs_logistic_regression_params *prm = (const mfs_logistic_regression_params *)m->params;
     const int64_t n = Xa->shape[0], d = Xa->shape[1];
+    const int weighted = mfs__input_find(m, "sample_weight") != NULL;
+    if (weighted && m->device == MFS_DEVICE_CUDA)
+        return mfs__error(MFS_E_UNSUPPORTED, "%s: sample_weight is not supported on backend='cuda' yet; "
+                          "fit on the CPU (backend='c')", FIT);
     MFS_TRY(mfs__check_labels(FIT, ya, n, INT32_MAX));
     const int32_t *y = (const int32_t *)ya->data;
     int32_t ymax = 0;
@@ -577,7 +608,9 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     if (mfs__mul_overflows((size_t)kk, (size_t)(d + 1), &cells) || cells > ((size_t)1 << 40))
         return mfs__error(MFS_E_OVERFLOW, "%s: %lld classes x %lld features is too large", FIT, (long long)K, (long long)d);
     /* work: x (P) and dW, db as doubles; counts (K); Wf, bf as floats */
-    double *x = NULL;
+    double *x = NULL, *w64 = NULL;
+    float *sw = NULL;
+    double sw_sum = (double)n;
     MFS_TRY(mfs__alloc((void **)&x, (size_t)(P + nw + kk + K) * sizeof(double) + (size_t)(nw + kk) * sizeof(float),
                        FIT, "the coefficients"));
     double *dW = x + P, *db = dW + nw;
@@ -592,9 +625,33 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
                            FIT, (long long)k, (long long)K - 1);
             goto done;
         }
+    if (weighted) {
+        /* scikit-learn's sample_weight: s_i >= 0 multiplies row i's loss and
+         * gradient; the objective is divided by S = sum_i s_i instead of n.
+         * Used as float32 (the precision of the residuals they scale). */
+        s = mfs__alloc((void **)&w64, (size_t)n * sizeof(double), FIT, "sample_weight");
+        if (s == MFS_OK) s = mfs__input_weights(m, FIT, "sample_weight", n, 0, "rows of X", w64, NULL);
+        if (s == MFS_OK) s = mfs__alloc((void **)&sw, (size_t)n * sizeof(float), FIT, "sample_weight");
+        if (s != MFS_OK) goto done;
+        sw_sum = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            sw[i] = (float)w64[i];
+            if (!isfinite(sw[i])) {
+                s = mfs__error(MFS_E_VALUE, "%s: sample_weight[%lld] = %g does not fit in float32", FIT, (long long)i, w64[i]);
+                goto done;
+            }
+            sw_sum += (double)sw[i];
+        }
+        mfs__free(w64);
+        w64 = NULL;
+        if (!(sw_sum > 0.0)) {
+            s = mfs__error(MFS_E_VALUE, "%s: sample_weight sums to 0; at least one weight must be > 0", FIT);
+            goto done;
+        }
+    }
     problem pr;
     memset(&pr, 0, sizeof pr);
-    pr.X = (const float *)Xa->data; pr.y = y; pr.n = n; pr.d = d; pr.kk = kk;
+    pr.X = (const float *)Xa->data; pr.y = y; pr.sw = sw; pr.sw_sum = sw_sum; pr.n = n; pr.d = d; pr.kk = kk;
     pr.fit_intercept = prm->fit_intercept;
     pr.inv_c = isinf(prm->C) ? 0.0 : 1.0 / prm->C;
     pr.P = P; pr.Wf = Wf; pr.bf = bf; pr.dW = dW; pr.db = db;
@@ -630,6 +687,8 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         ni[0] = n_iter;
     }
 done:
+    mfs__free(sw);
+    mfs__free(w64);
     mfs__free(x);
     return s;
 }

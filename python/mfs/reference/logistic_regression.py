@@ -1,8 +1,10 @@
 """Reference Logistic Regression in numpy (float64 throughout), the independent
 witness of the C solver: the same objective as scikit-learn's lbfgs,
 
-    f(W, b) = (1/n) [ sum_i log_loss_i + 1/(2C) ||W||^2 ]     (b unpenalized),
+    f(W, b) = (1/S) [ sum_i s_i log_loss_i + 1/(2C) ||W||^2 ]     (b unpenalized),
 
+with sample weights s_i >= 0 (sample_weight; all 1 without it) and S = sum_i s_i
+(n without weights), as scikit-learn's _logistic_regression_path scales it;
 binary (one coefficient row, class 1 against class 0) or multinomial (K rows),
 but minimized by a different method: Newton's method with the exact Hessian
 and a backtracking (Armijo) line search. It stops when max |grad f| <= tol or
@@ -23,49 +25,69 @@ def _log_softmax(Z):
     return Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
 
 
-def _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept, hess=True):
+def _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept, sw, hess=True):
+    """f, grad f, Hessian at v; sw (n,) sample weights (ones when unweighted)."""
     n, d = X.shape
+    S = sw.sum()
     W, b = _split(v, kk, d, fit_intercept)
     Z = X @ W.T + b                                   # (n, kk)
     if kk == 1:
         z = Z[:, 0]
         t = (y == 1).astype(np.float64)
-        loss = np.sum(np.logaddexp(0.0, z) - t * z)
+        loss = np.sum(sw * (np.logaddexp(0.0, z) - t * z))
         p = 0.5 * (1.0 + np.tanh(0.5 * z))             # stable sigmoid
-        R = (p - t)[:, None]
-        Dw = [[p * (1.0 - p)]]                        # second derivative of the loss in z
+        R = (sw * (p - t))[:, None]
+        Dw = [[sw * p * (1.0 - p)]]                   # second derivative of the weighted loss in z
     else:
         L = _log_softmax(Z)
-        loss = -np.sum(L[np.arange(n), y])
+        loss = -np.sum(sw * L[np.arange(n), y])
         P = np.exp(L)
         R = P.copy()
         R[np.arange(n), y] -= 1.0
-        Dw = [[P[:, k] * ((k == l) - P[:, l]) for l in range(kk)] for k in range(kk)]
-    f = (loss + 0.5 * inv_c * np.sum(W * W)) / n
-    gW = (R.T @ X + inv_c * W) / n
-    g = np.concatenate([gW.ravel(), R.sum(axis=0) / n]) if fit_intercept else gW.ravel()
+        R *= sw[:, None]
+        Dw = [[sw * P[:, k] * ((k == l) - P[:, l]) for l in range(kk)] for k in range(kk)]
+    f = (loss + 0.5 * inv_c * np.sum(W * W)) / S
+    gW = (R.T @ X + inv_c * W) / S
+    g = np.concatenate([gW.ravel(), R.sum(axis=0) / S]) if fit_intercept else gW.ravel()
     if not hess:
         return f, g, None
-    # Hessian over (W rows, then b): block (k, l) = [X 1]^T diag(D_kl) [X 1] / n
+    # Hessian over (W rows, then b): block (k, l) = [X 1]^T diag(D_kl) [X 1] / S
     Xa = np.hstack([X, np.ones((n, 1))]) if fit_intercept else X
     da = Xa.shape[1]
     H = np.zeros((kk * da, kk * da))
     for k in range(kk):
         for l in range(kk):
-            H[k * da:(k + 1) * da, l * da:(l + 1) * da] = (Xa * Dw[k][l][:, None]).T @ Xa / n
+            H[k * da:(k + 1) * da, l * da:(l + 1) * da] = (Xa * Dw[k][l][:, None]).T @ Xa / S
     # reorder from per-row [w_k, b_k] blocks to the [W.ravel(), b] layout of g
     order = [k * da + j for k in range(kk) for j in range(d)]
     if fit_intercept:
         order += [k * da + d for k in range(kk)]
     H = H[np.ix_(order, order)]
-    H[np.arange(kk * d), np.arange(kk * d)] += inv_c / n
+    H[np.arange(kk * d), np.arange(kk * d)] += inv_c / S
     return f, g, H
 
 
-def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100):
+def check_sample_weight(sample_weight, n):
+    """float64 (n,) weights, finite, >= 0, not all 0 (the C library's checks;
+    ones when None), rounded through float32 as the C library uses them."""
+    if sample_weight is None:
+        return np.ones(n)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight has shape {w.shape}, expected ({n},) (the rows of X)")
+    w = w.astype(np.float32).astype(np.float64)
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must be finite (in float32) and >= 0")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight sums to 0; at least one weight must be > 0")
+    return w
+
+
+def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100, sample_weight=None):
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     n, d = X.shape
+    sw = check_sample_weight(sample_weight, n)
     K = int(y.max()) + 1
     if K < 2:
         raise ValueError("logistic_regression reference: y has 1 class, needs samples of at least 2 classes")
@@ -73,7 +95,7 @@ def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100):
     inv_c = 0.0 if np.isinf(C) else 1.0 / C
     v = np.zeros(kk * d + (kk if fit_intercept else 0))
     n_iter = 0
-    f, g, H = _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept)
+    f, g, H = _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept, sw)
     for it in range(1, max_iter + 1):
         if np.max(np.abs(g)) <= tol:
             break
@@ -86,7 +108,7 @@ def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100):
             step, slope = -g, -(g @ g)
         a = 1.0
         while True:
-            f_new, g_new, _ = _loss_grad_hess(v + a * step, X, y, kk, inv_c, fit_intercept, hess=False)
+            f_new, g_new, _ = _loss_grad_hess(v + a * step, X, y, kk, inv_c, fit_intercept, sw, hess=False)
             if f_new <= f + 1e-4 * a * slope or a < 1e-10:
                 break
             a *= 0.5
@@ -94,7 +116,7 @@ def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100):
         n_iter = it
         if a < 1e-10:
             break
-        f, g, H = _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept)
+        f, g, H = _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept, sw)
     W, b = _split(v, kk, d, fit_intercept)
     if fit_intercept and kk > 1:
         b = b - b.mean()
