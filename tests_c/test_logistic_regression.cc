@@ -53,6 +53,19 @@ Data make(int64_t n, int64_t d, int64_t K, double sep, unsigned seed) {
     return D;
 }
 
+// The data term against the double reference: loss, then the largest
+// coefficient and intercept gradient errors, all within tol.
+void expect_loss_grad_near(double loss, double want_loss, const std::vector<double> &dW,
+                           const std::vector<double> &want_dW, const std::vector<double> &db,
+                           const std::vector<double> &want_db, double tol, int64_t K, int path) {
+    EXPECT_NEAR(loss, want_loss, tol) << K << " path " << path;
+    double gerr = 0, berr = 0;
+    for (size_t j = 0; j < dW.size(); j++) gerr = std::max(gerr, std::fabs(dW[j] - want_dW[j]));
+    for (size_t k = 0; k < db.size(); k++) berr = std::max(berr, std::fabs(db[k] - want_db[k]));
+    EXPECT_LT(gerr, tol) << K << " path " << path;
+    EXPECT_LT(berr, tol) << K << " path " << path;
+}
+
 // The data term in double, written as plainly as possible: loss = sum_i
 // s_i loss_i, dW = sum_i s_i (p_i - y_i) x_i^T, db = sum_i s_i (p_i - y_i)
 // (s_i = sw[i], or 1 when sw is null).
@@ -167,12 +180,7 @@ TEST(LogisticRegression, LossAndGradientMatchNaiveDouble) {
             // float32 decision values (|z| ~ 3, error ~ d * 6e-8 * |x||w|) and float32
             // residuals summed in float per block of rows: 1e-5 of the natural scale
             // (n for the loss; sum |x| = n * E|x| ~ n for the gradient) is float32 noise.
-            EXPECT_NEAR(loss, want_loss, 1e-5 * D.n) << K << " path " << path;
-            double gerr = 0, berr = 0;
-            for (size_t j = 0; j < dW.size(); j++) gerr = std::max(gerr, std::fabs(dW[j] - want_dW[j]));
-            for (int64_t k = 0; k < kk; k++) berr = std::max(berr, std::fabs(db[k] - want_db[k]));
-            EXPECT_LT(gerr, 1e-5 * D.n) << K << " path " << path;
-            EXPECT_LT(berr, 1e-5 * D.n) << K << " path " << path;
+            expect_loss_grad_near(loss, want_loss, dW, want_dW, db, want_db, 1e-5 * D.n, K, path);
         }
     }
 }
@@ -404,12 +412,7 @@ TEST(LogisticRegressionWeights, LossAndGradientMatchNaiveDouble) {
             naive(D, kk, W, b, &want_loss, want_dW, want_db, &sw);
             // as the unweighted test: float32 decision values and residuals, now
             // times weights <= 3, so 3e-5 of n is float32 noise
-            EXPECT_NEAR(loss, want_loss, 3e-5 * D.n) << K << " path " << path;
-            double gerr = 0, berr = 0;
-            for (size_t j = 0; j < dW.size(); j++) gerr = std::max(gerr, std::fabs(dW[j] - want_dW[j]));
-            for (int64_t k = 0; k < kk; k++) berr = std::max(berr, std::fabs(db[k] - want_db[k]));
-            EXPECT_LT(gerr, 3e-5 * D.n) << K << " path " << path;
-            EXPECT_LT(berr, 3e-5 * D.n) << K << " path " << path;
+            expect_loss_grad_near(loss, want_loss, dW, want_dW, db, want_db, 3e-5 * D.n, K, path);
             // the weighted sums differ from the unweighted ones (weights are used)
             double uloss;
             std::vector<double> udW(kk * D.d), udb(kk);

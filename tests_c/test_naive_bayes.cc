@@ -40,12 +40,13 @@ Data make(int64_t n, int64_t d, int64_t K, bool count_data, unsigned seed) {
     return D;
 }
 
-mfs_model *create(int variant, int64_t K, double binarize = 0.0) {
+mfs_model *create(int variant, int64_t K, double binarize = 0.0, double var_smoothing = 1e-9) {
     mfs_naive_bayes_params p;
     mfs_naive_bayes_params_default(&p);
     p.variant = variant;
     p.n_classes = (int32_t)K;
     p.binarize = binarize;
+    p.var_smoothing = var_smoothing;
     mfs_model *m = nullptr;
     EXPECT_EQ(mfs_naive_bayes_create(&p, MFS_DEVICE_CPU, &m), MFS_OK) << mfs_last_error();
     return m;
@@ -333,17 +334,6 @@ TEST(NaiveBayes, SingleClassAndInferredClassCount) {
 // ---- sample_weight: scikit-learn's semantics ------------------------------------
 
 namespace {
-mfs_model *create_vs(int variant, int64_t K, double var_smoothing) {
-    mfs_naive_bayes_params p;
-    mfs_naive_bayes_params_default(&p);
-    p.variant = variant;
-    p.n_classes = (int32_t)K;
-    p.var_smoothing = var_smoothing;
-    mfs_model *m = nullptr;
-    EXPECT_EQ(mfs_naive_bayes_create(&p, MFS_DEVICE_CPU, &m), MFS_OK) << mfs_last_error();
-    return m;
-}
-
 mfs_status fit_weighted(mfs_model *m, const Data &D, std::vector<double> *w, bool partial = false) {
     mfs_array X = xview(D, 0, D.n), y = yview(D, 0, D.n);
     if (w) {
@@ -434,7 +424,7 @@ TEST(NaiveBayes, IntegerWeightsEqualRepeatedRows) {
         }
         // var_smoothing 0: epsilon (unweighted variance of X) is the one thing
         // repeating rows changes, in scikit-learn too
-        mfs_model *a = create_vs(variant, D.K, 0.0), *b = create_vs(variant, D.K, 0.0);
+        mfs_model *a = create(variant, D.K, 0.0, 0.0), *b = create(variant, D.K, 0.0, 0.0);
         ASSERT_EQ(fit_weighted(a, D, &w), MFS_OK) << mfs_last_error();
         ASSERT_EQ(fit_weighted(b, R, nullptr), MFS_OK) << mfs_last_error();
         EXPECT_EQ(get(a, "class_count"), get(b, "class_count"));  // integer sums: exact
@@ -458,7 +448,7 @@ TEST(NaiveBayes, WeightedPartialFitMergesByWeight) {
     // that the per-batch epsilons do not enter)
     Data D = make(700, 8, 4, false, 80);
     auto w = weights(D.n, 81);
-    mfs_model *whole = create_vs(0, D.K, 0.0), *stream = create_vs(0, D.K, 0.0);
+    mfs_model *whole = create(0, D.K, 0.0, 0.0), *stream = create(0, D.K, 0.0, 0.0);
     ASSERT_EQ(fit_weighted(whole, D, &w), MFS_OK);
     for (int64_t r0 = 0; r0 < D.n; r0 += 101) {
         int64_t rows = std::min<int64_t>(101, D.n - r0);

@@ -366,9 +366,7 @@ class CNNClassifier(ClassifierMixin, MfsClassifier, _BaseCNN):
                 self._check_features(X)
                 yi = self._encode(y, classes=np.unique(np.asarray(classes)))
             else:
-                if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
-                    raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, "
-                                     f"was: {self.classes_!r}")
+                self._check_partial_classes(classes)
                 yi = self._encode(y, classes=self.classes_)
             return self._train(X, yi, partial=True, sample_weight=sample_weight)
 

@@ -184,6 +184,13 @@ class _NetworkEstimator(MfsEstimator):
             raise ValueError(f"{type(self).__name__}: warm_start can only be used where `y` has the same classes "
                              f"as in the previous call to fit. Previously got {prev}, `y` has {self.classes_}")
 
+    def _check_partial_classes(self, classes):
+        """partial_fit after the first call: `classes`, if given, must be the
+        fitted ones (scikit-learn's message)."""
+        if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+            raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, "
+                             f"was: {self.classes_!r}")
+
     def _continues(self):
         """Whether fit continues the previous fit (warm_start on a fitted
         estimator): X must then have the fitted number of features, as in
@@ -644,9 +651,7 @@ class MLPClassifier(ClassifierMixin, MfsClassifier, _BaseMLP):
                 yi = self._encode(y, classes=np.unique(np.asarray(classes)))
             else:
                 y = self._check_same_target_kind(_column_y(y))
-                if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
-                    raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, "
-                                     f"was: {self.classes_!r}")
+                self._check_partial_classes(classes)
                 yi = self._encode(y, classes=self.classes_)
             return self._train(X, yi, partial=True, sample_weight=sample_weight)
 

@@ -13,6 +13,8 @@ code's L-BFGS iterations). Exact Hessians cost O(n K^2 d^2): fine for the test
 data sets, not meant for large problems."""
 import numpy as np
 
+from .mlp import check_sample_weight
+
 
 def _split(v, kk, d, fit_intercept):
     W = v[:kk * d].reshape(kk, d)
@@ -67,27 +69,13 @@ def _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept, sw, hess=True):
     return f, g, H
 
 
-def check_sample_weight(sample_weight, n):
-    """float64 (n,) weights, finite, >= 0, not all 0 (the C library's checks;
-    ones when None), rounded through float32 as the C library uses them."""
-    if sample_weight is None:
-        return np.ones(n)
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight has shape {w.shape}, expected ({n},) (the rows of X)")
-    w = w.astype(np.float32).astype(np.float64)
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("sample_weight must be finite (in float32) and >= 0")
-    if not w.sum() > 0:
-        raise ValueError("sample_weight sums to 0; at least one weight must be > 0")
-    return w
-
-
 def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100, sample_weight=None):
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     n, d = X.shape
     sw = check_sample_weight(sample_weight, n)
+    if sw is None:
+        sw = np.ones(n)
     K = int(y.max()) + 1
     if K < 2:
         raise ValueError("logistic_regression reference: y has 1 class, needs samples of at least 2 classes")

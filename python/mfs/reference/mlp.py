@@ -349,17 +349,21 @@ def _score(loss, P, labels, Y, w=None):
 
 
 def check_sample_weight(sample_weight, n):
-    """float64 (n,) weights, finite, >= 0, not all 0 (train.c's checks), or None."""
+    """float64 (n,) weights, finite, >= 0, not all 0 (the C library's checks),
+    rounded through float32 as the C library uses them; or None. Shared by the
+    references that take sample weights (mlp, cnn, logistic_regression)."""
     if sample_weight is None:
         return None
     w = np.asarray(sample_weight, dtype=np.float64)
     if w.shape != (n,):
         raise ValueError(f"sample_weight has shape {w.shape}, expected ({n},) (the rows of X)")
+    with np.errstate(over="ignore"):
+        w = w.astype(np.float32).astype(np.float64)
     if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("sample_weight must be finite and >= 0")
+        raise ValueError("sample_weight must be finite (in float32) and >= 0")
     if not np.any(w > 0):
         raise ValueError("every sample_weight is zero; at least one must be > 0")
-    return w.astype(np.float32).astype(np.float64)  # the C library trains with float32 weights
+    return w
 
 
 def _targets(p, y, n, K_fixed=0):
