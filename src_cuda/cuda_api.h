@@ -108,16 +108,18 @@ mfs_status mfs__knn_candidates_cuda(const float *T, int64_t n, const float *Q, i
                                     int32_t metric, const float *mean, int64_t k, int64_t *idx,
                                     mfs_mem_counter *mem);
 
-/* Logistic Regression's loss and gradient on the GPU: _create uploads X (n, d)
- * and the labels y (n) (0..K-1; kk = 1 for K = 2, where the target is y == 1,
- * else kk = K) once; each _eval takes coef (kk, d) and intercept (kk) (host)
- * and returns the raw data term: *loss = sum_i log-loss_i, dcoef (kk, d) =
- * (P - Y)^T X and dintercept (kk) = sum_i (p_i - y_i), in double (host). The
+/* Logistic Regression's loss and gradient on the GPU: _create uploads X (n, d),
+ * the labels y (n) (0..K-1; kk = 1 for K = 2, where the target is y == 1,
+ * else kk = K) and the sample weights s (n) (NULL: all 1) once; each _eval
+ * takes coef (kk, d) and intercept (kk) (host) and returns the raw data term:
+ * *loss = sum_i s_i log-loss_i, dcoef (kk, d) = (S (P - Y))^T X and
+ * dintercept (kk) = sum_i s_i (p_i - y_i), in double (host). The
  * penalty, the 1/n scaling and the L-BFGS loop stay on the host.
  * _free(NULL) is a no-op. */
 typedef struct mfs__logreg_cuda mfs__logreg_cuda;
-mfs_status mfs__logreg_cuda_create(const float *X, const int32_t *y, int64_t n, int64_t d,
-                                   int64_t kk, mfs_mem_counter *mem, mfs__logreg_cuda **out);
+mfs_status mfs__logreg_cuda_create(const float *X, const int32_t *y, const float *sample_weight,
+                                   int64_t n, int64_t d, int64_t kk, mfs_mem_counter *mem,
+                                   mfs__logreg_cuda **out);
 mfs_status mfs__logreg_cuda_eval(mfs__logreg_cuda *state, const float *coef,
                                  const float *intercept, double *loss, double *dcoef,
                                  double *dintercept);

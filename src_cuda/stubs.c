@@ -122,9 +122,10 @@ mfs_status mfs__knn_candidates_cuda(const float *T, int64_t n, const float *Q, i
     return MFS_NO_CUDA("mfs__knn_candidates_cuda");
 }
 
-mfs_status mfs__logreg_cuda_create(const float *X, const int32_t *y, int64_t n, int64_t d,
-                                   int64_t kk, mfs_mem_counter *mem, mfs__logreg_cuda **out) {
-    (void)X; (void)y; (void)n; (void)d; (void)kk; (void)mem;
+mfs_status mfs__logreg_cuda_create(const float *X, const int32_t *y, const float *sample_weight,
+                                   int64_t n, int64_t d, int64_t kk, mfs_mem_counter *mem,
+                                   mfs__logreg_cuda **out) {
+    (void)X; (void)y; (void)sample_weight; (void)n; (void)d; (void)kk; (void)mem;
     if (out) *out = NULL;
     return MFS_NO_CUDA("mfs__logreg_cuda_create");
 }

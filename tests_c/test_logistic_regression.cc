@@ -565,22 +565,3 @@ TEST(LogisticRegressionWeights, BadWeightsAreClearErrors) {
     EXPECT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
     mfs_model_free(m);
 }
-
-TEST(LogisticRegressionWeights, CudaIsUnsupported) {
-    // only reachable with a GPU (without one the CUDA model cannot be created)
-    if (mfs_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
-    mfs_logistic_regression_params p;
-    mfs_logistic_regression_params_default(&p);
-    mfs_model *m = nullptr;
-    ASSERT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CUDA, &m), MFS_OK) << mfs_last_error();
-    Data D = make(10, 3, 2, 1.0, 160);
-    mfs_array X = {D.X.data(), MFS_DTYPE_FLOAT32, 2, {10, 3}};
-    mfs_array y = {D.y.data(), MFS_DTYPE_INT32, 1, {10}};
-    std::vector<float> w(10, 1.0f);
-    mfs_array wa = {w.data(), MFS_DTYPE_FLOAT32, 1, {10}};
-    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_OK);
-    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_UNSUPPORTED);
-    EXPECT_NE(std::string(mfs_last_error()).find("sample_weight is not supported on backend='cuda' yet"),
-              std::string::npos) << mfs_last_error();
-    mfs_model_free(m);
-}

@@ -357,13 +357,6 @@ def test_bad_sample_weight(bad, msg, backend):
         mfs.LogisticRegression(backend=backend).fit(X, y, sample_weight=bad(len(y)))
 
 
-def test_sample_weight_on_cuda_is_a_clear_error():
-    # a TypeError (a backend limitation, as MFS_E_UNSUPPORTED), before the device is touched
-    X, y = load_iris(return_X_y=True)
-    with pytest.raises(TypeError, match="sample_weight is not supported on backend='cuda' yet"):
-        mfs.LogisticRegression(backend="cuda").fit(X, y, sample_weight=np.ones(len(y)))
-
-
 def test_reference_passes_sklearns_sample_weight_equivalence_check():
     # scikit-learn's own check (weights vs repeated rows, predictions at rtol 1e-7):
     # the float64 reference meets it; the C fit is an expected failure in

@@ -334,8 +334,8 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         type with at least two classes. sample_weight (n_samples,) >= 0, not
         all zero, multiplies each row's log-loss (and gradient) as
         scikit-learn's: integer weights fit as repeated rows, zero weights as
-        absent ones (their labels still count in classes_). Used as float32;
-        not on backend="cuda" yet (TypeError). Returns self."""
+        absent ones (their labels still count in classes_). Used as float32,
+        on every backend. Returns self."""
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
         inputs = None
         if sample_weight is not None:
@@ -354,9 +354,6 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
             raise ValueError(f"{type(self).__name__}: this solver needs samples of at least 2 classes "
                              f"in the data, but the data contains only one class: {only!r}")
         self._params(X)  # parameter errors before any work
-        if inputs is not None and self._check_backend() == "cuda":
-            raise TypeError(f"{type(self).__name__}: sample_weight is not supported on backend='cuda' yet; "
-                            "fit with backend='c' (or 'python')")
         self._fit_backend(X, yi, inputs=inputs)
         if self.n_iter_[0] >= self.max_iter:  # max_iter=0 too: the coefficients are the starting zeros
             import warnings

@@ -589,9 +589,6 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     const mfs_logistic_regression_params *prm = (const mfs_logistic_regression_params *)m->params;
     const int64_t n = Xa->shape[0], d = Xa->shape[1];
     const int weighted = mfs__input_find(m, "sample_weight") != NULL;
-    if (weighted && m->device == MFS_DEVICE_CUDA)
-        return mfs__error(MFS_E_UNSUPPORTED, "%s: sample_weight is not supported on backend='cuda' yet; "
-                          "fit on the CPU (backend='c')", FIT);
     MFS_TRY(mfs__check_labels(FIT, ya, n, INT32_MAX));
     const int32_t *y = (const int32_t *)ya->data;
     int32_t ymax = 0;
@@ -655,7 +652,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     pr.fit_intercept = prm->fit_intercept;
     pr.inv_c = isinf(prm->C) ? 0.0 : 1.0 / prm->C;
     pr.P = P; pr.Wf = Wf; pr.bf = bf; pr.dW = dW; pr.db = db;
-    if (m->device == MFS_DEVICE_CUDA) s = mfs__logreg_cuda_create(pr.X, y, n, d, kk, &m->mem, &pr.gpu);
+    if (m->device == MFS_DEVICE_CUDA) s = mfs__logreg_cuda_create(pr.X, y, sw, n, d, kk, &m->mem, &pr.gpu);
     else s = problem_scratch(&pr, FIT);
     if (s != MFS_OK) goto done;
     int32_t n_iter = 0;
