@@ -245,6 +245,10 @@ mfs_status mfs__optim_step_cuda(const struct mfs__optim *o, const struct mfs__ne
 struct mfs__conv2d_dims;
 struct mfs__pool2d_dims;
 size_t mfs__conv2d_workspace_size_cuda(const struct mfs__conv2d_dims *d);
+/* 1 when mfs__conv2d_forward_cuda of d runs the direct kernel, which needs no
+ * workspace (an image zero-padded and the weight fit in 48 KiB of shared
+ * memory); 0 otherwise and without CUDA. Depends on the geometry only. */
+int mfs__conv2d_direct_cuda(const struct mfs__conv2d_dims *d);
 mfs_status mfs__conv2d_forward_cuda(float *out, const float *inp, const float *weight, const float *bias,
                                     const struct mfs__conv2d_dims *d, float *work);
 mfs_status mfs__conv2d_backward_cuda(float *dinp, float *dweight, float *dbias, const float *dout,

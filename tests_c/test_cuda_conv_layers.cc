@@ -58,7 +58,9 @@ TEST(CudaConvLayers, Conv2dMatchesCpu) {
     std::mt19937 g(1);
     const int64_t cases[][13] = {{1, 1, 7, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1},  {3, 2, 9, 11, 5, 3, 2, 2, 1, 1, 0, 1, 1},
                                  {2, 3, 10, 10, 4, 1, 1, 1, 1, 0, 0, 1, 1}, {4, 4, 13, 12, 7, 3, 3, 2, 3, 1, 1, 2, 1},
-                                 {64, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1}};
+                                 {64, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1}, {3, 24, 20, 19, 10, 3, 3, 1, 1, 1, 1, 1, 1},
+                                 {2, 40, 16, 16, 9, 5, 5, 2, 2, 2, 2, 1, 1}};
+    int direct = 0, gemm = 0;  // both forward paths must be covered
     for (const auto &k : cases) {
         mfs__conv2d_dims d;
         ASSERT_EQ(mfs__conv2d_dims_init(&d, "test", k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9], k[10],
@@ -84,7 +86,17 @@ TEST(CudaConvLayers, Conv2dMatchesCpu) {
         EXPECT_LT(rel_err(DX.get<float>(x.size()), dx), 1e-5);
         EXPECT_LT(rel_err(DW.get<float>(w.size()), dw), 1e-5);
         EXPECT_LT(rel_err(DB.get<float>(d.OC), db), 1e-5);
+        // the forward without a bias and with the fused ReLU (NaN -> 0, as act_fwd_kernel)
+        Vec relu(out.size());
+        ASSERT_EQ(mfs__conv2d_forward(out.data(), x.data(), w.data(), nullptr, &d, work.data()), MFS_OK);
+        for (size_t i = 0; i < out.size(); i++) relu[i] = out[i] > 0.f ? out[i] : 0.f;
+        d.fused_relu = 1;
+        ASSERT_EQ(mfs__conv2d_forward_cuda(O.f(), X.f(), Wt.f(), nullptr, &d, WK.f()), MFS_OK) << mfs_last_error();
+        EXPECT_LT(rel_err(O.get<float>(out.size()), relu), 1e-5);
+        (mfs__conv2d_direct_cuda(&d) ? direct : gemm)++;
     }
+    EXPECT_GT(direct, 0);
+    EXPECT_GT(gemm, 0);
 }
 
 TEST(CudaConvLayers, PoolingMatchesCpu) {

@@ -1,7 +1,9 @@
 /* conv2d forward and backward on the GPU: the mirror of src_c/neural/conv.c
  * with device pointers (see src_c/neural/layers.h for the contract).
  *
- * Images go in chunks of G = d->slots (at most CONV_CHUNK_FLOATS of
+ * The forward of small images (an image and the weight within 48 KiB) is a
+ * direct convolution from shared memory (conv_direct_kernel, below). Otherwise
+ * images go in chunks of G = d->slots (at most CONV_CHUNK_FLOATS of
  * workspace), each chunk as one wide GEMM:
  *   forward   col (CKK, G OHW) = im2col of the G images side by side
  *             tmp (OC, G OHW) = weight (OC, CKK) @ col; out = NCHW(tmp) + bias
@@ -136,7 +138,102 @@ __global__ void row_sum_add_kernel(float *dbias, const float *gT, int64_t n) {
     if (threadIdx.x == 0) dbias[blockIdx.x] += s;
 }
 
+/* ---- direct forward for small images ------------------------------------------
+ * When one image (C, H, W) zero-padded and the whole weight fit in shared
+ * memory together (DIRECT_SMEM_FLOATS), a block convolves whole images
+ * straight from shared memory and writes NCHW with bias and ReLU: no im2col
+ * columns (CKK times the input), no GEMM output to re-lay, one launch per
+ * conv. Each thread computes DIRECT_OCT output channels at DIRECT_PIX pixels:
+ * per tap, DIRECT_PIX input loads (adjacent threads read adjacent pixels:
+ * no bank conflicts) and DIRECT_OCT/4 float4 weight loads that every thread
+ * of a warp shares (broadcasts), for DIRECT_PIX * DIRECT_OCT FMAs. Each output
+ * is the sum over the taps r = (c, i, j) in order, as the CPU's dot products.
+ * Larger images (or weights) take im2col + GEMM, whose tiles reuse better. */
+constexpr int DIRECT_OCT = 8, DIRECT_PIX = 2;
+constexpr int64_t DIRECT_SMEM_FLOATS = 12 << 10; /* 48 KiB, the default per-block limit */
+
+struct DirectGeo {
+    int C, Hp, Wp, KH, KW, sh, sw, dh, dw, OH, OW, OC, OCp, ph, pw, H, W;
+};
+
+int64_t direct_smem_floats(const mfs__conv2d_dims *d) {
+    const int64_t OCp = mfs__round_up(d->OC, DIRECT_OCT);
+    return d->C * (d->H + 2 * d->pad_h) * (d->W + 2 * d->pad_w) + d->C * d->KH * d->KW * OCp;
+}
+
+__global__ void __launch_bounds__(THREADS)
+conv_direct_kernel(float *__restrict__ out, const float *__restrict__ inp, const float *__restrict__ weight,
+                   const float *__restrict__ bias, DirectGeo q, int B, int relu) {
+    extern __shared__ float4 smem4[];
+    const int CKK = q.C * q.KH * q.KW, HWp = q.Hp * q.Wp, OHW = q.OH * q.OW;
+    float *ws = reinterpret_cast<float *>(smem4); /* (CKK, OCp): tap-major, channels zero-padded */
+    float *xs = ws + CKK * q.OCp;                 /* (C, Hp, Wp): the image with its zero border */
+    for (int t = threadIdx.x; t < CKK * q.OCp; t += blockDim.x) {
+        const int r = t / q.OCp, o = t - r * q.OCp;
+        ws[t] = o < q.OC ? __ldg(weight + (int64_t)o * CKK + r) : 0.f;
+    }
+    const int groups = q.OCp / DIRECT_OCT, half = (OHW + DIRECT_PIX - 1) / DIRECT_PIX, items = groups * half;
+    for (int img = blockIdx.x; img < B; img += gridDim.x) {
+        __syncthreads(); /* the weights are in; the previous image is done */
+        const float *x = inp + (int64_t)img * q.C * q.H * q.W;
+        for (int t = threadIdx.x; t < q.C * HWp; t += blockDim.x) {
+            const int c = t / HWp, rem = t - c * HWp, h = rem / q.Wp, w = rem - h * q.Wp;
+            const int ih = h - q.ph, iw = w - q.pw;
+            xs[t] = ih >= 0 && ih < q.H && iw >= 0 && iw < q.W ? __ldg(x + (c * q.H + ih) * q.W + iw) : 0.f;
+        }
+        __syncthreads();
+        float *o_img = out + (int64_t)img * q.OC * OHW;
+        for (int item = threadIdx.x; item < items; item += blockDim.x) {
+            const int og = item / half, p0 = item - og * half;
+            int base[DIRECT_PIX], pix[DIRECT_PIX];
+            for (int u = 0; u < DIRECT_PIX; u++) {
+                const int pu = p0 + u * half, p = pu < OHW ? pu : p0; /* past the end: recompute p0, unwritten */
+                const int oh = p / q.OW, ow = p - oh * q.OW;
+                pix[u] = pu;
+                base[u] = oh * q.sh * q.Wp + ow * q.sw;
+            }
+            float acc[DIRECT_PIX][DIRECT_OCT];
+            for (int u = 0; u < DIRECT_PIX; u++)
+                for (int k = 0; k < DIRECT_OCT; k++) acc[u][k] = 0.f;
+            const float4 *wp = reinterpret_cast<const float4 *>(ws) + og * (DIRECT_OCT / 4);
+            for (int c = 0; c < q.C; c++)
+                for (int i = 0; i < q.KH; i++) {
+                    const float *xr = xs + c * HWp + i * q.dh * q.Wp;
+                    for (int j = 0; j < q.KW; j++, wp += q.OCp / 4) {
+                        const float4 wa = wp[0], wb = wp[1];
+                        for (int u = 0; u < DIRECT_PIX; u++) {
+                            const float v = xr[base[u] + j * q.dw];
+                            acc[u][0] = fmaf(v, wa.x, acc[u][0]);
+                            acc[u][1] = fmaf(v, wa.y, acc[u][1]);
+                            acc[u][2] = fmaf(v, wa.z, acc[u][2]);
+                            acc[u][3] = fmaf(v, wa.w, acc[u][3]);
+                            acc[u][4] = fmaf(v, wb.x, acc[u][4]);
+                            acc[u][5] = fmaf(v, wb.y, acc[u][5]);
+                            acc[u][6] = fmaf(v, wb.z, acc[u][6]);
+                            acc[u][7] = fmaf(v, wb.w, acc[u][7]);
+                        }
+                    }
+                }
+            for (int k = 0; k < DIRECT_OCT; k++) {
+                const int o = og * DIRECT_OCT + k;
+                if (o >= q.OC) break;
+                const float bo = bias ? __ldg(bias + o) : 0.f;
+                for (int u = 0; u < DIRECT_PIX; u++)
+                    if (pix[u] < OHW) {
+                        const float v = acc[u][k] + bo;
+                        o_img[(int64_t)o * OHW + pix[u]] = relu ? (v > 0.f ? v : 0.f) : v;
+                    }
+            }
+        }
+    }
+}
+
 } /* namespace */
+
+/* 1 when the forward of d takes the direct kernel (no workspace used). */
+extern "C" int mfs__conv2d_direct_cuda(const struct mfs__conv2d_dims *d) {
+    return d->B <= INT32_MAX && direct_smem_floats(d) <= DIRECT_SMEM_FLOATS;
+}
 
 extern "C" size_t mfs__conv2d_workspace_size_cuda(const struct mfs__conv2d_dims *d) {
     const int64_t G = chunk_images(d), OHW = d->OH * d->OW;
@@ -148,6 +245,19 @@ extern "C" mfs_status mfs__conv2d_forward_cuda(float *out, const float *inp, con
     const char *fn = "mfs__conv2d_forward_cuda";
     const int64_t G0 = chunk_images(d), OHW = d->OH * d->OW, CKK = d->C * d->KH * d->KW;
     const Geo q = geo_of(d);
+    if (mfs__conv2d_direct_cuda(d)) {
+        const DirectGeo g = {(int)d->C, (int)(d->H + 2 * d->pad_h), (int)(d->W + 2 * d->pad_w), (int)d->KH,
+                             (int)d->KW, (int)d->stride_h, (int)d->stride_w, (int)d->dil_h, (int)d->dil_w,
+                             (int)d->OH, (int)d->OW, (int)d->OC, (int)mfs__round_up(d->OC, DIRECT_OCT),
+                             (int)d->pad_h, (int)d->pad_w, (int)d->H, (int)d->W};
+        int64_t blocks = (int64_t)mfs__cuda_sm_count() * 8;
+        if (blocks > d->B) blocks = d->B;
+        if (blocks < 1) blocks = 1;
+        conv_direct_kernel<<<(unsigned)blocks, THREADS, (size_t)direct_smem_floats(d) * sizeof(float), MFS_STREAM>>>(
+            out, inp, weight, bias, g, (int)d->B, d->fused_relu ? 1 : 0);
+        MFS_CUDA_LAUNCHED(fn, "conv_direct_kernel");
+        return MFS_OK;
+    }
     float *col = work, *tmp = work + mfs__round_up(G0 * OHW * CKK, 64);
     for (int64_t b0 = 0; b0 < d->B; b0 += G0) {
         const int64_t G = d->B - b0 < G0 ? d->B - b0 : G0;
