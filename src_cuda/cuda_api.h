@@ -232,6 +232,9 @@ mfs_status mfs__nn_gather_labels_cuda(int32_t *out, const int32_t *y, const int6
 mfs_status mfs__nn_copy_cuda(float *dst, const float *src, int64_t n);
 mfs_status mfs__nn_zero_cuda(float *x, int64_t n);
 mfs_status mfs__nn_accumulate_cuda(double *acc, const float *x, int64_t n, double coef);
+/* Sample weights: dz (B, K) row b and loss[b] are multiplied by w[idx[b]]
+ * (w: the n weights, idx: the batch's rows, both on the device). */
+mfs_status mfs__nn_weight_rows_cuda(float *dz, float *loss, const float *w, const int64_t *idx, int64_t B, int64_t K);
 /* *first = the lowest index i < n with x[i] NaN or infinite, or n if none
  * (x on the device, first on the host; synchronizes). */
 mfs_status mfs__nn_first_nonfinite_cuda(const float *x, int64_t n, int64_t *first);

@@ -299,6 +299,10 @@ mfs_status mfs__nn_accumulate_cuda(double *acc, const float *x, int64_t n, doubl
     (void)acc; (void)x; (void)n; (void)coef;
     return MFS_NO_CUDA("mfs__nn_accumulate_cuda");
 }
+mfs_status mfs__nn_weight_rows_cuda(float *dz, float *loss, const float *w, const int64_t *idx, int64_t B, int64_t K) {
+    (void)dz; (void)loss; (void)w; (void)idx; (void)B; (void)K;
+    return MFS_NO_CUDA("mfs__nn_weight_rows_cuda");
+}
 mfs_status mfs__optim_step_cuda(const struct mfs__optim *o, const struct mfs__net *net, float *p, const float *g,
                                 float *s, double *acc, double coef) {
     (void)o; (void)net; (void)p; (void)g; (void)s; (void)acc; (void)coef;

@@ -765,12 +765,13 @@ typedef struct trainer {
     float *X;                 /* device copy of the data (dev) */
     int32_t *labels;
     float *targets;
+    float *weights;           /* device copy of the sample weights, or NULL */
     int64_t *d_idx;           /* device copy of the row order */
     double *d_loss;           /* device accumulator of the epoch loss */
     float *val_out;           /* validation outputs (host) */
     float *d_val_out;
-    size_t sz_arena, sz_varena, sz_grads, sz_params, sz_opt, sz_buffers, sz_X, sz_labels, sz_targets, sz_idx,
-        sz_val;
+    size_t sz_arena, sz_varena, sz_grads, sz_params, sz_opt, sz_buffers, sz_X, sz_labels, sz_targets, sz_weights,
+        sz_idx, sz_val;
 } trainer;
 
 static void trainer_free(trainer *t) {
@@ -787,6 +788,7 @@ static void trainer_free(trainer *t) {
         buf_free(1, t->X, t->sz_X, t->mem);
         buf_free(1, t->labels, t->sz_labels, t->mem);
         buf_free(1, t->targets, t->sz_targets, t->mem);
+        buf_free(1, t->weights, t->sz_weights, t->mem);
         buf_free(1, t->d_idx, t->sz_idx, t->mem);
         buf_free(1, t->d_loss, sizeof(double), t->mem);
         buf_free(1, t->d_val_out, t->sz_val, t->mem);
@@ -868,6 +870,10 @@ static mfs_status train_step(const char *fn, trainer *t, const mfs__train_config
             MFS_TRY(mfs__mse_backward_cuda(dz, z, tgt, B, K, 0.5f * scale));
             loss_coef = 1.0 / (2.0 * (double)K);
         }
+        if (w) { /* as the CPU's below: rows times their weights, the sum times B / sw */
+            MFS_TRY(mfs__nn_weight_rows_cuda(dz, losses, t->weights, d_idx, B, K));
+            loss_coef *= (double)B / sw;
+        }
         MFS_TRY(mfs__nn_accumulate_cuda(t->d_loss, losses, B, loss_coef));
         MFS_TRY(mfs__nn_zero_cuda(t->grads, net->n_params));
     } else {
@@ -946,9 +952,6 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
     if (n < 1) return mfs__error(MFS_E_SHAPE, "%s: X has no rows", fn);
     if (cfg->batch_size < 1)
         return mfs__error(MFS_E_INVALID_ARG, "%s: batch_size is %lld, it must be >= 1", fn, (long long)cfg->batch_size);
-    if (dev && data->weights)
-        return mfs__error(MFS_E_UNSUPPORTED, "%s: sample_weight is not supported on the CUDA device yet; fit on the CPU",
-                          fn);
     st->n_epochs = 0;
     st->loss_curve = st->val_scores = NULL;
 
@@ -1062,6 +1065,12 @@ mfs_status mfs__net_train(const char *fn, const mfs__net *net, const mfs__train_
             t.sz_targets = (size_t)(n * K) * sizeof(float);
             if ((s = buf_alloc(1, (void **)&t.targets, t.sz_targets, mem, fn, "the targets")) != MFS_OK ||
                 (s = mfs__cuda_upload(t.targets, data->targets, t.sz_targets)) != MFS_OK)
+                goto done;
+        }
+        if (data->weights) {
+            t.sz_weights = (size_t)n * sizeof(float);
+            if ((s = buf_alloc(1, (void **)&t.weights, t.sz_weights, mem, fn, "the sample weights")) != MFS_OK ||
+                (s = mfs__cuda_upload(t.weights, data->weights, t.sz_weights)) != MFS_OK)
                 goto done;
         }
     } else {

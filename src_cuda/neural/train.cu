@@ -29,6 +29,16 @@ __global__ void gather_labels_kernel(int32_t *out, const int32_t *y, const int64
     if (b < B) out[b] = y[idx[b]];
 }
 
+/* dz (B, K) row b and loss[b] times w[idx[b]]: the sample weights of a batch */
+__global__ void weight_rows_kernel(float *dz, float *loss, const float *w, const int64_t *idx, int64_t B, int64_t K) {
+    int64_t q = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (q >= B * K) return;
+    const int64_t b = q / K;
+    const float wb = w[idx[b]];
+    dz[q] *= wb;
+    if (q == b * K) loss[b] *= wb;
+}
+
 /* one block: *acc += coef * sum(x) (or of x^2), strided partial sums then a
  * tree: the same order every run */
 __global__ void accumulate_kernel(double *acc, const float *x, int64_t n, double coef, int square) {
@@ -98,6 +108,14 @@ extern "C" mfs_status mfs__nn_gather_labels_cuda(int32_t *out, const int32_t *y,
     if (B <= 0) return MFS_OK;
     gather_labels_kernel<<<blocks_for(B), THREADS, 0, MFS_STREAM>>>(out, y, idx, B);
     MFS_CUDA_LAUNCHED("mfs__nn_gather_labels_cuda", "gather_labels_kernel");
+    return MFS_OK;
+}
+
+extern "C" mfs_status mfs__nn_weight_rows_cuda(float *dz, float *loss, const float *w, const int64_t *idx, int64_t B,
+                                               int64_t K) {
+    if (B * K <= 0) return MFS_OK;
+    weight_rows_kernel<<<blocks_for(B * K), THREADS, 0, MFS_STREAM>>>(dz, loss, w, idx, B, K);
+    MFS_CUDA_LAUNCHED("mfs__nn_weight_rows_cuda", "weight_rows_kernel");
     return MFS_OK;
 }
 
