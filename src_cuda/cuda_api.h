@@ -248,9 +248,13 @@ mfs_status mfs__optim_step_cuda(const struct mfs__optim *o, const struct mfs__ne
 struct mfs__conv2d_dims;
 struct mfs__pool2d_dims;
 size_t mfs__conv2d_workspace_size_cuda(const struct mfs__conv2d_dims *d);
-/* 1 when mfs__conv2d_forward_cuda of d runs the direct kernel, which needs no
- * workspace (an image zero-padded and the weight fit in 48 KiB of shared
- * memory); 0 otherwise and without CUDA. Depends on the geometry only. */
+/* Which passes of d run the direct kernels of small images, without im2col
+ * (src_cuda/neural/conv.cu): MFS_CONV_DIRECT_FWD (the forward, no workspace:
+ * the zero-padded image and the weight fit in 48 KiB of shared memory) |
+ * MFS_CONV_DIRECT_BWD (the backward: the padded image and an output row of
+ * dout, and the weight, each within 48 KiB; the workspace holds the weight
+ * gradient's partial sums). 0 without CUDA. Depends on the geometry only. */
+enum { MFS_CONV_DIRECT_FWD = 1, MFS_CONV_DIRECT_BWD = 2 };
 int mfs__conv2d_direct_cuda(const struct mfs__conv2d_dims *d);
 mfs_status mfs__conv2d_forward_cuda(float *out, const float *inp, const float *weight, const float *bias,
                                     const struct mfs__conv2d_dims *d, float *work);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <cmath>
 #include <random>
+#include <utility>
 #include <vector>
 extern "C" {
 #include "mfs/mfs.h"
@@ -60,7 +61,7 @@ TEST(CudaConvLayers, Conv2dMatchesCpu) {
                                  {2, 3, 10, 10, 4, 1, 1, 1, 1, 0, 0, 1, 1}, {4, 4, 13, 12, 7, 3, 3, 2, 3, 1, 1, 2, 1},
                                  {64, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1}, {3, 24, 20, 19, 10, 3, 3, 1, 1, 1, 1, 1, 1},
                                  {2, 40, 16, 16, 9, 5, 5, 2, 2, 2, 2, 1, 1}};
-    int direct = 0, gemm = 0;  // both forward paths must be covered
+    int paths[2][2] = {{0, 0}, {0, 0}};  // [forward, backward][im2col + GEMM, direct]: each must be covered
     for (const auto &k : cases) {
         mfs__conv2d_dims d;
         ASSERT_EQ(mfs__conv2d_dims_init(&d, "test", k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9], k[10],
@@ -93,10 +94,24 @@ TEST(CudaConvLayers, Conv2dMatchesCpu) {
         d.fused_relu = 1;
         ASSERT_EQ(mfs__conv2d_forward_cuda(O.f(), X.f(), Wt.f(), nullptr, &d, WK.f()), MFS_OK) << mfs_last_error();
         EXPECT_LT(rel_err(O.get<float>(out.size()), relu), 1e-5);
-        (mfs__conv2d_direct_cuda(&d) ? direct : gemm)++;
+        // the backward without dinp (a first layer) and without a bias: dW alone, accumulated
+        Vec dw2(w.size(), -0.25f);
+        ASSERT_EQ(mfs__conv2d_backward(nullptr, dw2.data(), nullptr, gout.data(), x.data(), w.data(), &d,
+                                       work.data()),
+                  MFS_OK);
+        Vec quarter(w.size(), -0.25f);
+        Dev DW2 = up(quarter);
+        ASSERT_EQ(mfs__conv2d_backward_cuda(nullptr, DW2.f(), nullptr, G.f(), X.f(), Wt.f(), &d, WK.f()), MFS_OK)
+            << mfs_last_error();
+        EXPECT_LT(rel_err(DW2.get<float>(w.size()), dw2), 1e-5);
+        const int f = mfs__conv2d_direct_cuda(&d);
+        paths[0][(f & MFS_CONV_DIRECT_FWD) ? 1 : 0]++;
+        paths[1][(f & MFS_CONV_DIRECT_BWD) ? 1 : 0]++;
     }
-    EXPECT_GT(direct, 0);
-    EXPECT_GT(gemm, 0);
+    for (auto &pass : paths) {
+        EXPECT_GT(pass[0], 0);
+        EXPECT_GT(pass[1], 0);
+    }
 }
 
 TEST(CudaConvLayers, PoolingMatchesCpu) {
@@ -196,22 +211,35 @@ Vec params_of(mfs_model *m) {
     return v;
 }
 
-// The benchmark CNN (conv 16 and 32, ReLU, 2x2 max-pool; 28x28, batch 64):
-// each ReLU's backward is done by the max-pool after it (the conv output lives
-// in a gradient buffer), and a training step's conv goes in chunks of the
-// batch (the first conv: 53 images of im2col fit its 4 MiB cap, so 2 chunks of
-// 32). Both must leave the fit where the CPU's (whole-batch) fit ends.
-TEST(CudaConvLayers, CnnReluByPoolAndChunkedConvFitMatchesCpu) {
+// The benchmark CNN (conv 16 and 32, ReLU, 2x2 max-pool; batch 64): each
+// ReLU's backward is done by the max-pool after it (the conv output lives in a
+// gradient buffer). On 1x28x28 images both convs run the direct kernels
+// (mfs__conv2d_direct_cuda). On 8x40x40 images the first conv's padded image
+// does not fit in shared memory: im2col + GEMM, and a training step's conv
+// goes in chunks of the batch (7 images of im2col fit its 4 MiB cap); the
+// second conv's forward takes im2col + GEMM too, its backward the direct
+// kernels. Each must leave the fit where the CPU's (whole-batch) fit ends.
+class CudaCnnFit : public ::testing::TestWithParam<std::pair<int64_t, int64_t>> {};
+
+TEST_P(CudaCnnFit, ReluByPoolDirectAndChunkedConvMatchCpu) {
     if (mfs_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
     std::mt19937 g(7);
-    const int64_t n = 192, d = 28 * 28;
+    const int64_t ch = GetParam().first, side = GetParam().second, n = 192, d = ch * side * side;
+    {  // the paths this case is meant to take
+        mfs__conv2d_dims c1, c2;
+        ASSERT_EQ(mfs__conv2d_dims_init(&c1, "test", 64, ch, side, side, 16, 3, 3, 1, 1, 1, 1, 1, 1), MFS_OK);
+        ASSERT_EQ(mfs__conv2d_dims_init(&c2, "test", 64, 16, side / 2, side / 2, 32, 3, 3, 1, 1, 1, 1, 1, 1), MFS_OK);
+        const int both = MFS_CONV_DIRECT_FWD | MFS_CONV_DIRECT_BWD;
+        EXPECT_EQ(mfs__conv2d_direct_cuda(&c1), ch == 1 ? both : 0);
+        EXPECT_EQ(mfs__conv2d_direct_cuda(&c2), ch == 1 ? both : (int)MFS_CONV_DIRECT_BWD);
+    }
     Vec X = randn(n * d, g);
     std::vector<int32_t> y(n);
     for (int64_t i = 0; i < n; i++) y[i] = (int32_t)(g() % 10);
     mfs_cnn_params p;
     mfs_cnn_params_default(&p);
-    p.input_shape[0] = 1;
-    p.input_shape[1] = p.input_shape[2] = 28;
+    p.input_shape[0] = ch;
+    p.input_shape[1] = p.input_shape[2] = side;
     p.n_classes = 10;
     p.train.max_iter = 2;
     p.train.batch_size = 64;
@@ -232,6 +260,10 @@ TEST(CudaConvLayers, CnnReluByPoolAndChunkedConvFitMatchesCpu) {
     mfs_model_free(c);
     mfs_model_free(dv);
 }
+
+INSTANTIATE_TEST_SUITE_P(CudaConvLayers, CudaCnnFit,
+                         ::testing::Values(std::make_pair<int64_t, int64_t>(1, 28),
+                                           std::make_pair<int64_t, int64_t>(8, 40)));
 
 TEST(CudaConvLayers, CnnFitMatchesCpu) {
     if (mfs_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";

@@ -349,7 +349,9 @@ mfs_status mfs__conv2d_backward(float *dinp, float *dweight, float *dbias, const
  * Forward: conv into out (GELU: into saved, then gelu into out), the activation
  * in place. Backward: the activation's gradient into the scratch (dpre), then
  * the conv backward with its workspace after it. The scratch holds the CPU
- * workspace planned for the thread count at build time. On the GPU the scratch
+ * workspace planned for the thread count at build time. On the GPU, a conv of
+ * small images (mfs__conv2d_direct_cuda) needs only the weight gradient's
+ * partial sums, also in the fixed scratch. Otherwise the scratch
  * also holds the im2col columns and GEMM output of the whole batch, up to
  * CONV_GPU_FLOATS (scratch_per_row_gpu, planned on the device side only), so
  * each conv is one im2col, one GEMM and one re-layout per pass: per-image
@@ -465,9 +467,20 @@ static void conv_finish(mfs__layer *x) {
     d.slots = mfs__num_threads();
     /* + 128: the GPU workspace rounds the columns up to 64 floats and adds 256 bytes */
     x->scratch_fixed = (int64_t)(mfs__conv2d_workspace_size(&d) / sizeof(float)) + 16 + 128;
+    /* small images on the GPU: direct kernels (mfs__conv2d_direct_cuda); the
+     * backward's only workspace is the weight gradient's partial sums, planned
+     * for a large batch, the direct forward's none */
+    const int direct = mfs__conv2d_direct_cuda(&d);
+    if (direct & MFS_CONV_DIRECT_BWD) {
+        mfs__conv2d_dims big = d;
+        big.B = (int64_t)1 << 30;
+        x->scratch_fixed_gpu = (int64_t)(mfs__conv2d_workspace_size_cuda(&big) / sizeof(float)) + 16;
+    }
     const int64_t per = (d.C * d.KH * d.KW + d.OC) * d.OH * d.OW;
-    x->scratch_per_row_gpu = per;
-    x->scratch_rows_gpu = per < CONV_GPU_FLOATS ? CONV_GPU_FLOATS / per : 1;
+    const int both = direct == (MFS_CONV_DIRECT_FWD | MFS_CONV_DIRECT_BWD);
+    x->scratch_per_row_gpu = both ? 0 : per;
+    /* im2col rows: a predict's cap (0: none, the forward is direct), a training step's */
+    x->scratch_rows_gpu = (direct & MFS_CONV_DIRECT_FWD) ? 0 : per < CONV_GPU_FLOATS ? CONV_GPU_FLOATS / per : 1;
     x->scratch_rows_gpu_fit = per < CONV_GPU_FIT_FLOATS ? CONV_GPU_FIT_FLOATS / per : 1;
 }
 

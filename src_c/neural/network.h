@@ -101,9 +101,12 @@ struct mfs__layer {
     int64_t scratch_per_row, scratch_fixed; /* scratch of forward/backward */
     /* on the GPU, scratch_per_row_gpu * mfs__gpu_chunk_rows(B, cap) more (0:
      * none), cap = scratch_rows_gpu (predict) or scratch_rows_gpu_fit (a
-     * training step): the conv's im2col of a chunk of the batch, planned on
-     * the device side only */
+     * training step; a cap of 0: none in that pass): the conv's im2col of a
+     * chunk of the batch, planned on the device side only */
     int64_t scratch_per_row_gpu, scratch_rows_gpu, scratch_rows_gpu_fit;
+    /* on the GPU the fixed scratch is max(scratch_fixed, scratch_fixed_gpu):
+     * a layer with its own device workspace (the direct conv) sets it */
+    int64_t scratch_fixed_gpu;
 };
 
 /* Rows per chunk when B rows go through in chunks of at most cap: the fewest

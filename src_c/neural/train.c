@@ -356,10 +356,12 @@ static void plan_make(const mfs__net *net, int64_t B, int training, int flags, p
         }
         pl->saved_off[i] = off;
         off += ALIGN16(B * L->saved_per_row + L->saved_fixed);
-        int64_t sc = B * L->scratch_per_row + L->scratch_fixed;
-        if ((flags & PLAN_GPU) && L->scratch_per_row_gpu > 0)
-            sc += L->scratch_per_row_gpu *
-                  mfs__gpu_chunk_rows(B, training ? L->scratch_rows_gpu_fit : L->scratch_rows_gpu);
+        const int64_t fixed =
+            (flags & PLAN_GPU) && L->scratch_fixed_gpu > L->scratch_fixed ? L->scratch_fixed_gpu : L->scratch_fixed;
+        int64_t sc = B * L->scratch_per_row + fixed;
+        const int64_t cap = training ? L->scratch_rows_gpu_fit : L->scratch_rows_gpu; /* 0: none */
+        if ((flags & PLAN_GPU) && L->scratch_per_row_gpu > 0 && cap > 0)
+            sc += L->scratch_per_row_gpu * mfs__gpu_chunk_rows(B, cap);
         if (sc > scratch) scratch = sc;
     }
     pl->scratch_off = off;

@@ -160,6 +160,42 @@ int64_t direct_smem_floats(const mfs__conv2d_dims *d) {
     const int64_t OCp = mfs__round_up(d->OC, DIRECT_OCT);
     return d->C * (d->H + 2 * d->pad_h) * (d->W + 2 * d->pad_w) + d->C * d->KH * d->KW * OCp;
 }
+/* The weight gradient's: the padded image and a band of output rows of the
+ * image's dout, (rows OW, OCp), as many rows as fit (0: not one row). */
+int64_t direct_dw_band_rows(const mfs__conv2d_dims *d) {
+    const int64_t OCp = mfs__round_up(d->OC, DIRECT_OCT);
+    const int64_t room = DIRECT_SMEM_FLOATS - d->C * (d->H + 2 * d->pad_h) * (d->W + 2 * d->pad_w);
+    const int64_t rows = room > 0 ? room / (d->OW * OCp) : 0;
+    return rows < d->OH ? rows : d->OH;
+}
+int64_t direct_dw_smem_floats(const mfs__conv2d_dims *d) {
+    return d->C * (d->H + 2 * d->pad_h) * (d->W + 2 * d->pad_w) +
+           direct_dw_band_rows(d) * d->OW * mfs__round_up(d->OC, DIRECT_OCT);
+}
+/* the input gradient's: the weight (KH KW OC, Cp) (dout is read through L1) */
+int64_t direct_dx_smem_floats(const mfs__conv2d_dims *d) {
+    return d->KH * d->KW * d->OC * mfs__round_up(d->C, DIRECT_OCT);
+}
+
+/* The weight gradient's work split: an item is one tap r (CKK of them, and
+ * one more for the bias, whose "input" is 1) times one group of DIRECT_OCT
+ * filters; when there are fewer items than threads, ps segments of the
+ * output rows share an item (ps partial sums). DW_BLOCKS blocks at most, each
+ * over every gridDim-th image, write ps * items * DIRECT_OCT partials; a
+ * second kernel sums them in a fixed order. */
+constexpr int DW_BLOCKS = 32;
+struct DwSplit {
+    int items, ps, blocks;
+};
+DwSplit dw_split(const mfs__conv2d_dims *d) {
+    DwSplit w;
+    w.items = (int)((d->C * d->KH * d->KW + 1) * (mfs__round_up(d->OC, DIRECT_OCT) / DIRECT_OCT));
+    w.ps = w.items >= THREADS ? 1 : THREADS / w.items;
+    if (w.ps > d->OH) w.ps = (int)d->OH;
+    w.blocks = (int)(d->B < DW_BLOCKS ? (d->B > 0 ? d->B : 1) : DW_BLOCKS);
+    return w;
+}
+int64_t dw_partial_floats(const DwSplit &w) { return (int64_t)w.blocks * w.ps * w.items * DIRECT_OCT; }
 
 __global__ void __launch_bounds__(THREADS)
 conv_direct_kernel(float *__restrict__ out, const float *__restrict__ inp, const float *__restrict__ weight,
@@ -228,16 +264,182 @@ conv_direct_kernel(float *__restrict__ out, const float *__restrict__ inp, const
     }
 }
 
+DirectGeo direct_geo(const mfs__conv2d_dims *d) {
+    const DirectGeo g = {(int)d->C, (int)(d->H + 2 * d->pad_h), (int)(d->W + 2 * d->pad_w), (int)d->KH,
+                         (int)d->KW, (int)d->stride_h, (int)d->stride_w, (int)d->dil_h, (int)d->dil_w,
+                         (int)d->OH, (int)d->OW, (int)d->OC, (int)mfs__round_up(d->OC, DIRECT_OCT),
+                         (int)d->pad_h, (int)d->pad_w, (int)d->H, (int)d->W};
+    return g;
+}
+
+/* Partials of dW (OC, CKK) and db (OC) over the images of this block:
+ *   part[((block ps + seg) items + item) DIRECT_OCT + k], item = og taps + r,
+ * the sum over the block's images and over the output rows seg, seg + ps, ...
+ * of dout[o = og 8 + k, oh, ow] times the padded input under tap r (1 for the
+ * bias tap r = CKK). The image's dout goes through shared memory in bands of
+ * band output rows. Threads of a warp share the filter group og (dout reads
+ * are broadcasts) and walk the same pixel in step. */
+__global__ void __launch_bounds__(THREADS)
+conv_direct_dw_kernel(float *__restrict__ part, const float *__restrict__ dout, const float *__restrict__ inp,
+                      DirectGeo q, int B, int items, int ps, int band) {
+    extern __shared__ float4 smem4[];
+    const int CKK = q.C * q.KH * q.KW, taps = CKK + 1, HWp = q.Hp * q.Wp, OHW = q.OH * q.OW;
+    float *gs = reinterpret_cast<float *>(smem4); /* (band OW, OCp): rows b0.. of the image's dout, pixel-major */
+    float *xs = gs + band * q.OW * q.OCp;         /* (C, Hp, Wp) */
+    float *mine = part + (int64_t)blockIdx.x * ps * items * DIRECT_OCT;
+    for (int t = threadIdx.x; t < ps * items * DIRECT_OCT; t += blockDim.x) mine[t] = 0.f;
+    for (int img = blockIdx.x; img < B; img += gridDim.x) {
+        __syncthreads(); /* the previous image is done (and the zeros are written) */
+        const float *x = inp + (int64_t)img * q.C * q.H * q.W;
+        for (int t = threadIdx.x; t < q.C * HWp; t += blockDim.x) {
+            const int c = t / HWp, rem = t - c * HWp, h = rem / q.Wp, w = rem - h * q.Wp;
+            const int ih = h - q.ph, iw = w - q.pw;
+            xs[t] = ih >= 0 && ih < q.H && iw >= 0 && iw < q.W ? __ldg(x + (c * q.H + ih) * q.W + iw) : 0.f;
+        }
+        for (int b0 = 0; b0 < q.OH; b0 += band) {
+            const int b1 = b0 + band < q.OH ? b0 + band : q.OH, bp = (b1 - b0) * q.OW;
+            if (b0 > 0) __syncthreads(); /* the previous band is done */
+            const float *g = dout + (int64_t)img * q.OC * OHW + b0 * q.OW;
+            for (int t = threadIdx.x; t < q.OCp * bp; t += blockDim.x) { /* coalesced reads, o-major */
+                const int o = t / bp, p = t - o * bp;
+                gs[p * q.OCp + o] = o < q.OC ? __ldg(g + (int64_t)o * OHW + p) : 0.f;
+            }
+            __syncthreads();
+            for (int it = threadIdx.x; it < items * ps; it += blockDim.x) {
+                const int seg = it / items, item = it - seg * items;
+                const int og = item / taps, r = item - og * taps;
+                int xoff = 0;
+                if (r < CKK) {
+                    const int c = r / (q.KH * q.KW), i = (r / q.KW) % q.KH, j = r % q.KW;
+                    xoff = c * HWp + i * q.dh * q.Wp + j * q.dw;
+                }
+                float acc[DIRECT_OCT];
+                for (int k = 0; k < DIRECT_OCT; k++) acc[k] = 0.f;
+                const float4 *g4 = reinterpret_cast<const float4 *>(gs) + og * (DIRECT_OCT / 4);
+                for (int oh = b0 + ((seg - b0 % ps) + ps) % ps; oh < b1; oh += ps) { /* oh = seg mod ps */
+                    const float *xr = xs + xoff + oh * q.sh * q.Wp;
+                    for (int ow = 0; ow < q.OW; ow++) {
+                        const float v = r < CKK ? xr[ow * q.sw] : 1.f;
+                        const int p4 = ((oh - b0) * q.OW + ow) * (q.OCp / 4);
+                        const float4 a = g4[p4], b = g4[p4 + 1];
+                        acc[0] = fmaf(v, a.x, acc[0]);
+                        acc[1] = fmaf(v, a.y, acc[1]);
+                        acc[2] = fmaf(v, a.z, acc[2]);
+                        acc[3] = fmaf(v, a.w, acc[3]);
+                        acc[4] = fmaf(v, b.x, acc[4]);
+                        acc[5] = fmaf(v, b.y, acc[5]);
+                        acc[6] = fmaf(v, b.z, acc[6]);
+                        acc[7] = fmaf(v, b.w, acc[7]);
+                    }
+                }
+                float *dst = mine + ((int64_t)seg * items + item) * DIRECT_OCT; /* this thread's own slots */
+                for (int k = 0; k < DIRECT_OCT; k++) dst[k] += acc[k];
+            }
+        }
+    }
+}
+
+/* dweight (OC, CKK) += and dbias (OC) += (when not NULL) the sums of the
+ * nparts partials of conv_direct_dw_kernel, in partial order (double). */
+__global__ void conv_direct_dw_reduce_kernel(float *__restrict__ dweight, float *__restrict__ dbias,
+                                             const float *__restrict__ part, int nparts, int items, int OC, int CKK) {
+    const int taps = CKK + 1;
+    for (int t = blockIdx.x * blockDim.x + threadIdx.x; t < OC * taps; t += gridDim.x * blockDim.x) {
+        const int o = t / taps, r = t - o * taps;
+        const int item = (o / DIRECT_OCT) * taps + r, k = o % DIRECT_OCT;
+        double sum = 0.0;
+        for (int v = 0; v < nparts; v++) sum += part[((int64_t)v * items + item) * DIRECT_OCT + k];
+        if (r < CKK) dweight[(int64_t)o * CKK + r] += (float)sum;
+        else if (dbias) dbias[o] += (float)sum;
+    }
+}
+
+/* dinp (B, C, H, W) = the gather, for each input pixel, of dout times the
+ * weight over every (tap, filter) that read it; one image per block at a
+ * time, DIRECT_OCT input channels at one pixel per thread (float4 weight
+ * broadcasts from ws (KH KW OC, Cp); dout through L1, adjacent threads at
+ * adjacent pixels). */
+__global__ void __launch_bounds__(THREADS)
+conv_direct_dx_kernel(float *__restrict__ dinp, const float *__restrict__ dout, const float *__restrict__ weight,
+                      DirectGeo q, int B) {
+    extern __shared__ float4 smem4[];
+    const int OHW = q.OH * q.OW, HW = q.H * q.W, KK = q.KH * q.KW;
+    const int Cp = (q.C + DIRECT_OCT - 1) / DIRECT_OCT * DIRECT_OCT, groups = Cp / DIRECT_OCT;
+    float *ws = reinterpret_cast<float *>(smem4); /* ((i KW + j) OC + o, Cp) */
+    for (int t = threadIdx.x; t < KK * q.OC * Cp; t += blockDim.x) {
+        const int c = t % Cp, rest = t / Cp, o = rest % q.OC, ij = rest / q.OC;
+        ws[t] = c < q.C ? __ldg(weight + ((int64_t)o * q.C + c) * KK + ij) : 0.f;
+    }
+    __syncthreads();
+    for (int img = blockIdx.x; img < B; img += gridDim.x) {
+        const float *gs = dout + (int64_t)img * q.OC * OHW;
+        float *dimg = dinp + (int64_t)img * q.C * HW;
+        for (int item = threadIdx.x; item < groups * HW; item += blockDim.x) {
+            const int cg = item / HW, t = item - cg * HW, h = t / q.W, w = t - h * q.W;
+            float acc[DIRECT_OCT];
+            for (int k = 0; k < DIRECT_OCT; k++) acc[k] = 0.f;
+            for (int i = 0; i < q.KH; i++) {
+                const int a = h + q.ph - i * q.dh;
+                if (a < 0 || a % q.sh) continue;
+                const int oh = a / q.sh;
+                if (oh >= q.OH) continue;
+                for (int j = 0; j < q.KW; j++) {
+                    const int b = w + q.pw - j * q.dw;
+                    if (b < 0 || b % q.sw) continue;
+                    const int ow = b / q.sw;
+                    if (ow >= q.OW) continue;
+                    const float *gp = gs + oh * q.OW + ow;
+                    const float4 *wp = reinterpret_cast<const float4 *>(ws) + ((i * q.KW + j) * q.OC) * (Cp / 4) +
+                                       cg * (DIRECT_OCT / 4);
+                    for (int o = 0; o < q.OC; o++, wp += Cp / 4) {
+                        const float v = __ldg(gp + (int64_t)o * OHW);
+                        const float4 wa = wp[0], wb = wp[1];
+                        acc[0] = fmaf(v, wa.x, acc[0]);
+                        acc[1] = fmaf(v, wa.y, acc[1]);
+                        acc[2] = fmaf(v, wa.z, acc[2]);
+                        acc[3] = fmaf(v, wa.w, acc[3]);
+                        acc[4] = fmaf(v, wb.x, acc[4]);
+                        acc[5] = fmaf(v, wb.y, acc[5]);
+                        acc[6] = fmaf(v, wb.z, acc[6]);
+                        acc[7] = fmaf(v, wb.w, acc[7]);
+                    }
+                }
+            }
+            for (int k = 0; k < DIRECT_OCT; k++) {
+                const int c = cg * DIRECT_OCT + k;
+                if (c >= q.C) break;
+                dimg[(int64_t)c * HW + t] = acc[k];
+            }
+        }
+    }
+}
+
 } /* namespace */
 
-/* 1 when the forward of d takes the direct kernel (no workspace used). */
+/* MFS_CONV_DIRECT_FWD when the forward takes the direct kernel (the padded
+ * image and the weight fit in shared memory), | MFS_CONV_DIRECT_BWD when the
+ * backward does (the padded image and one output row of dout; the weight).
+ * Depends on the geometry only. */
 extern "C" int mfs__conv2d_direct_cuda(const struct mfs__conv2d_dims *d) {
-    return d->B <= INT32_MAX && direct_smem_floats(d) <= DIRECT_SMEM_FLOATS;
+    if (d->B > INT32_MAX) return 0;
+    int f = 0;
+    if (direct_smem_floats(d) <= DIRECT_SMEM_FLOATS) f |= MFS_CONV_DIRECT_FWD;
+    if (direct_dw_band_rows(d) >= 1 && direct_dx_smem_floats(d) <= DIRECT_SMEM_FLOATS) f |= MFS_CONV_DIRECT_BWD;
+    return f;
 }
 
 extern "C" size_t mfs__conv2d_workspace_size_cuda(const struct mfs__conv2d_dims *d) {
+    const int f = mfs__conv2d_direct_cuda(d);
     const int64_t G = chunk_images(d), OHW = d->OH * d->OW;
-    return (size_t)(G * OHW * (d->C * d->KH * d->KW) + G * OHW * d->OC) * sizeof(float) + 256;
+    /* im2col columns and GEMM output, when either pass needs them */
+    int64_t floats = f == (MFS_CONV_DIRECT_FWD | MFS_CONV_DIRECT_BWD)
+                         ? 0
+                         : mfs__round_up(G * OHW * (d->C * d->KH * d->KW), 64) + G * OHW * d->OC;
+    if (f & MFS_CONV_DIRECT_BWD) {
+        const int64_t part = dw_partial_floats(dw_split(d));
+        if (part > floats) floats = part;
+    }
+    return (size_t)floats * sizeof(float) + 256;
 }
 
 extern "C" mfs_status mfs__conv2d_forward_cuda(float *out, const float *inp, const float *weight, const float *bias,
@@ -245,11 +447,8 @@ extern "C" mfs_status mfs__conv2d_forward_cuda(float *out, const float *inp, con
     const char *fn = "mfs__conv2d_forward_cuda";
     const int64_t G0 = chunk_images(d), OHW = d->OH * d->OW, CKK = d->C * d->KH * d->KW;
     const Geo q = geo_of(d);
-    if (mfs__conv2d_direct_cuda(d)) {
-        const DirectGeo g = {(int)d->C, (int)(d->H + 2 * d->pad_h), (int)(d->W + 2 * d->pad_w), (int)d->KH,
-                             (int)d->KW, (int)d->stride_h, (int)d->stride_w, (int)d->dil_h, (int)d->dil_w,
-                             (int)d->OH, (int)d->OW, (int)d->OC, (int)mfs__round_up(d->OC, DIRECT_OCT),
-                             (int)d->pad_h, (int)d->pad_w, (int)d->H, (int)d->W};
+    if (mfs__conv2d_direct_cuda(d) & MFS_CONV_DIRECT_FWD) {
+        const DirectGeo g = direct_geo(d);
         int64_t blocks = (int64_t)mfs__cuda_sm_count() * 8;
         if (blocks > d->B) blocks = d->B;
         if (blocks < 1) blocks = 1;
@@ -281,6 +480,27 @@ extern "C" mfs_status mfs__conv2d_backward_cuda(float *dinp, float *dweight, flo
     const int64_t G0 = chunk_images(d), OHW = d->OH * d->OW, CKK = d->C * d->KH * d->KW, OC = d->OC;
     const int64_t in_img = d->C * d->H * d->W;
     const Geo q = geo_of(d);
+    if (mfs__conv2d_direct_cuda(d) & MFS_CONV_DIRECT_BWD) {
+        const DirectGeo g = direct_geo(d);
+        const DwSplit w = dw_split(d);
+        conv_direct_dw_kernel<<<(unsigned)w.blocks, THREADS, (size_t)direct_dw_smem_floats(d) * sizeof(float),
+                                MFS_STREAM>>>(work, dout, inp, g, (int)d->B, w.items, w.ps,
+                                              (int)direct_dw_band_rows(d));
+        MFS_CUDA_LAUNCHED(fn, "conv_direct_dw_kernel");
+        const int n_out = (int)(OC * (CKK + 1));
+        conv_direct_dw_reduce_kernel<<<(unsigned)mfs__ceil_div(n_out, THREADS), THREADS, 0, MFS_STREAM>>>(
+            dweight, dbias, work, w.blocks * w.ps, w.items, (int)OC, (int)CKK);
+        MFS_CUDA_LAUNCHED(fn, "conv_direct_dw_reduce_kernel");
+        if (dinp) {
+            int64_t blocks = (int64_t)mfs__cuda_sm_count() * 8;
+            if (blocks > d->B) blocks = d->B;
+            if (blocks < 1) blocks = 1;
+            conv_direct_dx_kernel<<<(unsigned)blocks, THREADS, (size_t)direct_dx_smem_floats(d) * sizeof(float),
+                                    MFS_STREAM>>>(dinp, dout, weight, g, (int)d->B);
+            MFS_CUDA_LAUNCHED(fn, "conv_direct_dx_kernel");
+        }
+        return MFS_OK;
+    }
     float *col = work, *gT = work + mfs__round_up(G0 * OHW * CKK, 64);
     for (int64_t b0 = 0; b0 < d->B; b0 += G0) {
         const int64_t G = d->B - b0 < G0 ? d->B - b0 : G0, n = G * OHW;
