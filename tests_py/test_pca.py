@@ -159,6 +159,27 @@ def test_transform_inverse_transform_whiten(solver, backend):
             np.testing.assert_allclose(Xb, X, rtol=0, atol=1e-5 * np.abs(X).max())
 
 
+def test_whiten_set_after_fit_applies_at_each_call(backend):
+    # scikit-learn reads whiten in transform / inverse_transform, not at fit: a
+    # set_params(whiten=...) after the fit changes both (the C model keeps the
+    # fitted flag; the estimator converts)
+    X = _synthetic(600, 10)
+    for fitted in (False, True):
+        ours = mfs.PCA(n_components=6, whiten=fitted, backend=backend).fit(X)
+        peer = skd.PCA(n_components=6, whiten=fitted, svd_solver="full").fit(X.astype(np.float32).astype(np.float64))
+        spread = np.sqrt(peer.explained_variance_[0])
+        for now in (not fitted, fitted):
+            ours.set_params(whiten=now)
+            peer.set_params(whiten=now)
+            Z, Zp = ours.transform(X), peer.transform(X)
+            # float32 projections over d = 10: 1e-4 of the largest spread (whitened: of 1),
+            # as test_transform_inverse_transform_whiten
+            np.testing.assert_allclose(Z, Zp, rtol=0, atol=1e-4 * (1.0 if now else spread))
+            np.testing.assert_allclose(ours.inverse_transform(Zp), peer.inverse_transform(Zp), rtol=0,
+                                       atol=1e-4 * np.abs(X).max())
+        assert np.abs(ours.transform(X)).max() > 0  # the last call, back at the fitted flag
+
+
 def test_c_equals_reference_on_seeded_data(rng):
     X = (rng.normal(size=(500, 20)) * np.linspace(3, 0.2, 20) + 1).astype(np.float32)
     for solver in ("full", "covariance_eigh"):

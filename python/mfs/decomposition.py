@@ -242,9 +242,22 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
         return self.components_.shape[0]
 
     def _run(self, method, X):
-        if self._native is not None:
+        if self._native is None:
+            return getattr(self._reference, method)(self._state, X, **self._params(None))
+        whiten, fitted = bool(self.whiten), bool(self._native.params()["whiten"])
+        if whiten == fitted:
             return getattr(self._native, method)(X)
-        return getattr(self._reference, method)(self._state, X, **self._params(None))
+        # whiten was changed with set_params after the fit: scikit-learn reads it
+        # at each call, the C model keeps the fitted one, so convert here
+        ev = np.asarray(self.explained_variance_, dtype=np.float32)
+        if method == "transform":  # the clipped scale of the C code and scikit-learn
+            scale = np.maximum(np.sqrt(ev), np.float32(np.finfo(np.float32).eps))
+            out = self._native.transform(X)
+            return out / scale if whiten else out * scale
+        comps = np.asarray(self.components_, dtype=np.float32)
+        if whiten:  # the exact inverse of whitening: axes times sqrt(variance), unclipped
+            comps = comps * np.sqrt(ev)[:, None]
+        return (X @ comps + np.asarray(self.mean_, dtype=np.float32)).astype(np.float32, copy=False)
 
     # ---- persistence -------------------------------------------------------------
     @classmethod
