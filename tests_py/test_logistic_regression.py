@@ -151,6 +151,25 @@ def test_convergence_warning():
     assert m.n_iter_[0] == 3
 
 
+@pytest.mark.parametrize("backend", ["c", "cuda"])
+def test_stalled_line_search_warns(backend):
+    # iris times 1000: float32 losses flatten out before max |g| <= tol, and no
+    # step along steepest descent decreases them any more (scipy's
+    # ABNORMAL_TERMINATION_IN_LNSRCH); scikit-learn in float64 converges here.
+    # Measured on the CPU: stalled after 98 of 1000 iterations.
+    if backend == "cuda" and mfs.cuda_device_count() == 0:
+        pytest.skip("no CUDA device")
+    X, y = load_iris(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match="badly scaled"):
+        m = mfs.LogisticRegression(max_iter=1000, backend=backend).fit(X * 1000.0, y)
+    assert m.n_iter_[0] < 1000 and int(m._state["stalled"]) == 1
+    # the scaled data converges without a warning, and the flag says so
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        m = mfs.LogisticRegression(max_iter=1000, backend=backend).fit(StandardScaler().fit_transform(X), y)
+    assert int(m._state["stalled"]) == 0
+
+
 # ---- the sklearn ecosystem, persistence ---------------------------------------------
 
 def test_pipeline_and_cross_val():

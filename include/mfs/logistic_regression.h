@@ -30,7 +30,10 @@ MFS_API void mfs_logistic_regression_params_default(mfs_logistic_regression_para
  *  (class 1 against class 0, as scikit-learn), K > 2 the multinomial model
  *  with K rows. Fitted arrays: "coef" (K', d) float32 with K' = 1 for K = 2
  *  else K, "intercept" (K',) float32 (zero-mean over rows when K > 2),
- *  "n_classes" () int32, "n_iter" (1,) int32 (L-BFGS iterations).
+ *  "n_classes" () int32, "n_iter" (1,) int32 (L-BFGS iterations), "stalled"
+ *  () int32: 1 when L-BFGS stopped because no step could decrease the loss
+ *  while the gradient was still above tol (badly scaled data; scipy's
+ *  ABNORMAL_TERMINATION_IN_LNSRCH), else 0 (absent in files of older fits).
  *  predict: (m,) int32 = argmax of predict_proba (ties: lowest index);
  *  predict_proba / predict_log_proba: (m, K) float32; decision_function: (m,)
  *  for K = 2, else (m, K). On CUDA the loss and gradient are evaluated on the

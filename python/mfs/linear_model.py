@@ -360,6 +360,13 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
             from sklearn.exceptions import ConvergenceWarning
             warnings.warn(f"{type(self).__name__}: reached max_iter={self.max_iter} iterations; "
                           "increase max_iter or scale the data", ConvergenceWarning, stacklevel=2)
+        elif int(self._state.get("stalled", 0)):
+            import warnings
+            from sklearn.exceptions import ConvergenceWarning
+            warnings.warn(f"{type(self).__name__}: L-BFGS stopped after {int(self.n_iter_[0])} iterations: no step "
+                          "could decrease the loss in float32 while the gradient was still above tol (as scipy's "
+                          "ABNORMAL_TERMINATION_IN_LNSRCH); the data is probably badly scaled: scale it "
+                          "(e.g. sklearn.preprocessing.StandardScaler)", ConvergenceWarning, stacklevel=2)
         return self
 
     def _encode_y(self, y, classes=None):

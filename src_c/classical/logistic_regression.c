@@ -507,8 +507,10 @@ accept:
 /* Minimize from x = 0. Stops when max |g| <= tol, when the relative decrease of
  * f is <= 64 eps (scipy's ftol as scikit-learn sets it), after max_iter
  * iterations, or when no step along the steepest descent direction decreases f
- * (f is then flat to float32 rounding). x (P) out, *n_iter out. */
-static mfs_status lbfgs(problem *pr, double tol, int32_t max_iter, double *x, int32_t *n_iter) {
+ * (f is then flat to float32 rounding, with max |g| still above tol: badly
+ * scaled data; *stalled = 1, scipy's ABNORMAL_TERMINATION_IN_LNSRCH).
+ * x (P) out, *n_iter out. */
+static mfs_status lbfgs(problem *pr, double tol, int32_t max_iter, double *x, int32_t *n_iter, int *stalled) {
     const int64_t P = pr->P, M = LBFGS_M;
     double *buf = NULL;
     MFS_TRY(mfs__alloc((void **)&buf, (size_t)(5 * P + 2 * M * P + 2 * M) * sizeof(double), FIT, "the L-BFGS state"));
@@ -519,6 +521,7 @@ static mfs_status lbfgs(problem *pr, double tol, int32_t max_iter, double *x, in
     mfs_status s;
     memset(x, 0, (size_t)P * sizeof(double));
     *n_iter = 0;
+    *stalled = 0;
     s = objective(pr, x, &f, g);
     for (int32_t it = 1; s == MFS_OK && it <= max_iter; it++) {
         if (max_abs(g, P) <= tol) break;
@@ -552,7 +555,10 @@ static mfs_status lbfgs(problem *pr, double tol, int32_t max_iter, double *x, in
         s = line_search(pr, x, f, p, dphi0, a1, xt, gt, glo, &ft, &step, &ok);
         if (s != MFS_OK) break;
         if (!ok) {
-            if (npairs == 0) break; /* steepest descent cannot decrease f either */
+            if (npairs == 0) { /* steepest descent cannot decrease f either */
+                *stalled = 1;
+                break;
+            }
             npairs = 0;             /* forget the curvature pairs and retry */
             it--;
             continue;
@@ -656,7 +662,8 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     else s = problem_scratch(&pr, FIT);
     if (s != MFS_OK) goto done;
     int32_t n_iter = 0;
-    s = lbfgs(&pr, prm->tol, prm->max_iter, x, &n_iter);
+    int stalled = 0;
+    s = lbfgs(&pr, prm->tol, prm->max_iter, x, &n_iter, &stalled);
     mfs__logreg_cuda_free(pr.gpu);
     mfs__free(pr.zs);
     mfs__free(pr.acc);
@@ -664,11 +671,12 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     {
         int64_t cshape[2] = {kk, d}, ishape[1] = {kk}, one[1] = {1};
         float *coef, *icpt;
-        int32_t *nc, *ni;
+        int32_t *nc, *ni, *st;
         s = mfs__array_new(m, "coef", MFS_DTYPE_FLOAT32, 2, cshape, (void **)&coef);
         if (s == MFS_OK) s = mfs__array_new(m, "intercept", MFS_DTYPE_FLOAT32, 1, ishape, (void **)&icpt);
         if (s == MFS_OK) s = mfs__array_new(m, "n_classes", MFS_DTYPE_INT32, 0, NULL, (void **)&nc);
         if (s == MFS_OK) s = mfs__array_new(m, "n_iter", MFS_DTYPE_INT32, 1, one, (void **)&ni);
+        if (s == MFS_OK) s = mfs__array_new(m, "stalled", MFS_DTYPE_INT32, 0, NULL, (void **)&st);
         if (s != MFS_OK) goto done;
         for (int64_t j = 0; j < nw; j++) coef[j] = (float)x[j];
         /* softmax is unchanged by a common shift of the intercepts, which the
@@ -682,6 +690,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         for (int64_t k = 0; k < kk; k++) icpt[k] = prm->fit_intercept ? (float)(x[nw + k] - mean) : 0.0f;
         *nc = (int32_t)K;
         ni[0] = n_iter;
+        *st = stalled;
     }
 done:
     mfs__free(sw);
