@@ -316,6 +316,271 @@ TEST(Svm, ClassWeightScalesTheBox) {
     mfs_model_free(m);
 }
 
+namespace {
+// A fit with the "sample_weight" input (float64, as the Python package sends it).
+mfs_model *fit_weighted(const Data &D, const mfs_svm_params &p, const std::vector<double> &w) {
+    mfs_model *m = nullptr;
+    EXPECT_EQ(mfs_svm_create(&p, MFS_DEVICE_CPU, &m), MFS_OK) << mfs_last_error();
+    mfs_array W = {(void *)w.data(), MFS_DTYPE_FLOAT64, 1, {(int64_t)w.size()}};
+    EXPECT_EQ(mfs_model_set_array(m, "sample_weight", &W), MFS_OK) << mfs_last_error();
+    mfs_array X = xview(D), y = yview(D, p.variant == 1);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    return m;
+}
+
+// The rows of D with the given multiplicities (0 drops a row).
+Data repeat(const Data &D, const std::vector<int> &k) {
+    Data R{0, D.d, D.K, {}, {}, {}};
+    for (int64_t i = 0; i < D.n; i++)
+        for (int c = 0; c < k[i]; c++) {
+            R.X.insert(R.X.end(), D.X.begin() + i * D.d, D.X.begin() + (i + 1) * D.d);
+            R.y.push_back(D.y[i]);
+            R.t.push_back(D.t[i]);
+            R.n++;
+        }
+    return R;
+}
+}  // namespace
+
+TEST(Svm, SampleWeightTwoEqualsDuplicatedRows) {
+    // a row of weight 2 is two copies sharing a box of 2C: the same optimum,
+    // so the same decision function once both solves are tight (tol 1e-7);
+    // they agree to 1e-4 then (float32 Q, stopping within tol)
+    Data D = blobs(160, 3, 2, 0.8f, 12);
+    std::vector<int> k(D.n);
+    std::vector<double> w(D.n);
+    for (int64_t i = 0; i < D.n; i++) k[i] = 1 + (int)(i % 3 == 0), w[i] = k[i];
+    Data R = repeat(D, k);
+    for (int variant : {0, 1}) {
+        mfs_svm_params p = params(variant);
+        p.gamma = 0.5;  // "scale" would see another X.var() in the repeated rows
+        p.tol = 1e-7;
+        mfs_model *a = fit_weighted(D, p, w), *b = fit(R, p);
+        auto fa = run<float>(a, variant ? MFS_METHOD_PREDICT : MFS_METHOD_DECISION_FUNCTION, D);
+        auto fb = run<float>(b, variant ? MFS_METHOD_PREDICT : MFS_METHOD_DECISION_FUNCTION, D);
+        for (int64_t r = 0; r < D.n; r++) EXPECT_NEAR(fa[r], fb[r], 1e-4) << variant << " " << r;
+        // the box of row i is C w_i: overlapping blobs put multipliers of
+        // both weights at their bounds, exactly C w_i (libsvm's clipping)
+        auto coef = get<double>(a, "dual_coef");
+        auto sup = get<int32_t>(a, "support");
+        int at_c = 0, at_2c = 0;
+        for (size_t s = 0; s < sup.size(); s++) {
+            EXPECT_LE(std::fabs(coef[s]), p.C * w[sup[s]]) << s;
+            at_c += w[sup[s]] == 1 && std::fabs(coef[s]) == p.C;
+            at_2c += w[sup[s]] == 2 && std::fabs(coef[s]) == 2 * p.C;
+        }
+        EXPECT_GT(at_c, 0) << variant;
+        EXPECT_GT(at_2c, 0) << variant;
+        mfs_model_free(a);
+        mfs_model_free(b);
+    }
+}
+
+TEST(Svm, ZeroSampleWeightLeavesRowsOut) {
+    // rows of weight 0 are removed before the solve (libsvm's
+    // remove_zero_weight): the fit is the subset's, bit for bit, and support
+    // indexes the caller's rows
+    Data D = blobs(150, 4, 3, 1.0f, 13);
+    std::vector<int> k(D.n, 1);
+    std::vector<double> w(D.n), wk;
+    for (int64_t i = 0; i < D.n; i++) {
+        w[i] = i % 7 == 3 ? 0.0 : 0.5 + (double)(i % 5);
+        if (w[i] == 0) {
+            k[i] = 0;
+            D.y[i] = (D.y[i] + 1) % 3;  // mislabelled: a support vector if it counted
+        } else {
+            wk.push_back(w[i]);
+        }
+    }
+    Data S = repeat(D, k);
+    for (int variant : {0, 1}) {
+        mfs_svm_params p = params(variant);
+        p.gamma = 0.3;  // "scale" is X.var() of every row, as scikit-learn
+        p.probability = variant == 0;
+        mfs_model *a = fit_weighted(D, p, w), *b = fit_weighted(S, p, wk);
+        auto sa = get<int32_t>(a, "support"), sb = get<int32_t>(b, "support");
+        std::vector<int32_t> kept;
+        for (int64_t i = 0; i < D.n; i++)
+            if (w[i] > 0) kept.push_back((int32_t)i);
+        ASSERT_EQ(sa.size(), sb.size());
+        for (size_t s = 0; s < sa.size(); s++) {
+            EXPECT_EQ(sa[s], kept[sb[s]]) << s;
+            EXPECT_GT(w[sa[s]], 0.0) << s;
+        }
+        for (const char *name : {"dual_coef", "intercept"}) EXPECT_EQ(get<double>(a, name), get<double>(b, name)) << name;
+        EXPECT_EQ(get<float>(a, "support_vectors"), get<float>(b, "support_vectors"));
+        if (variant == 0) EXPECT_EQ(get<double>(a, "prob_a"), get<double>(b, "prob_a"));
+        mfs_model_free(a);
+        mfs_model_free(b);
+    }
+}
+
+TEST(Svm, UnitSampleWeightsAreTheUnweightedFit) {
+    Data D = blobs(200, 3, 3, 1.0f, 14);
+    for (int variant : {0, 1}) {
+        mfs_svm_params p = params(variant);
+        mfs_model *a = fit(D, p), *b = fit_weighted(D, p, std::vector<double>(D.n, 1.0));
+        for (const char *name : {"dual_coef", "intercept"}) EXPECT_EQ(get<double>(a, name), get<double>(b, name));
+        EXPECT_EQ(get<int32_t>(a, "support"), get<int32_t>(b, "support"));
+        EXPECT_EQ(get<int32_t>(a, "n_iter"), get<int32_t>(b, "n_iter"));
+        mfs_model_free(a);
+        mfs_model_free(b);
+    }
+}
+
+TEST(Svm, BadSampleWeight) {
+    Data D = blobs(40, 3, 2, 1.0f, 15);
+    mfs_svm_params p = params();
+    p.C = 10.0;
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_svm_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    mfs_array X = xview(D), y = yview(D, false);
+    struct Case {
+        std::vector<double> w;
+        mfs_status want;
+        const char *what;
+    };
+    std::vector<double> neg(D.n, 1.0), nan(D.n, 1.0), big(D.n, 1.0), cls(D.n, 1.0);
+    neg[5] = -0.5;
+    nan[6] = NAN;
+    big[7] = 1e308;  // times C = 10: infinite
+    for (int64_t i = 0; i < D.n; i++)
+        if (D.y[i] == 1) cls[i] = 0;
+    const Case cases[] = {
+        {neg, MFS_E_VALUE, "sample_weight[5] = -0.5"},
+        {nan, MFS_E_VALUE, "sample_weight[6] = nan"},
+        {big, MFS_E_VALUE, "sample_weight[7] = 1e+308 times C = 10 overflows"},
+        {std::vector<double>(D.n - 1, 1.0), MFS_E_SHAPE, "sample_weight has 39 values, expected 40"},
+        {std::vector<double>(D.n, 0.0), MFS_E_VALUE, "every sample_weight is 0"},
+        {cls, MFS_E_VALUE, "class 1 has 20 samples, all of sample_weight 0"},
+    };
+    for (const Case &c : cases) {
+        mfs_array W = {(void *)c.w.data(), MFS_DTYPE_FLOAT64, 1, {(int64_t)c.w.size()}};
+        ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &W), MFS_OK);
+        EXPECT_EQ(mfs_fit(m, &X, &y), c.want) << c.what;
+        EXPECT_NE(std::string(mfs_last_error()).find(c.what), std::string::npos) << mfs_last_error();
+    }
+    // a 2-D array; a class weight whose product with a sample weight overflows
+    std::vector<double> two(2 * D.n, 1.0);
+    mfs_array W2 = {two.data(), MFS_DTYPE_FLOAT64, 2, {D.n, 2}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &W2), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_SHAPE) << mfs_last_error();
+    std::vector<double> w1(D.n, 1.0);
+    w1[0] = 1e300;
+    double cw[2] = {1e10, 1e10};
+    mfs_array W1 = {w1.data(), MFS_DTYPE_FLOAT64, 1, {D.n}}, CW = {cw, MFS_DTYPE_FLOAT64, 1, {2}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &W1), MFS_OK);
+    ASSERT_EQ(mfs_model_set_array(m, "class_weight", &CW), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("overflows"), std::string::npos) << mfs_last_error();
+    // SVR: the same checks (no classes)
+    mfs_svm_params pr = params(1);
+    mfs_model *r = nullptr;
+    ASSERT_EQ(mfs_svm_create(&pr, MFS_DEVICE_CPU, &r), MFS_OK);
+    mfs_array t = yview(D, true);
+    std::vector<double> zero(D.n, 0.0);
+    mfs_array Z = {zero.data(), MFS_DTYPE_FLOAT64, 1, {D.n}};
+    ASSERT_EQ(mfs_model_set_array(r, "sample_weight", &Z), MFS_OK);
+    EXPECT_EQ(mfs_fit(r, &X, &t), MFS_E_VALUE);
+    EXPECT_EQ(mfs_model_set_array(r, "sample_weight", nullptr), MFS_OK);
+    EXPECT_EQ(mfs_fit(r, &X, &t), MFS_OK) << mfs_last_error();  // removed: unweighted again
+    mfs_model_free(r);
+    mfs_model_free(m);
+}
+
+// LinearSVC's sample_weight (linear_svm.c; here beside the kernel SVM's
+// weights, tests_c/test_linear_svm.cc has the rest of LinearSVC)
+namespace {
+mfs_model *fit_linear(const Data &D, const std::vector<double> *w, double tol = 1e-4) {
+    mfs_linear_svm_params p;
+    mfs_linear_svm_params_default(&p);
+    p.tol = tol;
+    p.max_iter = 100000;
+    mfs_model *m = nullptr;
+    EXPECT_EQ(mfs_linear_svm_create(&p, MFS_DEVICE_CPU, &m), MFS_OK) << mfs_last_error();
+    if (w) {
+        mfs_array W = {(void *)w->data(), MFS_DTYPE_FLOAT64, 1, {(int64_t)w->size()}};
+        EXPECT_EQ(mfs_model_set_array(m, "sample_weight", &W), MFS_OK) << mfs_last_error();
+    }
+    mfs_array X = xview(D), y = yview(D, false);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    return m;
+}
+}  // namespace
+
+TEST(LinearSvmWeights, UnitZeroAndDuplicatedRows) {
+    Data D = blobs(180, 4, 3, 1.0f, 16);
+    // unit weights: the unweighted bits
+    std::vector<double> ones(D.n, 1.0);
+    mfs_model *a = fit_linear(D, nullptr), *b = fit_linear(D, &ones);
+    EXPECT_EQ(get<double>(a, "coef"), get<double>(b, "coef"));
+    EXPECT_EQ(get<double>(a, "intercept"), get<double>(b, "intercept"));
+    mfs_model_free(a);
+    mfs_model_free(b);
+    // zero weights: removed before the solve, the subset's fit bit for bit
+    std::vector<int> keep(D.n), twice(D.n);
+    std::vector<double> w(D.n), wk, w2(D.n);
+    for (int64_t i = 0; i < D.n; i++) {
+        w[i] = i % 6 == 1 ? 0.0 : 0.5 + (double)(i % 4);
+        keep[i] = w[i] > 0;
+        if (keep[i]) wk.push_back(w[i]);
+        twice[i] = 1 + (int)(i % 4 == 0);
+        w2[i] = twice[i];
+    }
+    Data S = repeat(D, keep);
+    a = fit_linear(D, &w);
+    b = fit_linear(S, &wk);
+    EXPECT_EQ(get<double>(a, "coef"), get<double>(b, "coef"));
+    EXPECT_EQ(get<double>(a, "intercept"), get<double>(b, "intercept"));
+    mfs_model_free(a);
+    mfs_model_free(b);
+    // weight 2 = a duplicated row: the same strictly convex primal, so the same
+    // w; both solved to tol 1e-8 on the projected gradient, coefficients ~1
+    // agree to 1e-5
+    Data R = repeat(D, twice);
+    a = fit_linear(D, &w2, 1e-8);
+    b = fit_linear(R, nullptr, 1e-8);
+    auto ca = get<double>(a, "coef"), cb = get<double>(b, "coef");
+    auto ia = get<double>(a, "intercept"), ib = get<double>(b, "intercept");
+    for (size_t q = 0; q < ca.size(); q++) EXPECT_NEAR(ca[q], cb[q], 1e-5) << q;
+    for (size_t q = 0; q < ia.size(); q++) EXPECT_NEAR(ia[q], ib[q], 1e-5) << q;
+    mfs_model_free(a);
+    mfs_model_free(b);
+}
+
+TEST(LinearSvmWeights, BadSampleWeight) {
+    Data D = blobs(40, 3, 2, 1.0f, 17);
+    mfs_linear_svm_params p;
+    mfs_linear_svm_params_default(&p);
+    p.C = 10.0;
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_linear_svm_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    mfs_array X = xview(D), y = yview(D, false);
+    std::vector<double> neg(D.n, 1.0), big(D.n, 1.0), cls(D.n, 1.0);
+    neg[2] = -1;
+    big[3] = 1e308;
+    for (int64_t i = 0; i < D.n; i++)
+        if (D.y[i] == 0) cls[i] = 0;
+    struct Case {
+        std::vector<double> w;
+        mfs_status want;
+        const char *what;
+    } cases[] = {
+        {neg, MFS_E_VALUE, "sample_weight[2] = -1"},
+        {big, MFS_E_VALUE, "overflows"},
+        {std::vector<double>(D.n + 1, 1.0), MFS_E_SHAPE, "sample_weight has 41 values, expected 40"},
+        {std::vector<double>(D.n, 0.0), MFS_E_VALUE, "every sample_weight is 0"},
+        {cls, MFS_E_VALUE, "class 0 has 20 samples, all of sample_weight 0"},
+    };
+    for (const Case &c : cases) {
+        mfs_array W = {(void *)c.w.data(), MFS_DTYPE_FLOAT64, 1, {(int64_t)c.w.size()}};
+        ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &W), MFS_OK);
+        EXPECT_EQ(mfs_fit(m, &X, &y), c.want) << c.what;
+        EXPECT_NE(std::string(mfs_last_error()).find(c.what), std::string::npos) << mfs_last_error();
+    }
+    mfs_model_free(m);
+}
+
 TEST(Svm, ProbabilitiesAreDistributionsAndSeeded) {
     Data D = blobs(300, 4, 3, 2.0f, 7);
     mfs_svm_params p = params();

@@ -317,6 +317,261 @@ def test_cuda_matches_c(rng):
     np.testing.assert_allclose(SVR(backend="cuda").fit(X, t).predict(X), SVR().fit(X, t).predict(X), atol=1e-2)
 
 
+# ---- sample_weight ------------------------------------------------------------------------------
+
+def _weights(rng, n, zeros=True):
+    """Weights spread over [0.2, 3], a tenth of them 0 (left out, as libsvm)."""
+    w = rng.uniform(0.2, 3.0, n)
+    if zeros:
+        w[rng.permutation(n)[: n // 10]] = 0.0
+    return w
+
+
+def _sk_support(ref, w):
+    """scikit-learn's support_ indexes the rows of weight > 0 (libsvm removes
+    the others first); ours indexes X. The same rows, renumbered."""
+    return np.flatnonzero(w > 0)[ref.support_]
+
+
+# coef_tol: dual_coef_ within coef_tol of its largest value. Measured ~1e-14
+# relative (libsvm's path, step for step) on every case but iris-rbf and
+# digits-rbf, where a last-bit difference in a kernel value sends the solve
+# down another path to another point within tol of the optimum (the
+# unweighted iris fit does it too: 63 vs libsvm's 64 iterations in pair
+# (1, 2), dual_coef_ 2.2e-3 apart): the decision values, unique at the
+# optimum, still agree to 1.7e-4 and 8e-5, but the multipliers of nearly
+# dependent free SVs differ by up to 3.5e-3 and 9e-4 of the largest: 1e-2
+# allowed there, 1e-3 elsewhere.
+@pytest.mark.parametrize("name, kernel, cw, coef_tol", [
+    ("iris", "rbf", None, 1e-2), ("iris", "linear", None, 1e-3), ("iris", "rbf", {0: 3.0, 2: 0.5}, 1e-2),
+    ("breast_cancer", "rbf", None, 1e-3), ("breast_cancer", "linear", {0: 2.0}, 1e-3),
+    ("wine", "rbf", "balanced", 1e-3), ("wine", "linear", None, 1e-3), ("digits", "rbf", None, 1e-2),
+])
+def test_weighted_svc_matches_sklearn(name, kernel, cw, coef_tol, rng):
+    X, y = standardized(REAL[name])
+    w = _weights(rng, len(y))
+    ours = SVC(kernel=kernel, class_weight=cw).fit(X, y, sample_weight=w)
+    ref = sks.SVC(kernel=kernel, class_weight=cw).fit(peer(X), y, sample_weight=w)
+    # libsvm's solver on the same rows with the same C_i = C cw[y_i] w_i (both
+    # in double): the same path, so the same support vectors (as the
+    # unweighted iris / breast_cancer tests above)
+    np.testing.assert_array_equal(ours.support_, _sk_support(ref, w))
+    np.testing.assert_array_equal(ours.n_support_, ref.n_support_)
+    assert not np.any(w[ours.support_] == 0)
+    # values within 1e-3 of libsvm's relative to their scale, as the unweighted
+    # tests (both stop within tol = 1e-3; measured <= 1.7e-4, most ~1e-7, the
+    # float32 output); the multipliers are bounded by C_i (up to 3 C cw)
+    scale = max(1.0, np.abs(ref.decision_function(peer(X))).max())
+    np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(peer(X)), atol=1e-3 * scale, rtol=0)
+    np.testing.assert_allclose(ours.dual_coef_, ref.dual_coef_, atol=coef_tol * np.abs(ref.dual_coef_).max(), rtol=0)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-3 * scale, rtol=0)
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(peer(X)))
+
+
+def test_weighted_svr_matches_sklearn(rng):
+    X, t = standardized(load_diabetes)
+    w = _weights(rng, len(t))
+    for kernel, C, eps in (("rbf", 1.0, 0.1), ("rbf", 100.0, 5.0), ("linear", 10.0, 1.0)):
+        ours = SVR(kernel=kernel, C=C, epsilon=eps).fit(X, t, sample_weight=w)
+        ref = sks.SVR(kernel=kernel, C=C, epsilon=eps).fit(peer(X), t, sample_weight=w)
+        np.testing.assert_array_equal(ours.support_, _sk_support(ref, w))
+        # as the unweighted SVR test: targets ~150, float32 outputs; dual_coef_
+        # within 1e-3 of its bound (C_i up to 3 C)
+        np.testing.assert_allclose(ours.predict(X), ref.predict(peer(X)), atol=1e-3, rtol=0)
+        np.testing.assert_allclose(ours.dual_coef_, ref.dual_coef_, atol=1e-3 * C, rtol=0)
+        np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-3, rtol=0)
+
+
+def test_unit_weights_give_the_unweighted_bits(backend, rng):
+    X, y = _random_problem(rng, n=150)
+    for kw in ({}, {"class_weight": {0: 0.5, 2: 3.0}}, {"probability": True, "random_state": 0}):
+        a = SVC(backend=backend, **kw).fit(X, y)
+        b = SVC(backend=backend, **kw).fit(X, y, sample_weight=np.ones(len(y)))
+        for attr in ("support_", "dual_coef_", "intercept_", "n_iter_", "probA_"):
+            np.testing.assert_array_equal(getattr(a, attr), getattr(b, attr))
+        np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
+    t = np.sin(X[:, 0]) + X[:, 1]
+    a, b = SVR(backend=backend).fit(X, t), SVR(backend=backend).fit(X, t, sample_weight=[1.0] * len(t))
+    np.testing.assert_array_equal(a.dual_coef_, b.dual_coef_)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_zero_weights_leave_rows_out(backend, rng):
+    X, y = _random_problem(rng, n=150)
+    w = _weights(rng, len(y))
+    keep = np.flatnonzero(w > 0)
+    # the left-out rows: mislabelled outliers, which would be support vectors
+    X, y = X.copy(), y.copy()
+    X[w == 0] *= 5.0
+    y[w == 0] = (y[w == 0] + 1) % 3
+    # gamma fixed: "scale" is X.var() over every row (as scikit-learn), which
+    # the left-out rows change
+    for est in (SVC(gamma=0.2, backend=backend), SVC(kernel="linear", class_weight="balanced", backend=backend)):
+        full = clone(est).fit(X, y, sample_weight=w)
+        sub = clone(est).fit(X[keep], y[keep], sample_weight=w[keep])
+        if est.class_weight == "balanced":  # computed from all the labels: hand the same weights to the subset
+            sub = clone(est).set_params(class_weight=dict(enumerate(full.class_weight_)))
+            sub.fit(X[keep], y[keep], sample_weight=w[keep])
+        # the same problem in the same order: the same bits
+        np.testing.assert_array_equal(full.support_, keep[sub.support_])
+        assert not np.any(w[full.support_] == 0)
+        np.testing.assert_array_equal(full.dual_coef_, sub.dual_coef_)
+        np.testing.assert_array_equal(full.intercept_, sub.intercept_)
+        np.testing.assert_array_equal(full.support_vectors_, X[full.support_].astype(np.float32))
+    t = np.sin(X[:, 0]) + X[:, 1]
+    full = SVR(gamma=0.2, backend=backend).fit(X, t, sample_weight=w)
+    sub = SVR(gamma=0.2, backend=backend).fit(X[keep], t[keep], sample_weight=w[keep])
+    np.testing.assert_array_equal(full.support_, keep[sub.support_])
+    np.testing.assert_array_equal(full.dual_coef_, sub.dual_coef_)
+    np.testing.assert_array_equal(full.predict(X), sub.predict(X))
+
+
+def test_integer_weights_equal_repeated_rows(backend, rng):
+    X, y = _random_problem(rng, n=120)
+    w = rng.integers(0, 4, len(y)).astype(np.float64)
+    Xr, yr = np.repeat(X, w.astype(int), axis=0), np.repeat(y, w.astype(int))
+    # the two duals have the same optimum (a row of weight k is k copies whose
+    # multipliers share its box k C), but each solve stops within tol of it:
+    # at the default tol = 1e-3 they differ by up to 5e-4, so tol is tightened
+    # to 1e-6, where they agree to 7e-7 (values ~2, float32 outputs): 1e-5
+    # (gamma fixed: "scale" would see another X.var() in the repeated rows)
+    for kw in ({"kernel": "rbf", "gamma": 0.3}, {"kernel": "linear", "C": 0.5}):
+        a = SVC(tol=1e-6, backend=backend, **kw).fit(X, y, sample_weight=w)
+        b = SVC(tol=1e-6, backend=backend, **kw).fit(Xr, yr)
+        np.testing.assert_allclose(a.decision_function(X), b.decision_function(X), atol=1e-5, rtol=0)
+        np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    t = np.sin(X[:, 0]) + X[:, 1]
+    tr = np.repeat(t, w.astype(int))
+    a = SVR(gamma=0.3, tol=1e-6, backend=backend).fit(X, t, sample_weight=w)
+    b = SVR(gamma=0.3, tol=1e-6, backend=backend).fit(Xr, tr)
+    np.testing.assert_allclose(a.predict(X), b.predict(X), atol=1e-5, rtol=0)
+
+
+def test_weighted_c_equals_reference(rng):
+    X, y = _random_problem(rng, n=150)
+    w = _weights(rng, len(y))
+    # as test_c_equals_reference: without shrinking the same path as the
+    # reference's plain SMO, values within the solvers' tol (measured:
+    # dual_coef_ 8.1e-4, decision values 9e-5, probabilities 6e-5, SVR 6.6e-4)
+    c = SVC(shrinking=False, class_weight="balanced").fit(X, y, sample_weight=w)
+    p = SVC(class_weight="balanced", backend="python").fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(c.support_, p.support_)
+    np.testing.assert_allclose(c.dual_coef_, p.dual_coef_, atol=1e-3)
+    np.testing.assert_allclose(c.decision_function(X), p.decision_function(X), atol=1e-3)
+    cp = SVC(probability=True, random_state=3, shrinking=False).fit(X, y, sample_weight=w)
+    pp = SVC(probability=True, random_state=3, backend="python").fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(cp.predict_proba(X), pp.predict_proba(X), atol=1e-3)
+    t = np.sin(X @ rng.normal(size=X.shape[1]))
+    c, p = SVR(shrinking=False).fit(X, t, sample_weight=w), SVR(backend="python").fit(X, t, sample_weight=w)
+    np.testing.assert_array_equal(c.support_, p.support_)
+    np.testing.assert_allclose(c.predict(X), p.predict(X), atol=2e-3)  # as the unweighted SVR: 2n-variable drift
+
+
+@pytest.mark.parametrize("cls", [SVC, SVR])
+def test_bad_sample_weight(cls, backend):
+    X, y = load_iris(return_X_y=True)
+    n = len(y)
+    for w, match in ((-np.ones(n), "[Nn]egative"), (np.r_[np.nan, np.ones(n - 1)], "NaN|finite|infinity"),
+                     (np.r_[np.inf, np.ones(n - 1)], "NaN|finite|infinity"), (np.ones(n - 1), "shape|samples"),
+                     (np.ones((n, 2)), "1D|shape"), (np.zeros(n), "non-zero|every sample_weight is 0"),
+                     (np.full(n, 1e308), "overflows")):
+        with pytest.raises(ValueError, match=match):
+            cls(C=10.0, backend=backend).fit(X, y, sample_weight=w)
+    if cls is SVC:  # a class with weight 0 only: libsvm would fit two of the three classes
+        w = np.where(y == 2, 0.0, 1.0)
+        with pytest.raises(ValueError, match="class 2 has 50 samples, all of sample_weight 0"):
+            cls(backend=backend).fit(X, y, sample_weight=w)
+
+
+def test_c_checks_sample_weight_too():
+    from mfs import _native
+    X = np.array([[0, 1], [1, 0], [2, 2], [3, 1]], np.float32)
+    y = np.array([0, 1, 0, 1], np.int32)
+    for w, match in ((np.array([1, -1, 1, 1.0]), r"sample_weight\[1\] = -1"),
+                     (np.array([1, np.nan, 1, 1.0]), r"sample_weight\[1\] = nan"), (np.ones(3), "has 3 values"),
+                     (np.zeros(4), "every sample_weight is 0"), (np.array([1, 0, 1, 0.0]), "class 1 has 2 samples")):
+        m = _native.NativeModel.create("svm", {})
+        m.set_array("sample_weight", np.asarray(w, np.float64))
+        with pytest.raises(ValueError, match=match):
+            m.fit(X, y)
+
+
+# LinearSVC: the C library takes "sample_weight" (liblinear's C_i = W_i Cp / Cn,
+# zero rows removed); the Python estimator does not pass it yet (its numpy
+# reference and its estimator-check expectations live in other files), so
+# these tests drive the C model directly.
+
+def _linear_native(X, yi, w=None, cw=None, **params):
+    from mfs import _native
+    m = _native.NativeModel.create("linear_svm", dict({"tol": 1e-6, "max_iter": 20000}, **params))
+    if cw is not None:
+        m.set_array("class_weight", np.asarray(cw, np.float64))
+    if w is not None:
+        m.set_array("sample_weight", np.asarray(w, np.float64))
+    m.fit(np.ascontiguousarray(X, np.float32), np.asarray(yi, np.int32))
+    return m.arrays()
+
+
+@pytest.mark.parametrize("name, loss, cw", [("breast_cancer", "squared_hinge", None),
+                                            ("breast_cancer", "hinge", {0: 2.0}), ("wine", "squared_hinge", None),
+                                            ("iris", "hinge", "balanced")])
+def test_linear_svc_c_sample_weight_matches_liblinear(name, loss, cw, rng):
+    X, y = standardized(REAL[name])
+    w = _weights(rng, len(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = sks.LinearSVC(loss=loss, dual=True, tol=1e-6, max_iter=20000, class_weight=cw).fit(
+            peer(X), y, sample_weight=w)
+    # scikit-learn's LinearSVC computes "balanced" from the weighted class
+    # counts (its SVC does not): the class weights the C model is handed
+    from sklearn.utils.class_weight import compute_class_weight
+    cwv = None if cw is None else compute_class_weight(cw, classes=np.unique(y), y=y, sample_weight=w)
+    ours = _linear_native(X, y, w, cwv, loss=int(loss == "squared_hinge"))
+    # as the unweighted LinearSVC test: the same dual solved to 1e-6 by both
+    # (liblinear shuffles with its rand(), we with Philox): coefficients to
+    # 1e-3 of their size
+    scale = np.abs(ref.coef_).max()
+    np.testing.assert_allclose(ours["coef"], ref.coef_, atol=1e-3 * scale, rtol=0)
+    np.testing.assert_allclose(ours["intercept"], ref.intercept_, atol=1e-3 * scale, rtol=0)
+    unweighted = _linear_native(X, y, None, cwv, loss=int(loss == "squared_hinge"))
+    assert np.abs(unweighted["coef"] - ref.coef_).max() > 1e-2 * scale  # the weights matter here
+
+
+def test_linear_svc_c_unit_and_zero_weights(rng):
+    X, y = _random_problem(rng, n=150)
+    w = _weights(rng, len(y))
+    keep = np.flatnonzero(w > 0)
+    a, b = _linear_native(X, y), _linear_native(X, y, np.ones(len(y)))
+    for k in ("coef", "intercept", "n_iter"):  # unit weights: the unweighted bits
+        np.testing.assert_array_equal(a[k], b[k])
+    full, sub = _linear_native(X, y, w), _linear_native(X[keep], y[keep], w[keep])
+    for k in ("coef", "intercept", "n_iter"):  # zero weights: the fit without those rows
+        np.testing.assert_array_equal(full[k], sub[k])
+    from mfs import _native
+    for bad, match in ((-w, "sample_weight"), (np.zeros(len(y)), "every sample_weight is 0"),
+                       (np.where(y == 1, 0.0, 1.0), "class 1 has 50 samples")):
+        with pytest.raises(ValueError, match=match):
+            _linear_native(X, y, bad)
+    with pytest.raises(ValueError, match="has 149 values"):
+        _linear_native(X, y, w[:-1])
+
+
+@pytest.mark.cuda
+def test_cuda_weighted_matches_c(rng):
+    # the SMO runs on the host on both backends; the device computes the kernel
+    # rows of the rows of weight > 0: as test_cuda_matches_c
+    X, y = _random_problem(rng, n=4000, d=30, K=3)
+    w = _weights(rng, len(y))
+    c, g = SVC().fit(X, y, sample_weight=w), SVC(backend="cuda").fit(X, y, sample_weight=w)
+    assert abs(len(c.support_) - len(g.support_)) <= 0.01 * len(c.support_) + 1
+    assert not np.any(w[g.support_] == 0)
+    np.testing.assert_allclose(g.decision_function(X), c.decision_function(X), atol=1e-2)
+    assert (g.predict(X) == c.predict(X)).mean() > 0.999
+    t = np.sin(X[:, 0]) + X[:, 1]
+    np.testing.assert_allclose(SVR(backend="cuda").fit(X, t, sample_weight=w).predict(X),
+                               SVR().fit(X, t, sample_weight=w).predict(X), atol=1e-2)
+
+
 # ---- persistence ------------------------------------------------------------------------------
 
 def test_pickle_clone_save_load(backend, tmp_path):
@@ -348,7 +603,14 @@ def test_pickle_clone_save_load(backend, tmp_path):
 
 # ---- scikit-learn's estimator checks ---------------------------------------------------------
 
-_EXPECTED = {}
+# scikit-learn lists the same failure for its own SVC and SVR (meta-issue
+# #16298): integer weights and repeated rows have the same optimum, but each
+# solve stops within tol = 1e-3 of it, ~1e-4 apart (tested at tol 1e-6 in
+# test_integer_weights_equal_repeated_rows); the check asks for rtol 1e-7.
+_WEIGHT_EQUIV = {"check_sample_weight_equivalence_on_dense_data":
+                 "sample_weight is not equivalent to removing/repeating samples: both solves stop within tol "
+                 "of the same optimum (as scikit-learn's SVC/SVR, which list this check as failing too)"}
+_EXPECTED = {"SVC": _WEIGHT_EQUIV, "SVR": _WEIGHT_EQUIV}
 
 
 @parametrize_with_checks([SVC(), SVR()], expected_failed_checks=lambda e: _EXPECTED.get(type(e).__name__, {}))

@@ -17,7 +17,13 @@ typedef enum mfs_linear_svm_loss {
 
 /** Parameters, named as scikit-learn's LinearSVC keyword arguments (penalty
  *  'l2', solved in the dual). Class weights are an input array:
- *  mfs_model_set_array(model, "class_weight", (K,) float32/float64 > 0). */
+ *  mfs_model_set_array(model, "class_weight", (K,) float32/float64 > 0).
+ *  Sample weights likewise: "sample_weight", (n,) float32/float64, finite,
+ *  >= 0, not all 0; row i's C in each binary problem becomes
+ *  C_pos/neg * sample_weight[i] (liblinear's W_i Cp / W_i Cn), rows of weight
+ *  0 are left out of the fit, every class needs a row of weight > 0.
+ *  Errors: MFS_E_SHAPE (length), MFS_E_VALUE (negative, NaN/inf, all 0, a
+ *  class of zeros only, C * weight overflowing). */
 typedef struct mfs_linear_svm_params {
     int32_t loss;              /**< mfs_linear_svm_loss */
     int32_t fit_intercept;     /**< 1: append a constant feature intercept_scaling

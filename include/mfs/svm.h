@@ -40,7 +40,16 @@ typedef enum mfs_svm_shape {
 /** Parameters, named as scikit-learn's SVC / SVR keyword arguments.
  *  Class weights (scikit-learn's `class_weight`, SVC only) are an input array:
  *  mfs_model_set_array(model, "class_weight", (K,) float32 or float64 > 0)
- *  before fit; class k's C becomes C * class_weight[k]. */
+ *  before fit; class k's C becomes C * class_weight[k].
+ *  Sample weights (scikit-learn's `sample_weight`, SVC and SVR) likewise:
+ *  "sample_weight", (n,) float32 or float64, finite, >= 0, not all 0; row i's
+ *  C becomes C * sample_weight[i] (SVC: C * class_weight[y_i] *
+ *  sample_weight[i]; SVR: on both of its multipliers), as libsvm. Rows of
+ *  weight 0 are left out of the fit, as libsvm removes them (they could never
+ *  be support vectors); "support" still indexes the rows of X. Every class
+ *  needs a row of weight > 0. Errors: MFS_E_SHAPE (length), MFS_E_VALUE
+ *  (negative, NaN/inf, all 0, a class of zeros only, C * weight overflowing).
+ *  On MFS_DEVICE_CUDA the same: the solver runs on the host either way. */
 typedef struct mfs_svm_params {
     int32_t variant;      /**< mfs_svm_variant */
     int32_t kernel;       /**< mfs_svm_kernel */

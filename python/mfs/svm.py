@@ -11,7 +11,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _native
 from ._base import (META_CLASS_WEIGHT, MfsClassifier, MfsEstimator, decode_meta, encode_meta, proba_rows, register,
@@ -69,6 +69,21 @@ def _fit_backend_f64(est, X, y, inputs):
     est._state = model.arrays()
     est._set_attributes()
     return est
+
+
+def _sample_weight(est, sample_weight, X):
+    """scikit-learn's sample_weight as float64 (libsvm scales C by it in
+    double): (n_samples,), finite, >= 0 and not all 0; None stays None."""
+    if sample_weight is None:
+        return None
+    w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    with np.errstate(over="ignore"):
+        overflow = not np.all(np.isfinite(w * float(est.C)))
+    if overflow:
+        raise ValueError(f"{type(est).__name__}: sample_weight times C={est.C} overflows float64")
+    if not np.any(w > 0):
+        raise ValueError(f"{type(est).__name__}: every sample_weight is 0; at least one must be > 0")
+    return np.ascontiguousarray(w, dtype=np.float64)
 
 
 class _BaseSVM(MfsEstimator):
@@ -275,12 +290,17 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
             return np.ones(len(self.classes_))
         return np.asarray(compute_class_weight(cw, classes=self.classes_, y=self.classes_[yi]), dtype=np.float64)
 
-    def fit(self, X, y):
-        """Fit on X (n_samples, n_features) and labels y of at least two classes. Returns self."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X (n_samples, n_features) and labels y of at least two
+        classes. sample_weight (n_samples,) >= 0, not all zero, rescales each
+        row's box as libsvm's: C_i = C * class_weight_[y_i] * sample_weight[i];
+        rows of weight 0 are left out of the fit (never support vectors), and
+        every class needs a row of weight > 0. Returns self."""
         self._check_backend()
         self._params(None)  # parameter errors before any work
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1,
                              ensure_all_finite=self.backend == "python")
+        sw = _sample_weight(self, sample_weight, X)
         yi = self._encode_y(y)
         if len(self.classes_) < 2:
             raise ValueError(f"{type(self).__name__}: the number of classes has to be greater than one; "
@@ -289,7 +309,10 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
         if np.any(self.class_weight_ <= 0):
             raise ValueError(f"{type(self).__name__}: class weights must be > 0, got {self.class_weight_}")
         self._seed_ = _seed(self.random_state)
-        self._fit_backend(X, yi, inputs={"class_weight": self.class_weight_})
+        inputs = {"class_weight": self.class_weight_}
+        if sw is not None:
+            inputs["sample_weight"] = sw
+        self._fit_backend(X, yi, inputs=inputs)
         self._after_fit(X)
         if len(self.classes_) == 2:  # scikit-learn: positive values mean classes_[1]
             self.intercept_ = -self._intercept_
@@ -429,19 +452,23 @@ class SVR(RegressorMixin, _BaseSVM):
         p["epsilon"] = _real(type(self).__name__, "epsilon", self.epsilon, 0.0)
         return p
 
-    def fit(self, X, y):
-        """Fit on X (n_samples, n_features) and real targets y (n_samples,). Returns self."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X (n_samples, n_features) and real targets y (n_samples,).
+        sample_weight (n_samples,) >= 0, not all zero: C_i = C *
+        sample_weight[i] on both of row i's multipliers, as libsvm; rows of
+        weight 0 are left out of the fit. Returns self."""
         self._check_backend()
         self._params(None)
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, y_numeric=True,
                              ensure_all_finite=self.backend == "python")
+        sw = _sample_weight(self, sample_weight, X)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
         if y.ndim != 1:
             raise ValueError(f"SVR: y must be 1-D, got shape {y.shape}")
         y = np.ascontiguousarray(y, dtype=np.float32)
-        self._fit_backend(X, y)
+        self._fit_backend(X, y, inputs=None if sw is None else {"sample_weight": sw})
         self._after_fit(X)
         return self
 

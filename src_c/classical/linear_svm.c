@@ -16,7 +16,11 @@
  * drops coordinates stuck at a bound (projected gradient outside the last
  * pass's range) and stops when the projected-gradient spread is <= tol, after
  * a last check over all coordinates. The intercept is a constant feature of
- * value intercept_scaling whose weight is regularized like the others. */
+ * value intercept_scaling whose weight is regularized like the others.
+ *
+ * sample_weight (an input, liblinear's W as scikit-learn ships it) scales
+ * each row's C: C_i = W_i Cp or W_i Cn (U and D above per row); rows of
+ * weight 0 are removed before training, as liblinear's remove_zero_weight. */
 #include <math.h>
 #include <string.h>
 #include "core/internal.h"
@@ -74,11 +78,13 @@ static inline void swap_i32(int32_t *a, int64_t i, int64_t j) {
 }
 
 /* One binary problem: labels s (n) +1/-1, per-class C (Cp for +1, Cn for
- * -1). w (d + 1) out (w[d]: the weight of the constant feature, 0 without an
- * intercept). QD, alpha (n), index (n) scratch. */
+ * -1), times W_i per row when sample weights W (n, all > 0) are given. w
+ * (d + 1) out (w[d]: the weight of the constant feature, 0 without an
+ * intercept). QD, alpha (n), index (n) scratch; Dg, Ub (n) scratch when W is
+ * given (each row's D_ii and upper bound). */
 static int32_t solve_binary(const float *X, int64_t n, int64_t d, const int8_t *s, double Cp, double Cn,
-                            const lsvm_params *p, uint64_t stream, double *w, double *QD, double *alpha,
-                            int32_t *index) {
+                            const double *W, const lsvm_params *p, uint64_t stream, double *w, double *QD,
+                            double *alpha, int32_t *index, double *Dg, double *Ub) {
     const int l2 = p->loss == MFS_LINEAR_SVM_LOSS_SQUARED_HINGE;
     const double bias = p->fit_intercept ? p->intercept_scaling : 0.0;
     const double diag_p = l2 ? 0.5 / Cp : 0, diag_n = l2 ? 0.5 / Cn : 0;
@@ -90,7 +96,14 @@ static int32_t solve_binary(const float *X, int64_t n, int64_t d, const int8_t *
         const float *x = X + i * d;
         double q = bias * bias;
         for (int64_t j = 0; j < d; j++) q += (double)x[j] * x[j];
-        QD[i] = q + (s[i] > 0 ? diag_p : diag_n);
+        if (W) {
+            const double Ci = W[i] * (s[i] > 0 ? Cp : Cn); /* liblinear: C_[i] = W[i] * Cp */
+            Dg[i] = l2 ? 0.5 / Ci : 0;
+            Ub[i] = l2 ? HUGE_VAL : Ci;
+            QD[i] = q + Dg[i];
+        } else {
+            QD[i] = q + (s[i] > 0 ? diag_p : diag_n);
+        }
         alpha[i] = 0;
         index[i] = (int32_t)i;
     }
@@ -106,8 +119,8 @@ static int32_t solve_binary(const float *X, int64_t n, int64_t d, const int8_t *
             const double yi = s[i];
             double wx = w[d] * bias;
             for (int64_t j = 0; j < d; j++) wx += w[j] * x[j];
-            const double G = yi * wx - 1 + alpha[i] * (s[i] > 0 ? diag_p : diag_n);
-            const double U = s[i] > 0 ? ub_p : ub_n;
+            const double G = yi * wx - 1 + alpha[i] * (W ? Dg[i] : (s[i] > 0 ? diag_p : diag_n));
+            const double U = W ? Ub[i] : (s[i] > 0 ? ub_p : ub_n);
             double PG = 0;
             if (alpha[i] == 0) {
                 if (G > PGmax_old) { /* stuck at 0: shrink */
@@ -159,29 +172,102 @@ static int32_t solve_binary(const float *X, int64_t n, int64_t d, const int8_t *
 }
 
 
+/* scikit-learn's sample_weight as liblinear takes it: *w (nk) the weights
+ * of the rows kept (those > 0), NULL without the input; when some are 0,
+ * *Xk (nk, d) and *yk (nk) copies of the kept rows (else NULL). */
+static mfs_status sample_weights(mfs_model *m, const char *fn, const float *X, const int32_t *y, int64_t n, int64_t d,
+                                 int64_t K, double *w_max, double **w_, int64_t *nk_, float **Xk_, int32_t **yk_) {
+    *w_ = NULL;
+    *Xk_ = NULL;
+    *yk_ = NULL;
+    *nk_ = n;
+    if (!mfs__input_find(m, "sample_weight")) return MFS_OK;
+    double *w = NULL;
+    int64_t *cnt = NULL;
+    MFS_TRY(mfs__alloc((void **)&w, (size_t)n * sizeof(double), fn, "sample_weight"));
+    mfs_status s = mfs__input_weights(m, fn, "sample_weight", n, 0, "rows of X", w, NULL);
+    if (s == MFS_OK) s = mfs__alloc((void **)&cnt, (size_t)K * 2 * sizeof(int64_t), fn, "sample_weight");
+    int64_t nk = 0;
+    double wmax = 0;
+    if (s == MFS_OK) {
+        memset(cnt, 0, (size_t)K * 2 * sizeof(int64_t));
+        for (int64_t i = 0; i < n; i++) {
+            cnt[2 * y[i]]++;
+            if (w[i] > 0) cnt[2 * y[i] + 1]++, nk++;
+            if (w[i] > wmax) wmax = w[i];
+        }
+        if (nk == 0) s = mfs__error(MFS_E_VALUE, "%s: every sample_weight is 0; at least one must be > 0", fn);
+        for (int64_t k = 0; k < K && s == MFS_OK; k++)
+            if (cnt[2 * k] > 0 && cnt[2 * k + 1] == 0)
+                s = mfs__error(MFS_E_VALUE,
+                               "%s: class %lld has %lld samples, all of sample_weight 0; every class needs one of "
+                               "weight > 0",
+                               fn, (long long)k, (long long)cnt[2 * k]);
+    }
+    mfs__free(cnt);
+    if (s == MFS_OK && nk < n) {
+        float *Xk = NULL;
+        int32_t *yk = NULL;
+        if ((s = mfs__alloc((void **)&Xk, (size_t)(nk * d) * sizeof(float), fn, "the rows of weight > 0")) != MFS_OK ||
+            (s = mfs__alloc((void **)&yk, (size_t)nk * sizeof(int32_t), fn, "the rows of weight > 0")) != MFS_OK) {
+            mfs__free(Xk);
+        } else {
+            int64_t q = 0;
+            for (int64_t i = 0; i < n; i++)
+                if (w[i] > 0) {
+                    memcpy(Xk + q * d, X + i * d, (size_t)d * sizeof(float));
+                    yk[q] = y[i];
+                    w[q] = w[i];
+                    q++;
+                }
+            *Xk_ = Xk;
+            *yk_ = yk;
+            *nk_ = nk;
+        }
+    }
+    if (s != MFS_OK) {
+        mfs__free(w);
+        return s;
+    }
+    *w_ = w;
+    *w_max = wmax;
+    return MFS_OK;
+}
+
 static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     const lsvm_params *p = (const lsvm_params *)m->params;
     static const char fn[] = "mfs_fit";
-    const int64_t n = Xa->shape[0], d = Xa->shape[1];
-    if (n > INT32_MAX) return mfs__error(MFS_E_OVERFLOW, "%s: X has %lld rows, at most %d", fn, (long long)n, INT32_MAX);
-    MFS_TRY(mfs__check_labels(fn, ya, n, INT32_MAX));
+    const int64_t n0 = Xa->shape[0], d = Xa->shape[1];
+    if (n0 > INT32_MAX) return mfs__error(MFS_E_OVERFLOW, "%s: X has %lld rows, at most %d", fn, (long long)n0, INT32_MAX);
+    MFS_TRY(mfs__check_labels(fn, ya, n0, INT32_MAX));
     const int32_t *y = (const int32_t *)ya->data;
     const float *X = (const float *)Xa->data;
     int64_t K = 0;
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < n0; i++)
         if (y[i] + 1 > K) K = y[i] + 1;
     if (K < 2) return mfs__error(MFS_E_VALUE, "%s: y has a single class (0); LinearSVC needs samples of at least 2 classes", fn);
     if (K > (1 << 20)) return mfs__error(MFS_E_VALUE, "%s: y has labels up to %lld, at most 2^20 classes", fn, (long long)K - 1);
+    double *sw = NULL, sw_max = 0;
+    float *Xk = NULL;
+    int32_t *yk = NULL;
+    int64_t n = n0;
+    MFS_TRY(sample_weights(m, fn, X, y, n0, d, K, &sw_max, &sw, &n, &Xk, &yk));
+    if (Xk) {
+        X = Xk;
+        y = yk;
+    }
     const int64_t k = K == 2 ? 1 : K;
     char *mem = NULL;
     const size_t bytes = (size_t)K * (sizeof(double) + sizeof(int64_t)) + (size_t)n * (2 * sizeof(double) + sizeof(int32_t) + 1) +
-                         (size_t)(d + 1) * sizeof(double) + 64;
-    MFS_TRY(mfs__alloc((void **)&mem, bytes, fn, "the coordinate descent"));
+                         (size_t)(d + 1) * sizeof(double) + (sw ? (size_t)n * 2 * sizeof(double) : 0) + 64;
+    mfs_status st = mfs__alloc((void **)&mem, bytes, fn, "the coordinate descent");
+    if (st != MFS_OK) goto done;
     double *wC = (double *)mem, *QD = wC + K, *alpha = QD + n, *w = alpha + n;
-    int64_t *count = (int64_t *)(w + d + 1);
+    double *Dg = sw ? w + d + 1 : NULL, *Ub = sw ? Dg + n : NULL;
+    int64_t *count = (int64_t *)(sw ? Ub + n : w + d + 1);
     int32_t *index = (int32_t *)(count + K);
     int8_t *s = (int8_t *)(index + n);
-    mfs_status st = mfs__input_weights(m, fn, "class_weight", K, 1, "classes in the data", wC, NULL);
+    st = mfs__input_weights(m, fn, "class_weight", K, 1, "classes in the data", wC, NULL);
     if (st != MFS_OK) goto done;
     memset(count, 0, (size_t)K * sizeof(int64_t));
     for (int64_t i = 0; i < n; i++) count[y[i]]++;
@@ -192,6 +278,15 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
             goto done;
         }
         wC[c] *= p->C;
+        if (sw && !isfinite(sw_max * wC[c])) {
+            st = mfs__error(MFS_E_VALUE, "%s: the largest sample_weight, %g, times C * class_weight = %g overflows", fn,
+                            sw_max, wC[c]);
+            goto done;
+        }
+    }
+    if (sw && !isfinite(sw_max * p->C)) {
+        st = mfs__error(MFS_E_VALUE, "%s: the largest sample_weight, %g, times C = %g overflows", fn, sw_max, p->C);
+        goto done;
     }
     double *coef, *icpt;
     int32_t *nit;
@@ -206,12 +301,15 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         const int64_t pos = K == 2 ? 1 : c;
         for (int64_t i = 0; i < n; i++) s[i] = y[i] == pos ? 1 : -1;
         const double Cp = wC[pos], Cn = K == 2 ? wC[0] : p->C;
-        nit[c] = solve_binary(X, n, d, s, Cp, Cn, p, (uint64_t)c, w, QD, alpha, index);
+        nit[c] = solve_binary(X, n, d, s, Cp, Cn, sw, p, (uint64_t)c, w, QD, alpha, index, Dg, Ub);
         for (int64_t j = 0; j < d; j++) coef[c * d + j] = w[j];
         icpt[c] = p->fit_intercept ? w[d] * p->intercept_scaling : 0.0;
     }
 done:
     mfs__free(mem);
+    mfs__free(sw);
+    mfs__free(Xk);
+    mfs__free(yk);
     return st;
 }
 

@@ -33,7 +33,12 @@
  * on the rows of its two classes (class i first, +1), assembled into libsvm's
  * sv_coef layout. probability = 1 adds Platt sigmoids fitted on 5-fold CV
  * decision values (libsvm's svm_binary_svc_probability, folds drawn from the
- * core Philox RNG, stream = pair index) and Wu-Lin-Weng pairwise coupling. */
+ * core Philox RNG, stream = pair index) and Wu-Lin-Weng pairwise coupling.
+ *
+ * sample_weight (an input, as libsvm's W) scales each row's box: C_i = W_i C
+ * (SVC: W_i C class_weight[y_i]); rows of weight 0 are removed before
+ * training, as libsvm's remove_zero_weight, so the SMO sees the same problem
+ * in the same order as libsvm. */
 #include <math.h>
 #include <string.h>
 #include "core/internal.h"
@@ -920,6 +925,7 @@ typedef struct fit_ctx {
     int64_t n, d;
     kparams kp;
     const svm_params *p;
+    const double *w; /* (n) sample weights, all > 0; NULL: unweighted */
     mfs__svm_cuda *gpu;
 } fit_ctx;
 
@@ -1120,10 +1126,10 @@ static mfs_status fit_svr(mfs_model *m, fit_ctx *c, const float *yv) {
         rows[i] = (int32_t)i;
         lin[i] = p->epsilon - yv[i];
         y[i] = 1;
-        Cs[i] = p->C;
+        Cs[i] = c->w ? c->w[i] * p->C : p->C; /* libsvm: W_i C on both alpha_i and alpha*_i */
         lin[i + n] = p->epsilon + yv[i];
         y[i + n] = -1;
-        Cs[i + n] = p->C;
+        Cs[i + n] = Cs[i];
     }
     qmat Q;
     double rho = 0;
@@ -1214,6 +1220,13 @@ static mfs_status fit_svc(mfs_model *m, fit_ctx *c, const int32_t *yl) {
         }
         wC[k] *= p->C;
     }
+    if (c->w)
+        for (int64_t i = 0; i < n; i++)
+            if (!isfinite(c->w[i] * wC[yl[i]])) {
+                s = mfs__error(MFS_E_VALUE, "%s: a sample_weight of %g times C * class_weight[%d] = %g overflows", fn,
+                               c->w[i], (int)yl[i], wC[yl[i]]);
+                goto done;
+            }
     start[0] = 0;
     for (int64_t k = 1; k < K; k++) start[k] = start[k - 1] + count[k - 1];
     {
@@ -1237,15 +1250,16 @@ static mfs_status fit_svc(mfs_model *m, fit_ctx *c, const int32_t *yl) {
         for (int64_t i = 0; i < K && s == MFS_OK; i++)
             for (int64_t j = i + 1; j < K; j++) {
                 const int64_t si = start[i], sj = start[j], ci = count[i], cj = count[j], l = ci + cj;
+                /* libsvm: C_i = W_i (C class_weight[y_i]) with sample weights */
                 for (int64_t k = 0; k < ci; k++) {
                     rows[k] = perm[si + k];
                     yy[k] = +1;
-                    Cs[k] = wC[i];
+                    Cs[k] = c->w ? c->w[rows[k]] * wC[i] : wC[i];
                 }
                 for (int64_t k = 0; k < cj; k++) {
                     rows[ci + k] = perm[sj + k];
                     yy[ci + k] = -1;
-                    Cs[ci + k] = wC[j];
+                    Cs[ci + k] = c->w ? c->w[rows[ci + k]] * wC[j] : wC[j];
                 }
                 if (p->probability) {
                     s = binary_probability(c, rows, yy, Cs, l, (uint64_t)pp, &pa[pp], &pb[pp]);
@@ -1329,6 +1343,95 @@ done:
     return s;
 }
 
+/* scikit-learn's sample_weight ((n,) >= 0, not all 0) as libsvm takes it:
+ * rows of weight 0 are removed before training (libsvm's remove_zero_weight;
+ * with C_i = 0 they could never be support vectors), the others keep their
+ * order and have C_i = W_i C (SVC: W_i C class_weight[y_i]). On return *w is
+ * NULL when there is no input; otherwise *w (n) holds the weights, and when
+ * some are 0, *keep (nk) the kept rows, *Xk (nk, d) and *yk (nk) their copies
+ * (all NULL when every row is kept). gamma is resolved on the whole X before
+ * this, as scikit-learn computes X.var() before libsvm sees the rows. */
+static mfs_status sample_weights(mfs_model *m, const char *fn, const mfs_array *Xa, const mfs_array *ya, int svr,
+                                 double **w_, int64_t *nk_, int32_t **keep_, float **Xk_, void **yk_) {
+    const svm_params *p = (const svm_params *)m->params;
+    const int64_t n = Xa->shape[0], d = Xa->shape[1];
+    *w_ = NULL;
+    *keep_ = NULL;
+    *Xk_ = NULL;
+    *yk_ = NULL;
+    *nk_ = n;
+    if (!mfs__input_find(m, "sample_weight")) return MFS_OK;
+    double *w = NULL;
+    MFS_TRY(mfs__alloc((void **)&w, (size_t)n * sizeof(double), fn, "sample_weight"));
+    mfs_status s = mfs__input_weights(m, fn, "sample_weight", n, 0, "rows of X", w, NULL);
+    int64_t nk = 0;
+    for (int64_t i = 0; i < n && s == MFS_OK; i++) {
+        if (w[i] > 0) nk++;
+        if (!isfinite(w[i] * p->C))
+            s = mfs__error(MFS_E_VALUE, "%s: sample_weight[%lld] = %g times C = %g overflows", fn, (long long)i, w[i],
+                           p->C);
+    }
+    if (s == MFS_OK && nk == 0)
+        s = mfs__error(MFS_E_VALUE, "%s: every sample_weight is 0; at least one must be > 0", fn);
+    const int32_t *yl = (const int32_t *)ya->data;
+    int32_t K = 0;
+    if (!svr)
+        for (int64_t i = 0; i < n; i++) K = yl[i] + 1 > K ? yl[i] + 1 : K;
+    if (s == MFS_OK && !svr && K <= 65536) { /* more classes: fit_svc's error */
+        /* every class of y needs a row of weight > 0: libsvm would fit fewer
+         * classes than y has (scikit-learn then fails in decision_function) */
+        int64_t *cnt = NULL;
+        s = mfs__alloc((void **)&cnt, (size_t)K * 2 * sizeof(int64_t), fn, "sample_weight");
+        if (s == MFS_OK) {
+            memset(cnt, 0, (size_t)K * 2 * sizeof(int64_t));
+            for (int64_t i = 0; i < n; i++) {
+                cnt[2 * yl[i]]++;
+                if (w[i] > 0) cnt[2 * yl[i] + 1]++;
+            }
+            for (int32_t k = 0; k < K && s == MFS_OK; k++)
+                if (cnt[2 * k] > 0 && cnt[2 * k + 1] == 0)
+                    s = mfs__error(MFS_E_VALUE,
+                                   "%s: class %d has %lld samples, all of sample_weight 0; every class needs one of "
+                                   "weight > 0",
+                                   fn, (int)k, (long long)cnt[2 * k]);
+            mfs__free(cnt);
+        }
+    }
+    if (s != MFS_OK) {
+        mfs__free(w);
+        return s;
+    }
+    *w_ = w;
+    if (nk == n) return MFS_OK;
+    int32_t *keep = NULL;
+    float *Xk = NULL;
+    void *yk = NULL;
+    if ((s = mfs__alloc((void **)&keep, (size_t)nk * sizeof(int32_t), fn, "the rows of weight > 0")) != MFS_OK ||
+        (s = mfs__alloc((void **)&Xk, (size_t)(nk * d) * sizeof(float), fn, "the rows of weight > 0")) != MFS_OK ||
+        (s = mfs__alloc(&yk, (size_t)nk * 4, fn, "the rows of weight > 0")) != MFS_OK) {
+        mfs__free(keep);
+        mfs__free(Xk);
+        mfs__free(w);
+        *w_ = NULL;
+        return s;
+    }
+    const float *X = (const float *)Xa->data;
+    int64_t q = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (w[i] > 0) {
+            keep[q] = (int32_t)i;
+            memcpy(Xk + q * d, X + i * d, (size_t)d * sizeof(float));
+            memcpy((char *)yk + q * 4, (const char *)ya->data + i * 4, 4); /* int32 label or float32 target */
+            w[q] = w[i];
+            q++;
+        }
+    *nk_ = nk;
+    *keep_ = keep;
+    *Xk_ = Xk;
+    *yk_ = yk;
+    return MFS_OK;
+}
+
 static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     const svm_params *p = (const svm_params *)m->params;
     static const char fn[] = "mfs_fit";
@@ -1336,29 +1439,50 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     if (n > INT32_MAX / 2)
         return mfs__error(MFS_E_OVERFLOW, "%s: X has %lld rows, SVM supports at most %d", fn, (long long)n, INT32_MAX / 2);
     const float *X = (const float *)Xa->data;
-    if (p->variant == MFS_SVM_VARIANT_SVC) {
+    const int svr = p->variant != MFS_SVM_VARIANT_SVC;
+    if (!svr) {
         MFS_TRY(mfs__check_labels(fn, ya, n, INT32_MAX));
     } else {
         int64_t t;
         MFS_TRY(mfs__check_targets(fn, ya, n, &t));
         if (t != 1) return mfs__error(MFS_E_SHAPE, "%s: SVR fits one target, y has %lld", fn, (long long)t);
     }
+    double *w = NULL;
+    int32_t *keep = NULL;
+    float *Xk = NULL;
+    void *yk = NULL;
+    int64_t nk = n;
+    MFS_TRY(sample_weights(m, fn, Xa, ya, svr, &w, &nk, &keep, &Xk, &yk));
     fit_ctx c;
     c.fn = fn;
-    c.X = X;
-    c.n = n;
+    c.X = Xk ? Xk : X;
+    c.n = nk;
     c.d = d;
     c.p = p;
+    c.w = w;
     c.kp.kernel = p->kernel;
     c.kp.degree = p->degree;
     c.kp.coef0 = p->coef0;
     c.kp.gamma = resolve_gamma(p, X, n, d);
     c.gpu = NULL;
+    const void *yv = yk ? yk : ya->data;
+    mfs_status s = MFS_OK;
+    /* the SMO runs here on the host; the device only computes kernel rows of
+     * the rows it is given, so the weights need nothing from it */
     if (m->device == MFS_DEVICE_CUDA)
-        MFS_TRY(mfs__svm_cuda_create(X, n, d, c.kp.kernel, c.kp.degree, c.kp.gamma, c.kp.coef0, &m->mem, &c.gpu));
-    mfs_status s = p->variant == MFS_SVM_VARIANT_SVC ? fit_svc(m, &c, (const int32_t *)ya->data)
-                                                     : fit_svr(m, &c, (const float *)ya->data);
+        s = mfs__svm_cuda_create(c.X, nk, d, c.kp.kernel, c.kp.degree, c.kp.gamma, c.kp.coef0, &m->mem, &c.gpu);
+    if (s == MFS_OK)
+        s = svr ? fit_svr(m, &c, (const float *)yv) : fit_svc(m, &c, (const int32_t *)yv);
     mfs__svm_cuda_free(c.gpu);
+    if (s == MFS_OK && keep) { /* support_ indexes the caller's X */
+        const mfs_tensor *sup = mfs__array_find(m, "support");
+        int32_t *si = (int32_t *)sup->data;
+        for (int64_t q = 0; q < sup->shape[0]; q++) si[q] = keep[si[q]];
+    }
+    mfs__free(w);
+    mfs__free(keep);
+    mfs__free(Xk);
+    mfs__free(yk);
     return s;
 }
 

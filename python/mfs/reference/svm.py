@@ -247,13 +247,53 @@ def _binary_probability(X, yy, Cs, kp, tol, max_iter, seed, stream):
 
 # ---- fit -----------------------------------------------------------------------------
 
+def _sample_weight(sample_weight, n, C):
+    """float64 (n,) weights, finite, >= 0, not all 0 (the C library's checks;
+    libsvm scales C by them in double, so they are not rounded to float32)."""
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"svm: sample_weight has shape {w.shape}, expected ({n},) (the rows of X)")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("svm: sample_weight must be finite and >= 0")
+    with np.errstate(over="ignore"):
+        overflow = not np.all(np.isfinite(w * C))
+    if overflow:
+        raise ValueError("svm: sample_weight times C overflows")
+    if not np.any(w > 0):
+        raise ValueError("svm: every sample_weight is 0; at least one must be > 0")
+    return w
+
+
 def fit(X, y, variant=SVC, kernel=RBF, degree=3, gamma=GAMMA_SCALE, coef0=0.0, tol=1e-3, C=1.0, epsilon=0.1,
-        probability=0, max_iter=-1, random_state=0, class_weight=None, **_):
+        probability=0, max_iter=-1, random_state=0, class_weight=None, sample_weight=None, **_):
+    """sample_weight (n,) >= 0: libsvm's C_i = W_i C (SVC: W_i C class_weight[y_i]);
+    rows of weight 0 are removed before training, as libsvm does (support
+    indexes the given X all the same). gamma is resolved on the whole X."""
     X = np.asarray(X, dtype=np.float32)
     g = resolve_gamma(X, gamma)
     kp = (kernel, degree, g, coef0)
+    sw, keep = None, None
+    if sample_weight is not None:
+        sw = _sample_weight(sample_weight, X.shape[0], C)
+        if variant != SVR:
+            yl = np.asarray(y, dtype=np.int64)
+            for k in np.unique(yl):
+                if not np.any(sw[yl == k] > 0):
+                    raise ValueError(f"svm: class {k} has {int((yl == k).sum())} samples, all of sample_weight 0; "
+                                     "every class needs one of weight > 0")
+        if not np.all(sw > 0):
+            keep = np.flatnonzero(sw > 0)
+            X, y, sw = X[keep], np.asarray(y)[keep], sw[keep]
     if variant == SVR:
-        return _fit_svr(X, np.asarray(y, dtype=np.float64), kp, tol, C, epsilon, max_iter)
+        state = _fit_svr(X, np.asarray(y, dtype=np.float64), kp, tol, C, epsilon, max_iter, sw)
+    else:
+        state = _fit_svc(X, y, kp, tol, C, probability, max_iter, random_state, class_weight, sw)
+    if keep is not None:
+        state["support"] = keep[state["support"]].astype(np.int32)
+    return state
+
+
+def _fit_svc(X, y, kp, tol, C, probability, max_iter, random_state, class_weight, sw):
     y = np.asarray(y, dtype=np.int64)
     K = int(y.max()) + 1
     if K < 2:
@@ -270,6 +310,8 @@ def fit(X, y, variant=SVC, kernel=RBF, degree=3, gamma=GAMMA_SCALE, coef0=0.0, t
             ci = start[i + 1] - start[i]
             yy = np.where(np.arange(len(rows)) < ci, 1, -1)
             Cs = np.where(yy > 0, wC[i], wC[j])
+            if sw is not None:
+                Cs = sw[rows] * Cs
             if probability:
                 A, B = _binary_probability(X[rows], yy, Cs, kp, tol, max_iter, int(random_state), len(pairs))
                 pa.append(A)
@@ -297,20 +339,21 @@ def fit(X, y, variant=SVC, kernel=RBF, degree=3, gamma=GAMMA_SCALE, coef0=0.0, t
     state = {"support": grouped.astype(np.int32), "support_vectors": X[grouped].astype(np.float32),
              "n_support": n_support, "dual_coef": coef,
              "intercept": np.array([-r if r != 0 else 0.0 for r in rho]),
-             "n_iter": np.array(iters, dtype=np.int32), "gamma": np.float64(g)}
+             "n_iter": np.array(iters, dtype=np.int32), "gamma": np.float64(kp[2])}
     if probability:
         state["prob_a"], state["prob_b"] = np.array(pa), np.array(pb)
     return state
 
 
-def _fit_svr(X, y, kp, tol, C, epsilon, max_iter):
+def _fit_svr(X, y, kp, tol, C, epsilon, max_iter, sw=None):
     n = len(y)
+    Cs = np.full(n, C) if sw is None else sw * C
     K = kernel_matrix(X, X, *kp)
     s = np.concatenate([np.ones(n), -np.ones(n)])
     Kf = np.block([[K, K], [K, K]])
     Q = (s[:, None] * s[None, :] * Kf).astype(np.float32)
     p = np.concatenate([epsilon - y, epsilon + y])
-    a2, rho, it = solve(Q, p, s, np.full(2 * n, C), tol, max_iter)
+    a2, rho, it = solve(Q, p, s, np.concatenate([Cs, Cs]), tol, max_iter)
     alpha = a2[:n] - a2[n:]
     sv = np.flatnonzero(alpha != 0)
     return {"support": sv.astype(np.int32), "support_vectors": X[sv].astype(np.float32),
