@@ -1,6 +1,7 @@
 // K-Means: blobs recovered, Lloyd against a naive double implementation of
-// scikit-learn's rules, seeds and thread counts, bad input, and the model file
-// (round trip and hostile input).
+// scikit-learn's rules, seeds and thread counts, bad input, the model file
+// (round trip and hostile input), and sample_weight (weighted naive Lloyd,
+// repeated and dropped rows, weighted seeding, bad weights).
 #include <gtest/gtest.h>
 #include "testing.h"
 #include <algorithm>
@@ -47,12 +48,17 @@ mfs_kmeans_params params(int k, int init = MFS_KMEANS_INIT_K_MEANS_PP, int64_t s
     return p;
 }
 
-mfs_model *fit(const Data &D, const mfs_kmeans_params &p, const std::vector<float> *init = nullptr) {
+mfs_model *fit(const Data &D, const mfs_kmeans_params &p, const std::vector<float> *init = nullptr,
+               const std::vector<float> *weights = nullptr) {
     mfs_model *m = nullptr;
     EXPECT_EQ(mfs_kmeans_create(&p, MFS_DEVICE_CPU, &m), MFS_OK) << mfs_last_error();
     if (init) {
         mfs_array a = {(void *)init->data(), MFS_DTYPE_FLOAT32, 2, {p.n_clusters, D.d}};
         EXPECT_EQ(mfs_model_set_array(m, "init", &a), MFS_OK) << mfs_last_error();
+    }
+    if (weights) {
+        mfs_array a = {(void *)weights->data(), MFS_DTYPE_FLOAT32, 1, {(int64_t)weights->size()}};
+        EXPECT_EQ(mfs_model_set_array(m, "sample_weight", &a), MFS_OK) << mfs_last_error();
     }
     mfs_array X = view(D);
     EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_OK) << mfs_last_error();
@@ -82,8 +88,13 @@ struct Naive {
     int n_iter;
 };
 
-Naive naive_lloyd(const Data &D, std::vector<double> C, int k, int max_iter, double tol_rel) {
+// With weights w (n) or all 1: centers are weighted means, the inertia is
+// weighted, a cluster is empty without rows of weight > 0 and takes only such
+// rows; tol stays relative to the unweighted variance (scikit-learn's).
+Naive naive_lloyd(const Data &D, std::vector<double> C, int k, int max_iter, double tol_rel,
+                  const std::vector<float> *w = nullptr) {
     const int64_t n = D.n, d = D.d;
+    auto wt = [&](int64_t i) { return w ? (double)(*w)[i] : 1.0; };
     std::vector<double> mean(d, 0), var(d, 0);
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < d; j++) mean[j] += D.X[i * d + j];
@@ -107,30 +118,38 @@ Naive naive_lloyd(const Data &D, std::vector<double> C, int k, int max_iter, dou
     int it;
     for (it = 0; it < max_iter; it++) {
         assign();
-        std::vector<double> S(k * d, 0), cnt(k, 0);
+        std::vector<double> S(k * d, 0), cnt(k, 0), W(k, 0);
         for (int64_t i = 0; i < n; i++) {
+            if (wt(i) == 0) continue;
             cnt[labels[i]] += 1;
-            for (int64_t j = 0; j < d; j++) S[labels[i] * d + j] += D.X[i * d + j];
+            W[labels[i]] += wt(i);
+            for (int64_t j = 0; j < d; j++) S[labels[i] * d + j] += wt(i) * D.X[i * d + j];
         }
         std::vector<double> far(n);
-        for (int64_t i = 0; i < n; i++) far[i] = sq(&D.X[i * d], &C[labels[i] * d], d);
+        for (int64_t i = 0; i < n; i++) far[i] = wt(i) == 0 ? -1 : sq(&D.X[i * d], &C[labels[i] * d], d);
         for (int q = 0; q < k; q++) {
             if (cnt[q] != 0) continue;
             int64_t b = 0;
             for (int64_t i = 1; i < n; i++)
                 if (far[i] > far[b]) b = i;
+            if (far[b] < 0) {  // no row of weight > 0 left: a zero sum
+                for (int64_t j = 0; j < d; j++) S[q * d + j] = 0;
+                continue;
+            }
             far[b] = -1;
             for (int64_t j = 0; j < d; j++) {
-                S[labels[b] * d + j] -= D.X[b * d + j];
-                S[q * d + j] = D.X[b * d + j];
+                S[labels[b] * d + j] -= wt(b) * D.X[b * d + j];
+                S[q * d + j] = wt(b) * D.X[b * d + j];
             }
             cnt[labels[b]] -= 1;
             cnt[q] = 1;
+            W[labels[b]] -= wt(b);
+            W[q] = wt(b);
         }
         double shift = 0;
         for (int q = 0; q < k; q++)
             for (int64_t j = 0; j < d; j++) {
-                double v = S[q * d + j] / (cnt[q] > 0 ? cnt[q] : 1);
+                double v = S[q * d + j] / (cnt[q] > 0 ? W[q] : 1);
                 shift += (v - C[q * d + j]) * (v - C[q * d + j]);
                 C[q * d + j] = v;
             }
@@ -140,7 +159,7 @@ Naive naive_lloyd(const Data &D, std::vector<double> C, int k, int max_iter, dou
     }
     if (!strict) assign();
     double in = 0;
-    for (int64_t i = 0; i < n; i++) in += sq(&D.X[i * d], &C[labels[i] * d], d);
+    for (int64_t i = 0; i < n; i++) in += wt(i) * sq(&D.X[i * d], &C[labels[i] * d], d);
     return {C, labels, in, it};
 }
 }  // namespace
@@ -307,16 +326,17 @@ TEST(KMeans, ThreadCountDoesNotChangeBits) {
 // the same n_iter and final labels, and centers equal up to the rounding of the
 // incrementally updated double sums.
 namespace {
-mfs_model *fit_plain(const Data &D, const mfs_kmeans_params &p, const std::vector<float> *init = nullptr) {
+mfs_model *fit_plain(const Data &D, const mfs_kmeans_params &p, const std::vector<float> *init = nullptr,
+                     const std::vector<float> *weights = nullptr) {
     setenv("MFS_KMEANS_PLAIN", "1", 1);
-    mfs_model *m = fit(D, p, init);
+    mfs_model *m = fit(D, p, init, weights);
     unsetenv("MFS_KMEANS_PLAIN");
     return m;
 }
 
 void expect_same_as_plain(const Data &D, const mfs_kmeans_params &p, const std::vector<float> *init,
-                          const std::string &what) {
-    mfs_model *a = fit(D, p, init), *b = fit_plain(D, p, init);
+                          const std::string &what, const std::vector<float> *weights = nullptr) {
+    mfs_model *a = fit(D, p, init, weights), *b = fit_plain(D, p, init, weights);
     EXPECT_EQ(get<int32_t>(a, "n_iter"), get<int32_t>(b, "n_iter")) << what;
     auto la = get<int32_t>(a, "labels"), lb = get<int32_t>(b, "labels");
     int64_t diff = 0;
@@ -669,5 +689,275 @@ TEST(KMeansFile, HostileStateWithValidChecksum) {
     refresh_checksum(b);
     ASSERT_EQ(mfs_model_load_buffer(b.data(), b.size(), MFS_DEVICE_CPU, &out), MFS_OK) << mfs_last_error();
     mfs_model_free(out);
+    mfs_model_free(m);
+}
+
+// ---- sample_weight ------------------------------------------------------------------
+namespace {
+// Integer weights 0..3 (a quarter of each), deterministic in the row index.
+std::vector<float> int_weights(int64_t n, unsigned seed) {
+    std::mt19937 g(seed);
+    std::uniform_int_distribution<int> U(0, 3);
+    std::vector<float> w(n);
+    for (auto &v : w) v = (float)U(g);
+    return w;
+}
+
+// D's rows repeated w_i times (w integer).
+Data repeated(const Data &D, const std::vector<float> &w) {
+    Data R{0, D.d, {}, {}};
+    for (int64_t i = 0; i < D.n; i++)
+        for (int r = 0; r < (int)w[i]; r++) {
+            R.X.insert(R.X.end(), D.X.begin() + i * D.d, D.X.begin() + (i + 1) * D.d);
+            R.n++;
+        }
+    return R;
+}
+}  // namespace
+
+TEST(KMeansWeights, MatchesNaiveWeightedLloyd) {
+    // real-valued weights (and some zeros), overlapping blobs: many iterations
+    for (unsigned seed : {21u, 22u, 23u}) {
+        Data D = blobs(3000, 6, 4, 2.5f, seed);
+        std::mt19937 g(seed);
+        std::uniform_real_distribution<float> U(0.0f, 3.0f);
+        std::vector<float> w(D.n);
+        for (int64_t i = 0; i < D.n; i++) w[i] = i % 7 == 0 ? 0.0f : U(g);
+        const int k = 5;
+        std::vector<float> init = rows_init(D, k, 89 + seed);
+        for (double tol : {1e-4, 0.0}) {
+            mfs_kmeans_params p = params(k, MFS_KMEANS_INIT_ARRAY);
+            p.tol = tol;
+            mfs_model *m = fit(D, p, &init, &w);
+            Naive ref = naive_lloyd(D, std::vector<double>(init.begin(), init.end()), k, 300, tol, &w);
+            std::string what = "seed " + std::to_string(seed) + " tol " + std::to_string(tol);
+            EXPECT_EQ(get<int32_t>(m, "n_iter")[0], ref.n_iter) << what;
+            auto labels = get<int32_t>(m, "labels");
+            EXPECT_EQ(std::vector<int>(labels.begin(), labels.end()), ref.labels) << what;
+            // double sums both sides: float32 rounding of centers ~50 (1e-5 relative, as above)
+            auto C = get<float>(m, "cluster_centers");
+            for (size_t i = 0; i < C.size(); i++) ASSERT_NEAR(C[i], ref.C[i], 1e-5 * std::fabs(ref.C[i])) << what;
+            EXPECT_NEAR(get<double>(m, "inertia")[0], ref.inertia, 1e-6 * ref.inertia) << what;
+            mfs_model_free(m);
+        }
+    }
+}
+
+TEST(KMeansWeights, IntegerWeightsAreRepeatedRowsZeroWeightsDroppedRows) {
+    Data D = blobs(2500, 5, 4, 2.0f, 24);
+    std::vector<float> w = int_weights(D.n, 24);
+    Data R = repeated(D, w);
+    const int k = 6;
+    std::vector<float> init = rows_init(D, k, 53);
+    mfs_kmeans_params p = params(k, MFS_KMEANS_INIT_ARRAY);
+    p.tol = 0.0;  // tol is relative to the unweighted variance (scikit-learn's), which repetition changes
+    mfs_model *a = fit(D, p, &init, &w), *b = fit(R, p, &init);
+    // the same labels of the present rows at every iteration, so the same
+    // centers up to the order of the double sums (float32 rounding: 1 ulp of ~50)
+    auto ca = get<float>(a, "cluster_centers"), cb = get<float>(b, "cluster_centers");
+    for (size_t i = 0; i < ca.size(); i++) ASSERT_NEAR(ca[i], cb[i], 1e-5 * std::fabs(cb[i])) << i;
+    EXPECT_NEAR(get<double>(a, "inertia")[0], get<double>(b, "inertia")[0], 1e-9 * get<double>(b, "inertia")[0]);
+    auto la = get<int32_t>(a, "labels"), lb = get<int32_t>(b, "labels");
+    int64_t r = 0, diff = 0;
+    for (int64_t i = 0; i < D.n; i++)
+        for (int t = 0; t < (int)w[i]; t++) diff += la[i] != lb[r++];
+    EXPECT_EQ(diff, 0);
+    // zero-weight rows get a label too (their nearest center)
+    EXPECT_EQ(predict(a, D), la);
+    // 0/1 weights: the rows of weight 1 alone
+    std::vector<float> w01(D.n);
+    for (int64_t i = 0; i < D.n; i++) w01[i] = w[i] > 0 ? 1.0f : 0.0f;
+    mfs_model *c = fit(D, p, &init, &w01), *e = fit(repeated(D, w01), p, &init);
+    auto cc = get<float>(c, "cluster_centers"), ce = get<float>(e, "cluster_centers");
+    for (size_t i = 0; i < cc.size(); i++) ASSERT_NEAR(cc[i], ce[i], 1e-5 * std::fabs(ce[i])) << i;
+    EXPECT_NEAR(get<double>(c, "inertia")[0], get<double>(e, "inertia")[0], 1e-9 * get<double>(e, "inertia")[0]);
+    for (auto *m : {a, b, c, e}) mfs_model_free(m);
+}
+
+TEST(KMeansWeights, UnitWeightsAreTheUnweightedBits) {
+    Data D = blobs(3000, 7, 5, 2.0f, 25);
+    std::vector<float> ones(D.n, 1.0f);
+    for (int init : {MFS_KMEANS_INIT_K_MEANS_PP, MFS_KMEANS_INIT_RANDOM}) {
+        mfs_kmeans_params p = params(5, init, 7);
+        p.n_init = 2;
+        mfs_model *a = fit(D, p), *b = fit(D, p, nullptr, &ones);
+        EXPECT_EQ(get<float>(a, "cluster_centers"), get<float>(b, "cluster_centers"));
+        EXPECT_EQ(get<int32_t>(a, "labels"), get<int32_t>(b, "labels"));
+        EXPECT_EQ(get<double>(a, "inertia"), get<double>(b, "inertia"));
+        EXPECT_EQ(get<int32_t>(a, "n_iter"), get<int32_t>(b, "n_iter"));
+        mfs_model_free(a);
+        mfs_model_free(b);
+    }
+}
+
+TEST(KMeansWeights, BoundsSameAsPlainLloydAndThreads) {
+    // the bounded steps move w x between the sums: the same labels as plain Lloyd
+    Data D = blobs(6000, 12, 7, 1.2f, 26);
+    std::vector<float> w(D.n);
+    std::mt19937 g(26);
+    std::uniform_real_distribution<float> U(0.0f, 2.0f);
+    for (int64_t i = 0; i < D.n; i++) w[i] = i % 5 == 0 ? 0.0f : U(g);
+    std::vector<float> init = rows_init(D, 9, 41);
+    mfs_kmeans_params p = params(9, MFS_KMEANS_INIT_ARRAY);
+    expect_same_as_plain(D, p, &init, "weighted rows", &w);
+    p.tol = 0.0;
+    expect_same_as_plain(D, p, &init, "weighted rows, tol 0", &w);
+    expect_same_as_plain(D, params(9, MFS_KMEANS_INIT_K_MEANS_PP, 4), nullptr, "weighted k-means++", &w);
+    int32_t before = mfs_get_num_threads();
+    if (mfs_set_num_threads(2) != MFS_OK) GTEST_SKIP() << "built without OpenMP";
+    Data L = blobs(20000, 10, 6, 1.5f, 27);  // 40 chunks
+    std::vector<float> wl = int_weights(L.n, 27);
+    mfs_kmeans_params q = params(6, MFS_KMEANS_INIT_K_MEANS_PP, 12);
+    q.n_init = 2;
+    mfs_model *two = fit(L, q, nullptr, &wl);
+    ASSERT_EQ(mfs_set_num_threads(1), MFS_OK);
+    mfs_model *one = fit(L, q, nullptr, &wl);
+    ASSERT_EQ(mfs_set_num_threads(before), MFS_OK);
+    EXPECT_EQ(get<float>(one, "cluster_centers"), get<float>(two, "cluster_centers"));
+    EXPECT_EQ(get<int32_t>(one, "labels"), get<int32_t>(two, "labels"));
+    EXPECT_EQ(get<double>(one, "inertia"), get<double>(two, "inertia"));
+    mfs_model_free(one);
+    mfs_model_free(two);
+}
+
+TEST(KMeansWeights, SeedingDrawsOnlyRowsOfPositiveWeight) {
+    // Exactly k rows have weight > 0, and far outliers (at 1e4) have weight 0:
+    // unweighted, k-means++ would take the outliers first (D^2 sampling). A
+    // seeding that draws in proportion to w must pick exactly the k present
+    // rows; then the first M-step keeps every center (a one-row weighted mean
+    // w x / w is x exactly), so the fit stops after 1 iteration with inertia 0.
+    // A zero-weight seed would leave a cluster without rows: a relocation, a
+    // moved center, n_iter >= 2.
+    Data D = blobs(600, 3, 4, 8.0f, 28);
+    for (int64_t i = 0; i < D.n; i += 10)
+        for (int64_t j = 0; j < D.d; j++) D.X[i * D.d + j] = 1e4f + (float)i;
+    const int k = 5;
+    for (int init : {MFS_KMEANS_INIT_K_MEANS_PP, MFS_KMEANS_INIT_RANDOM}) {
+        for (int64_t seed = 0; seed < 20; seed++) {
+            std::mt19937 g((unsigned)seed);
+            std::vector<float> w(D.n, 0.0f);
+            std::vector<int64_t> present;
+            while ((int)present.size() < k) {
+                int64_t i = 1 + 10 * (int64_t)(g() % 59) + (int64_t)(g() % 9);  // never an outlier row
+                if (w[i] == 0.0f) { w[i] = 0.25f + (float)(g() % 8); present.push_back(i); }
+            }
+            mfs_kmeans_params p = params(k, init, seed);
+            mfs_model *m = fit(D, p, nullptr, &w);
+            std::string what = "init " + std::to_string(init) + " seed " + std::to_string(seed);
+            EXPECT_EQ(get<int32_t>(m, "n_iter")[0], 1) << what;
+            EXPECT_EQ(get<double>(m, "inertia")[0], 0.0) << what;
+            auto C = get<float>(m, "cluster_centers");
+            for (int64_t r : present) {
+                bool found = false;
+                for (int q = 0; q < k; q++)
+                    found |= std::equal(C.begin() + q * D.d, C.begin() + (q + 1) * D.d, D.X.begin() + r * D.d);
+                EXPECT_TRUE(found) << what << ": row " << r << " is not a center";
+            }
+            mfs_model_free(m);
+        }
+    }
+}
+
+TEST(KMeansWeights, FewerPresentRowsThanClusters) {
+    // 3 rows of weight > 0 and k = 5: k-means++ and an init array still fit
+    // (the clusters without rows keep a zero sum, as the C code's rule);
+    // random init cannot draw 5 distinct rows of weight > 0: a clear error
+    Data D = blobs(40, 2, 2, 6.0f, 29);
+    std::vector<float> w(D.n, 0.0f);
+    w[3] = 1.0f; w[17] = 2.0f; w[30] = 0.5f;
+    mfs_model *m = fit(D, params(5, MFS_KMEANS_INIT_K_MEANS_PP, 1), nullptr, &w);
+    EXPECT_GE(get<double>(m, "inertia")[0], 0.0);
+    mfs_model_free(m);
+    std::vector<float> init = rows_init(D, 5, 7);
+    m = fit(D, params(5, MFS_KMEANS_INIT_ARRAY), &init, &w);
+    Naive ref = naive_lloyd(D, std::vector<double>(init.begin(), init.end()), 5, 300, 1e-4, &w);
+    auto C = get<float>(m, "cluster_centers");
+    for (size_t i = 0; i < C.size(); i++) ASSERT_NEAR(C[i], ref.C[i], 1e-5 * std::fabs(ref.C[i]) + 1e-6) << i;
+    EXPECT_NEAR(get<double>(m, "inertia")[0], ref.inertia, 1e-6 * ref.inertia + 1e-9);
+    mfs_model_free(m);
+    mfs_kmeans_params p = params(5, MFS_KMEANS_INIT_RANDOM, 1);
+    ASSERT_EQ(mfs_kmeans_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    mfs_array X = view(D), wa = {w.data(), MFS_DTYPE_FLOAT32, 1, {D.n}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("only 3 rows have sample_weight > 0, fewer than n_clusters=5"),
+              std::string::npos) << mfs_last_error();
+    mfs_model_free(m);
+}
+
+TEST(KMeansWeights, BadWeightsAreClearErrors) {
+    Data D = blobs(10, 3, 2, 4.0f, 30);
+    mfs_kmeans_params p = params(2);
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_kmeans_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    mfs_array X = view(D);
+    std::vector<float> w(10, 1.0f);
+    mfs_array wa = {w.data(), MFS_DTYPE_FLOAT32, 1, {10}};
+    w[3] = -1.0f;
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("sample_weight[3] = -1, weights must be finite and >= 0"),
+              std::string::npos) << mfs_last_error();
+    // NaN: float32 inputs are refused by mfs_model_set_array itself, float64 by the fit
+    std::vector<double> wnan(10, 1.0);
+    wnan[4] = NAN;
+    mfs_array wna = {wnan.data(), MFS_DTYPE_FLOAT64, 1, {10}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wna), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("sample_weight[4] = nan, weights must be finite"), std::string::npos)
+        << mfs_last_error();
+    wnan[4] = INFINITY;
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wna), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_VALUE);
+    w[3] = NAN;
+    EXPECT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_E_VALUE);
+    std::fill(w.begin(), w.end(), 0.0f);  // mfs_model_set_array copies: set again after each change
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_VALUE);
+    EXPECT_STREQ(mfs_last_error(), "mfs_fit: sample_weight sums to 0; at least one weight must be > 0");
+    mfs_array wshort = {w.data(), MFS_DTYPE_FLOAT32, 1, {9}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wshort), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_SHAPE);
+    EXPECT_NE(std::string(mfs_last_error()).find("has 9 values, expected 10 (the rows of X)"), std::string::npos)
+        << mfs_last_error();
+    mfs_array w2d = {w.data(), MFS_DTYPE_FLOAT32, 2, {5, 2}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &w2d), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_SHAPE);
+    std::vector<double> big(10, 1.0);
+    big[2] = 1e300;  // finite in float64, not in float32
+    mfs_array wbig = {big.data(), MFS_DTYPE_FLOAT64, 1, {10}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wbig), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("does not fit in float32"), std::string::npos) << mfs_last_error();
+    std::vector<int32_t> wi(10, 1);
+    mfs_array wint = {wi.data(), MFS_DTYPE_INT32, 1, {10}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wint), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_SHAPE);
+    int32_t fitted = 1;
+    mfs_model_info(m, nullptr, nullptr, &fitted, nullptr);
+    EXPECT_EQ(fitted, 0);
+    // float64 weights are accepted (used as float32); removing the input fits unweighted
+    std::fill(big.begin(), big.end(), 2.0);
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wbig), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_OK) << mfs_last_error();
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", nullptr), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_OK) << mfs_last_error();
+    mfs_model_free(m);
+}
+
+TEST(KMeansWeights, CudaFitWithWeightsIsUnsupported) {
+    if (mfs_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    Data D = blobs(100, 3, 2, 4.0f, 31);
+    mfs_kmeans_params p = params(2);
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_kmeans_create(&p, MFS_DEVICE_CUDA, &m), MFS_OK) << mfs_last_error();
+    std::vector<float> w(D.n, 2.0f);
+    mfs_array X = view(D), wa = {w.data(), MFS_DTYPE_FLOAT32, 1, {D.n}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_E_UNSUPPORTED);
+    EXPECT_NE(std::string(mfs_last_error()).find("sample_weight is not supported on backend='cuda' yet"),
+              std::string::npos) << mfs_last_error();
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", nullptr), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, nullptr), MFS_OK) << mfs_last_error();
     mfs_model_free(m);
 }

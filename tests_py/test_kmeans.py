@@ -272,3 +272,219 @@ def test_cuda_matches_c():
     assert g.inertia_ == pytest.approx(c.inertia_, rel=1e-5)
     np.testing.assert_array_equal(g.predict(X), c.predict(X))
     np.testing.assert_allclose(g.transform(X), c.transform(X), rtol=1e-4, atol=1e-4)
+
+
+# ---- sample_weight -------------------------------------------------------------------
+
+def _weights(n, seed=0):
+    """Real weights in [0.1, 3) with every 7th row 0 (absent)."""
+    w = np.random.RandomState(seed).uniform(0.1, 3.0, n)
+    w[::7] = 0.0
+    return w
+
+
+@pytest.mark.parametrize("name", ["iris", "wine", "blobs", "digits"])
+def test_sample_weight_same_init_matches_sklearn(name, backend):
+    X, k, init = _data(name)
+    w = _weights(len(X))
+    ours = mfs.KMeans(k, init=init, backend=backend).fit(X, sample_weight=w)
+    sk = skc.KMeans(k, init=init, n_init=1).fit(X, sample_weight=w)
+    # the same Lloyd trajectory: the same iterations and labels, exactly (as
+    # the unweighted comparison above; zero-weight rows get labels too)
+    assert ours.n_iter_ == sk.n_iter_
+    np.testing.assert_array_equal(ours.labels_, sk.labels_)
+    # scikit-learn sums w * d^2 and w * x in float32 (its dtype for float32 X),
+    # we in double: as unweighted, the inertia to 1e-4 relative (measured
+    # <= 6.7e-7) and the centers to 1e-5 of max |X| (measured <= 1.3e-7)
+    assert ours.inertia_ == pytest.approx(sk.inertia_, rel=1e-4)
+    scale = np.abs(X).max()
+    np.testing.assert_allclose(ours.cluster_centers_, sk.cluster_centers_, rtol=0, atol=1e-5 * scale)
+    if backend != "python":
+        # C and the float64 reference: both sum in double, so they differ by
+        # the float32 rounding of X and the centers only (1e-6 relative;
+        # measured: inertia <= 1e-8, centers equal)
+        ref = mfs.KMeans(k, init=init, backend="python").fit(X, sample_weight=w)
+        np.testing.assert_array_equal(ours.labels_, ref.labels_)
+        assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-6)
+        np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=0, atol=1e-6 * scale)
+
+
+def test_integer_weights_are_repeated_rows_zero_weights_dropped_rows(backend):
+    X, k, init = _data("blobs")
+    wi = np.random.RandomState(3).randint(0, 4, len(X))  # 0..3: a quarter of the rows absent
+    # tol=0: scikit-learn's tol is relative to the unweighted variance of X,
+    # which repeating rows changes; strict convergence does not depend on it
+    kw = dict(init=init, tol=0.0, backend=backend)
+    a = mfs.KMeans(k, **kw).fit(X, sample_weight=wi)
+    b = mfs.KMeans(k, **kw).fit(np.repeat(X, wi, axis=0))
+    # the same labels of the present rows at every iteration; the centers
+    # differ in the order of the double sums only, then round to float32:
+    # 1e-6 of max |X| (~1 float32 ulp at |X| ~ 50; measured: equal bits)
+    scale = np.abs(X).max()
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=0, atol=1e-6 * scale)
+    assert a.inertia_ == pytest.approx(b.inertia_, rel=1e-9)  # double sums of equal terms (measured <= 3e-16)
+    np.testing.assert_array_equal(np.repeat(a.labels_, wi), b.labels_)
+    present = wi > 0
+    c = mfs.KMeans(k, **kw).fit(X, sample_weight=present.astype(np.float64))
+    e = mfs.KMeans(k, **kw).fit(X[present])
+    np.testing.assert_allclose(c.cluster_centers_, e.cluster_centers_, rtol=0, atol=1e-6 * scale)
+    assert c.inertia_ == pytest.approx(e.inertia_, rel=1e-9)
+    np.testing.assert_array_equal(c.labels_[present], e.labels_)
+    # absent rows are labelled by the fitted centers, as predict does
+    np.testing.assert_array_equal(c.labels_, c.predict(X))
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random", "array"])
+def test_unit_weights_are_the_unweighted_bits(init, backend):
+    X, k, init_array = _data("digits")
+    kw = dict(init=init_array if init == "array" else init, random_state=4, backend=backend,
+              n_init=1 if init == "array" else 2)
+    a = mfs.KMeans(k, **kw).fit(X)
+    b = mfs.KMeans(k, **kw).fit(X, sample_weight=np.ones(len(X)))
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert a.inertia_ == b.inertia_ and a.n_iter_ == b.n_iter_
+
+
+def test_weighted_seeding_close_to_sklearn():
+    # well separated blobs, of which every 10th row is moved far away with
+    # weight 0: an unweighted seeding would spend centers on those rows
+    X, k, _ = _data("blobs")
+    X = X.copy()
+    w = _weights(len(X), seed=1)
+    w[::10] = 0.0
+    X[::10] = 1e4
+
+    def inertias(make, seeds):
+        return np.array([make(s).fit(X, sample_weight=w).inertia_ for s in seeds])
+
+    # k-means++: different random streams, the same weighted algorithm; as the
+    # unweighted test above, the median final inertia over 12 seeds within 1%
+    # (measured: equal to 1e-7, all at the same optimum)
+    sk = inertias(lambda s: skc.KMeans(k, n_init=1, random_state=s), range(12))
+    for backend in ("c", "python"):
+        ours = inertias(lambda s: mfs.KMeans(k, random_state=s, backend=backend), range(12))
+        assert np.median(ours) <= 1.01 * np.median(sk), (backend, np.median(ours), np.median(sk))
+    # the seedings themselves, seen after one Lloyd step: the mean over 32
+    # seeds within 15%, as the unweighted test (measured 0.88..1.003; over 16
+    # seeds random init's mean swings by 12%)
+    for init in ("k-means++", "random"):
+        sk1 = inertias(lambda s: skc.KMeans(k, init=init, n_init=1, max_iter=1, random_state=s), range(32)).mean()
+        for backend in ("c", "python"):
+            ours1 = inertias(lambda s: mfs.KMeans(k, init=init, max_iter=1, random_state=s, backend=backend),
+                             range(32)).mean()
+            assert ours1 <= 1.15 * sk1, (init, backend, ours1, sk1)
+            # no center among the absent far rows
+            est = mfs.KMeans(k, init=init, n_init=5, random_state=0, backend=backend).fit(X, sample_weight=w)
+            assert np.abs(est.cluster_centers_).max() < 1e3, (backend, init)
+
+
+@pytest.mark.parametrize("init", ["random", "k-means++"])
+def test_weighted_seeding_draws_in_proportion_to_the_weights(init, backend):
+    # 3 rows, k = 3: every row is a center, in the order drawn (each cluster
+    # is one row, whose weighted mean is the row itself), so cluster_centers_
+    # shows the draws. Random init draws without replacement in proportion to
+    # w: P(order a, b, c) = w_a / W * w_b / (W - w_a); k-means++ draws its
+    # first center in proportion to w. Over 1000 seeds each frequency within
+    # 5 binomial standard deviations + 0.005 (measured <= 1.7 sigma); the
+    # unweighted draws (1/6, 1/3) are 7 or more sigma away.
+    X = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 30.0]], np.float32)
+    w = np.array([1.0, 2.0, 7.0])
+    N = 1000
+    orders = []
+    for s in range(N):
+        C = mfs.KMeans(3, init=init, random_state=s, backend=backend).fit(X, sample_weight=w).cluster_centers_
+        orders.append(tuple(int(np.flatnonzero((X == c).all(axis=1))[0]) for c in C))
+
+    def check(freq, p, what):
+        assert abs(freq - p) <= 5 * np.sqrt(p * (1 - p) / N) + 0.005, (what, freq, p)
+
+    W = w.sum()
+    for a in range(3):
+        check(np.mean([o[0] == a for o in orders]), w[a] / W, f"first {a}")
+    if init == "random":
+        for a in range(3):
+            for b in range(3):
+                if a != b:
+                    check(np.mean([o[:2] == (a, b) for o in orders]), w[a] / W * w[b] / (W - w[a]),
+                          f"order {a}, {b}")
+
+
+def test_sample_weight_score_fit_predict_fit_transform(backend):
+    X, k, init = _data("wine")
+    w = _weights(len(X), seed=2)
+    est = mfs.KMeans(k, init=init, backend=backend).fit(X, sample_weight=w)
+    # score is -(weighted inertia): both sum w d^2 in double (1e-6)
+    assert est.score(X, sample_weight=w) == pytest.approx(-est.inertia_, rel=1e-6)
+    unweighted = est.score(X)
+    assert est.score(X, sample_weight=np.ones(len(X))) == pytest.approx(unweighted, rel=1e-12)
+    assert est.score(X, sample_weight=2.0 * np.ones(len(X))) == pytest.approx(2.0 * unweighted, rel=1e-12)
+    # scikit-learn's score with the same centers (float32 sums there: 1e-4)
+    sk = skc.KMeans(k, init=init, n_init=1).fit(X, sample_weight=w)
+    assert est.score(X, sample_weight=w) == pytest.approx(sk.score(X, sample_weight=w), rel=1e-4)
+    with pytest.raises(ValueError):
+        est.score(X, sample_weight=-w)
+    # fit_predict / fit_transform pass the weights on: the weighted fit's results
+    labels = mfs.KMeans(k, init=init, backend=backend).fit_predict(X, sample_weight=w)
+    np.testing.assert_array_equal(labels, est.labels_)
+    D = mfs.KMeans(k, init=init, backend=backend).fit_transform(X, sample_weight=w)
+    np.testing.assert_array_equal(D, est.transform(X))
+    assert not np.array_equal(labels, mfs.KMeans(k, init=init, backend=backend).fit_predict(X)) or \
+        not np.allclose(est.cluster_centers_, mfs.KMeans(k, init=init, backend=backend).fit(X).cluster_centers_)
+
+
+@pytest.mark.parametrize("bad, msg", [
+    (lambda n: -np.ones(n), "(?i)negative|>= 0"),
+    (lambda n: np.zeros(n), "non-zero|sum to zero"),
+    (lambda n: np.ones(n - 1), r"sample_weight\.shape|shape"),
+    (lambda n: np.ones((n, 2)), "1D|1-D|shape|sample_weight"),
+    (lambda n: np.r_[np.nan, np.ones(n - 1)], "NaN|finite"),
+    (lambda n: np.r_[np.inf, np.ones(n - 1)], "infinity|finite"),
+    (lambda n: np.r_[1e300, np.ones(n - 1)], "finite in float32"),
+])
+def test_bad_sample_weight(bad, msg, backend):
+    X, k, _ = _data("iris")
+    with pytest.raises(ValueError, match=msg):
+        mfs.KMeans(k, backend=backend).fit(X, sample_weight=bad(len(X)))
+
+
+def test_random_init_needs_n_clusters_present_rows(backend):
+    X, k, _ = _data("iris")
+    w = np.zeros(len(X))
+    w[[3, 70]] = 1.0
+    with pytest.raises(ValueError, match="only 2 rows have sample_weight > 0, fewer than n_clusters=3"):
+        mfs.KMeans(k, init="random", backend=backend).fit(X, sample_weight=w)
+    # k-means++ fits (as scikit-learn): clusters without present rows are allowed
+    from sklearn.exceptions import ConvergenceWarning
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):
+        mfs.KMeans(k, backend=backend).fit(X, sample_weight=w)
+
+
+def test_c_sample_weight_messages_reach_python():
+    X, k, _ = _data("iris")
+    from mfs import _native
+    m = _native.NativeModel.create("kmeans", {"n_clusters": 3})
+    m.set_array("sample_weight", np.r_[np.float32(-1.0), np.ones(len(X) - 1, np.float32)])
+    with pytest.raises(ValueError, match=r"sample_weight\[0\] = -1, weights must be finite and >= 0"):
+        m.fit(X)
+    m.set_array("sample_weight", np.zeros(len(X), np.float32))
+    with pytest.raises(ValueError, match="sample_weight sums to 0"):
+        m.fit(X)
+    m.set_array("sample_weight", np.ones(4, np.float32))
+    with pytest.raises(ValueError, match=r"has 4 values, expected 150 \(the rows of X\)"):
+        m.fit(X)
+
+
+@pytest.mark.cuda
+def test_cuda_sample_weight_is_a_type_error():
+    X, k, init = _data("iris")
+    with pytest.raises(TypeError, match="sample_weight is not supported on backend='cuda' yet"):
+        mfs.KMeans(k, init=init, backend="cuda").fit(X, sample_weight=np.ones(len(X)))
+    # the C library's own status, past the Python check
+    from mfs import _native
+    m = _native.NativeModel.create("kmeans", {"n_clusters": 3}, "cuda")
+    m.set_array("sample_weight", np.ones(len(X), np.float32))
+    with pytest.raises(TypeError, match="not supported on backend='cuda' yet; fit on the CPU"):  # MFS_E_UNSUPPORTED
+        m.fit(X)
+    # without weights the CUDA fit still runs
+    mfs.KMeans(k, init=init, backend="cuda").fit(X)

@@ -30,7 +30,11 @@ typedef struct mfs_kmeans_params {
 MFS_API void mfs_kmeans_params_default(mfs_kmeans_params *params);
 /** Create an unfitted model (see mfs_model_create). For init ARRAY, give the
  *  centers with mfs_model_set_array(model, "init", (n_clusters, d) float32)
- *  before fit. Fitted arrays: "cluster_centers" (k, d), "labels" (n,) int32,
+ *  before fit. Optional input "sample_weight" (n,) float32 or float64, finite,
+ *  >= 0, not all 0 (used as float32; MFS_E_VALUE / MFS_E_SHAPE otherwise):
+ *  scikit-learn's weights (weighted centers and inertia, seeding in proportion
+ *  to the weights; weight 0 is an absent row; init RANDOM needs n_clusters
+ *  rows of weight > 0); MFS_E_UNSUPPORTED on MFS_DEVICE_CUDA. Fitted arrays: "cluster_centers" (k, d), "labels" (n,) int32,
  *  "inertia" () float64, "n_iter" () int32. predict: (m,) int32 labels;
  *  transform: (m, k) float32 euclidean distances. */
 MFS_API mfs_status mfs_kmeans_create(const mfs_kmeans_params *params, mfs_device device,

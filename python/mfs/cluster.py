@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._base import MfsEstimator, register
 from .reference import kmeans as _ref
@@ -29,6 +29,13 @@ def _check_int(name, value, low):
 class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, MfsEstimator):
     """K-Means clustering: k-means++ seeding and Lloyd iterations, from scratch
     in C (or CUDA, or numpy).
+
+    ``fit`` takes scikit-learn's ``sample_weight``: each center is the weighted
+    mean of its points, ``inertia_`` is ``sum_i w_i ||x_i - c||^2``, and the
+    k-means++ / random seeding draw rows in proportion to the weights. A weight
+    of 0 is an absent row (it still gets a label), an integer weight a
+    repeated row (exactly so with an init array; the random seedings draw
+    differently). Not on backend="cuda" yet.
 
     Parameters
     ----------
@@ -65,7 +72,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
     cluster_centers_ : ndarray of shape (n_clusters, n_features), float32
     labels_ : ndarray of shape (n_samples,), int32
     inertia_ : float
-        Sum of squared distances of the samples to their closest center.
+        Sum of squared distances of the samples to their closest center
+        (weighted by sample_weight when given).
     n_iter_ : int
         Lloyd iterations of the best run.
     n_features_in_ : int
@@ -148,13 +156,35 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
                 "random_state": self._seed() if X is not None else 0}
 
     # ---- fit ---------------------------------------------------------------
-    def fit(self, X, y=None):
-        """Cluster X (n_samples, n_features). y is ignored. Returns self."""
+    def _sample_weight(self, sample_weight, X, fit):
+        """sample_weight as float32 (n,): finite in float32, >= 0 and, for fit,
+        not all 0; None stays None."""
+        if sample_weight is None:
+            return None
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if not np.all(w <= np.finfo(np.float32).max):
+            raise ValueError(f"KMeans: sample_weight must be finite in float32 "
+                             f"(<= {np.finfo(np.float32).max:.4g}); libmfs fits with float32 weights")
+        w = np.ascontiguousarray(w, dtype=np.float32)
+        if fit and not w.sum(dtype=np.float64) > 0:
+            raise ValueError("KMeans: sample weights sum to zero; at least one must be > 0")
+        return w
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Cluster X (n_samples, n_features). y is ignored. sample_weight
+        (n_samples,) >= 0, not all zero, weighs each row in the centers, the
+        inertia and the k-means++ / random seeding (not in an init array), as
+        scikit-learn's; used as float32; not on backend="cuda" yet
+        (TypeError). Returns self."""
         backend = self._check_backend()
         # NaN/Inf: the C library checks X in its own pass (naming the row and
         # column), so only the numpy reference needs scikit-learn's pass
         X = validate_data(self, X, dtype=np.float32, order="C", reset=True, ensure_min_samples=1,
                           ensure_all_finite=backend == "python")
+        w = self._sample_weight(sample_weight, X, fit=True)
+        if w is not None and backend == "cuda":
+            raise TypeError("KMeans: sample_weight is not supported on backend='cuda' yet; "
+                            "fit with backend='c' (or 'python')")
         params = self._params(X)
         init_array = self._init_array()
         if init_array is not None and init_array.shape != (params["n_clusters"], X.shape[1]):
@@ -169,12 +199,17 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
             warnings.warn(f"Explicit initial center position passed: performing only one init in KMeans "
                           f"instead of n_init={params['n_init']}.", RuntimeWarning, stacklevel=2)
         if backend == "python":
-            state = _ref.fit(X, None, **params, init_array=init_array)
+            state = _ref.fit(X, None, **params, init_array=init_array, sample_weight=w)
             self._native = None
             self._state = {k: np.asarray(v) for k, v in state.items()}
             self._set_attributes()
         else:
-            self._fit_backend(X, None, inputs={"init": init_array} if init_array is not None else None)
+            inputs = {}
+            if init_array is not None:
+                inputs["init"] = init_array
+            if w is not None:
+                inputs["sample_weight"] = w
+            self._fit_backend(X, None, inputs=inputs or None)
         self._scalars()
         distinct = len(np.unique(self.labels_))
         if distinct < params["n_clusters"]:
@@ -205,25 +240,33 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
         scikit-learn keeps the input's float dtype."""
         return self._apply("transform", X)
 
-    def fit_predict(self, X, y=None):
-        """Fit, then the labels of the training rows (labels_)."""
-        return self.fit(X).labels_
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit (with sample_weight, as fit), then the labels of the training
+        rows (labels_)."""
+        return self.fit(X, sample_weight=sample_weight).labels_
 
-    def fit_transform(self, X, y=None):
-        """Fit, then the distances of the training rows to the centers."""
-        return self.fit(X).transform(X)
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit (with sample_weight, as fit), then the distances of the
+        training rows to the centers."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
 
-    def score(self, X, y=None):
-        """Opposite of the inertia of X on the fitted centers (higher is better)."""
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the inertia of X on the fitted centers (higher is
+        better), each row's squared distance weighted by sample_weight (>= 0,
+        finite in float32; all 1 by default), as scikit-learn's."""
         self._check_backend()
         check_is_fitted(self, "_state")
         X = self._validate_X(X, reset=False)  # once: one feature-names warning, not two
+        w = self._sample_weight(sample_weight, X, fit=False)
         labels = self._run("predict", X)
         C = self.cluster_centers_.astype(np.float64)
         total = 0.0
         for i in range(0, len(X), 8192):
             diff = X[i:i + 8192].astype(np.float64) - C[labels[i:i + 8192]]
-            total += float(np.einsum("ij,ij->", diff, diff))
+            if w is None:
+                total += float(np.einsum("ij,ij->", diff, diff))
+            else:
+                total += float(np.einsum("ij,ij,i->", diff, diff, w[i:i + 8192].astype(np.float64)))
         return -total
 
     # ---- mfs.load ------------------------------------------------------------

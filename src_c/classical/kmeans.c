@@ -20,7 +20,15 @@
  * float32 rounding) skip the rows whose label provably stays: only the others
  * are read, through the same kernel, and the sums follow the moved rows only.
  * The labels of every iteration are those of the plain Lloyd
- * (MFS_KMEANS_PLAIN=1 runs that, for the tests). */
+ * (MFS_KMEANS_PLAIN=1 runs that, for the tests).
+ *
+ * The optional "sample_weight" input w_i >= 0 (scikit-learn's): centers are
+ * weighted means, the inertia is sum_i w_i ||x_i - c||^2, k-means++ draws with
+ * probability proportional to w_i D(x_i)^2 (the first center to w_i), random
+ * init draws distinct rows with probability proportional to w_i. A row of
+ * weight 0 is absent from the sums, the seeding and the relocation (it still
+ * gets a label). Without weights (or with all weights 1) every weighted
+ * branch is skipped: the same bits as before. Not on CUDA yet. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -276,7 +284,9 @@ typedef struct estep_t {
     int32_t *labels;      /* (n) in: previous labels (for `changed`), out: new */
     /* requests for the next run (NULL / 0: not wanted) */
     double *sums;         /* (k, d) totals */
-    int64_t *counts;      /* (k) */
+    int64_t *counts;      /* (k) rows (with weights: rows of weight > 0) */
+    const float *w;       /* (n) sample weights, or NULL: all 1 */
+    double *wsums;        /* (k) with w: the clusters' weight totals */
     int want_inertia, want_stats;
     double *ub, *lb;      /* (n) Hamerly bounds to fill (see bounds_from_values), or NULL */
     float *xn;            /* (n) with ub: >= ||x - shift|| */
@@ -290,6 +300,7 @@ typedef struct estep_t {
     int64_t *pcounts;     /* (nsch, k) chunk counts */
     double *pinert;       /* (nsch) */
     double *pstats;       /* (nsch, 2, d): sum and sum of squares of shifted rows */
+    double *pwsums;       /* (nsch, k) with w: chunk weight totals */
     float *scratch;       /* (nt, RMAX * dpad + RMAX * 64): shifted rows and dots */
     int nt;
 } estep_t;
@@ -313,8 +324,8 @@ static mfs_status estep_alloc(estep_t *e, int lloyd, const char *fn, void **bloc
     e->nsch = (e->n + e->sch - 1) / e->sch;
     size_t part = 0;
     if (lloyd) {
-        size_t cells; /* psums + pcounts + pinert + pstats, all 8-byte */
-        if (mfs__mul_overflows((size_t)e->nsch, (size_t)(e->k * (e->d + 1) + 1 + 2 * e->d), &cells) ||
+        size_t cells; /* psums + pcounts + pinert + pstats (+ pwsums), all 8-byte */
+        if (mfs__mul_overflows((size_t)e->nsch, (size_t)(e->k * (e->d + 1) + 1 + 2 * e->d + (e->w ? e->k : 0)), &cells) ||
             mfs__mul_overflows(cells, sizeof(double), &part))
             return mfs__error(MFS_E_OVERFLOW, "%s: K-Means scratch size overflows", fn);
     }
@@ -326,6 +337,7 @@ static mfs_status estep_alloc(estep_t *e, int lloyd, const char *fn, void **bloc
         e->pcounts = (int64_t *)(e->psums + e->nsch * e->k * e->d);
         e->pinert = (double *)(e->pcounts + e->nsch * e->k);
         e->pstats = e->pinert + e->nsch;
+        e->pwsums = e->w ? e->pstats + e->nsch * 2 * e->d : NULL;
     }
     return MFS_OK;
 }
@@ -351,6 +363,7 @@ static void estep_run(estep_t *e) {
             int64_t i0 = ch * sch, i1 = i0 + sch < n ? i0 + sch : n;
             double *ps = want_sums ? e->psums + ch * k * d : NULL;
             int64_t *pc = want_sums ? e->pcounts + ch * k : NULL;
+            double *pw = want_sums && e->w ? e->pwsums + ch * k : NULL;
             double *st1 = want_st ? e->pstats + ch * 2 * d : NULL, *st2 = st1 ? st1 + d : NULL;
             double inert = 0.0;
             if (want_sums) memset(pc, 0, (size_t)k * sizeof(int64_t));
@@ -377,8 +390,25 @@ static void estep_run(estep_t *e) {
                     if (want_b) bounds_from_values(xn2[r], bv[r], bv2[r], e->c->cmax, ke, e->ub + i, e->lb + i, e->xn + i);
                     changed |= e->labels[i] != bi[r];
                     e->labels[i] = bi[r];
-                    if (want_in) inert += sqdist_row(x, e->centers + (int64_t)bi[r] * d, d);
-                    if (want_sums) {
+                    if (want_in) {
+                        double dd = sqdist_row(x, e->centers + (int64_t)bi[r] * d, d);
+                        inert += e->w ? (double)e->w[i] * dd : dd;
+                    }
+                    if (want_sums && e->w) {
+                        /* w x in double: exact products, so integer weights
+                         * sum as repeated rows do; weight 0 is no row */
+                        const double wi = (double)e->w[i];
+                        if (wi != 0.0) {
+                            double *acc = ps + (int64_t)bi[r] * d;
+                            if (pc[bi[r]]++ == 0) {
+                                for (int64_t j = 0; j < d; j++) acc[j] = wi * (double)x[j];
+                                pw[bi[r]] = wi;
+                            } else {
+                                for (int64_t j = 0; j < d; j++) acc[j] += wi * (double)x[j];
+                                pw[bi[r]] += wi;
+                            }
+                        }
+                    } else if (want_sums) {
                         double *acc = ps + (int64_t)bi[r] * d;
                         if (pc[bi[r]]++ == 0)
                             for (int64_t j = 0; j < d; j++) acc[j] = (double)x[j];
@@ -395,14 +425,17 @@ static void estep_run(estep_t *e) {
             for (int64_t q = 0; q < k; q++) {
                 double *dst = e->sums + q * d;
                 int64_t cnt = 0;
+                double ws = 0.0;
                 for (int64_t j = 0; j < d; j++) dst[j] = 0.0;
                 for (int64_t ch = 0; ch < nsch; ch++) {
                     if (!e->pcounts[ch * k + q]) continue;
                     const double *src = e->psums + (ch * k + q) * d;
                     for (int64_t j = 0; j < d; j++) dst[j] += src[j];
                     cnt += e->pcounts[ch * k + q];
+                    if (e->w) ws += e->pwsums[ch * k + q];
                 }
                 e->counts[q] = cnt;
+                if (e->w) e->wsums[q] = ws;
             }
         }
     }
@@ -439,23 +472,45 @@ static void sample_mean(const float *X, int64_t n, int64_t d, float *shift) {
 
 /* Empty clusters take the points farthest from their (old) centers, as
  * scikit-learn's _relocate_empty_clusters_dense: each such point leaves its
- * cluster's sum and becomes the new cluster alone. far (n) is scratch. */
-static void relocate_empty(const float *X, int64_t n, int64_t d, int64_t k, const float *old_centers,
-                           const int32_t *labels, double *sums, int64_t *counts, float *far, int nt) {
+ * cluster's sum and becomes the new cluster alone. far (n) is scratch. With
+ * weights w (else NULL), a cluster is empty when no row of weight > 0 is in
+ * it, only such rows are taken (weight 0 is no row; scikit-learn may take
+ * one, which leaves the cluster empty), the moved sums are w x, and wsums
+ * follow; a cluster for which no row is left keeps a zero sum. */
+static void relocate_empty(const float *X, const float *w, int64_t n, int64_t d, int64_t k,
+                           const float *old_centers, const int32_t *labels, double *sums, int64_t *counts,
+                           double *wsums, float *far, int nt) {
 #pragma omp parallel for schedule(static) num_threads(nt) if (n > CH)
-    for (int64_t i = 0; i < n; i++) far[i] = sqdist_row(X + i * d, old_centers + (int64_t)labels[i] * d, d);
+    for (int64_t i = 0; i < n; i++)
+        far[i] = w && w[i] == 0.0f ? -1.0f : sqdist_row(X + i * d, old_centers + (int64_t)labels[i] * d, d);
     for (int64_t q = 0; q < k; q++) {
         if (counts[q] != 0) continue;
         /* the farthest point not yet taken (first index on ties) */
         int64_t best = 0;
         for (int64_t i = 1; i < n; i++)
             if (far[i] > far[best]) best = i;
+        if (far[best] < 0.0f) {
+            /* every row of weight > 0 is taken (only with weights: n >= k) */
+            for (int64_t j = 0; j < d; j++) sums[q * d + j] = 0.0;
+            wsums[q] = 0.0;
+            continue;
+        }
         far[best] = -1.0f;
         const float *x = X + best * d;
         int32_t old = labels[best];
-        for (int64_t j = 0; j < d; j++) {
-            sums[(int64_t)old * d + j] -= x[j];
-            sums[q * d + j] = x[j];
+        if (w) {
+            const double wi = (double)w[best];
+            for (int64_t j = 0; j < d; j++) {
+                sums[(int64_t)old * d + j] -= wi * (double)x[j];
+                sums[q * d + j] = wi * (double)x[j];
+            }
+            wsums[q] = wi;
+            wsums[old] -= wi;
+        } else {
+            for (int64_t j = 0; j < d; j++) {
+                sums[(int64_t)old * d + j] -= x[j];
+                sums[q * d + j] = x[j];
+            }
         }
         counts[q] = 1;
         counts[old] -= 1;
@@ -476,12 +531,15 @@ typedef struct hamerly_t {
     unsigned char *touched; /* (nsch, k) chunk ch has a delta sum for cluster q */
 } hamerly_t;
 
-/* Touch cluster q's delta sum in a chunk (zeroed on first touch). */
-static inline double *delta_sum(const estep_t *e, unsigned char *tch, double *ps, int64_t *pc, int32_t q) {
+/* Touch cluster q's delta sum in a chunk (zeroed on first touch; with
+ * weights its weight delta pw[q] too). */
+static inline double *delta_sum(const estep_t *e, unsigned char *tch, double *ps, int64_t *pc, double *pw,
+                                int32_t q) {
     double *acc = ps + (int64_t)q * e->d;
     if (!tch[q]) {
         tch[q] = 1;
         pc[q] = 0;
+        if (pw) pw[q] = 0.0;
         memset(acc, 0, (size_t)e->d * sizeof(double));
     }
     return acc;
@@ -491,7 +549,8 @@ static inline double *delta_sum(const estep_t *e, unsigned char *tch, double *ps
  * bound test: the same block_argmin as the full pass (so the same label bits),
  * new bounds, and the moves of changed rows into the chunk's delta sums. */
 static int hamerly_flush(const estep_t *e, hamerly_t *h, const float *xs, float *dots, int R, int cnt,
-                         const int64_t *idx, const double *xn2, unsigned char *tch, double *ps, int64_t *pc) {
+                         const int64_t *idx, const double *xn2, unsigned char *tch, double *ps, int64_t *pc,
+                         double *pw) {
     float bv[RMAX], bv2[RMAX];
     int32_t bi[RMAX];
     const int64_t d = e->d;
@@ -506,10 +565,22 @@ static int hamerly_flush(const estep_t *e, hamerly_t *h, const float *xs, float 
         changed = 1;
         e->labels[i] = b;
         const float *x = e->X + i * d;
-        double *sa = delta_sum(e, tch, ps, pc, a), *sb = delta_sum(e, tch, ps, pc, b);
-        for (int64_t j = 0; j < d; j++) {
-            sa[j] -= (double)x[j];
-            sb[j] += (double)x[j];
+        if (e->w) {
+            const double wi = (double)e->w[i];
+            if (wi == 0.0) continue; /* no row: only its label moves */
+            double *sa = delta_sum(e, tch, ps, pc, pw, a), *sb = delta_sum(e, tch, ps, pc, pw, b);
+            for (int64_t j = 0; j < d; j++) {
+                sa[j] -= wi * (double)x[j];
+                sb[j] += wi * (double)x[j];
+            }
+            pw[a] -= wi;
+            pw[b] += wi;
+        } else {
+            double *sa = delta_sum(e, tch, ps, pc, NULL, a), *sb = delta_sum(e, tch, ps, pc, NULL, b);
+            for (int64_t j = 0; j < d; j++) {
+                sa[j] -= (double)x[j];
+                sb[j] += (double)x[j];
+            }
         }
         pc[a]--;
         pc[b]++;
@@ -575,6 +646,7 @@ static void hamerly_run(estep_t *e, hamerly_t *h) {
             int64_t i0 = ch * sch, i1 = i0 + sch < n ? i0 + sch : n;
             double *ps = e->psums + ch * k * d;
             int64_t *pc = e->pcounts + ch * k;
+            double *pw = e->w ? e->pwsums + ch * k : NULL;
             unsigned char *tch = h->touched + ch * k;
             memset(tch, 0, (size_t)k);
             int cnt = 0;
@@ -592,12 +664,12 @@ static void hamerly_run(estep_t *e, hamerly_t *h) {
                     xn2[cnt] = shift_row(e->X + i * d, shift, xs + cnt * d, d);
                     idx[cnt++] = i;
                     if (cnt == R) {
-                        changed |= hamerly_flush(e, h, xs, dots, R, cnt, idx, xn2, tch, ps, pc);
+                        changed |= hamerly_flush(e, h, xs, dots, R, cnt, idx, xn2, tch, ps, pc, pw);
                         cnt = 0;
                     }
                 }
             }
-            if (cnt) changed |= hamerly_flush(e, h, xs, dots, R, cnt, idx, xn2, tch, ps, pc);
+            if (cnt) changed |= hamerly_flush(e, h, xs, dots, R, cnt, idx, xn2, tch, ps, pc, pw);
         }
     }
     /* the moves, in chunk order */
@@ -608,6 +680,7 @@ static void hamerly_run(estep_t *e, hamerly_t *h) {
             double *dst = e->sums + q * d;
             for (int64_t j = 0; j < d; j++) dst[j] += src[j];
             e->counts[q] += e->pcounts[ch * k + q];
+            if (e->w) e->wsums[q] += e->pwsums[ch * k + q];
         }
     e->changed = changed;
 }
@@ -620,7 +693,10 @@ static void inertia_pass(estep_t *e) {
     for (int64_t ch = 0; ch < nsch; ch++) {
         int64_t i0 = ch * sch, i1 = i0 + sch < n ? i0 + sch : n;
         double inert = 0.0;
-        for (int64_t i = i0; i < i1; i++) inert += sqdist_row(e->X + i * d, e->centers + (int64_t)e->labels[i] * d, d);
+        for (int64_t i = i0; i < i1; i++) {
+            double dd = sqdist_row(e->X + i * d, e->centers + (int64_t)e->labels[i] * d, d);
+            inert += e->w ? (double)e->w[i] * dd : dd;
+        }
         e->pinert[ch] = inert;
     }
     e->inertia = 0.0;
@@ -664,15 +740,16 @@ static void hamerly_centers(hamerly_t *h, const float *centers, int64_t k, int64
  * the centers. The rows are shifted by the data mean as scikit-learn's are: in
  * the first pass by the mean of sampled rows (the exact one would cost a pass
  * of its own), then by the exact mean, which the first M-step's totals give. */
-static mfs_status lloyd_cpu(const float *X, int64_t n, int64_t d, int64_t k, int32_t max_iter,
+static mfs_status lloyd_cpu(const float *X, const float *w, int64_t n, int64_t d, int64_t k, int32_t max_iter,
                             double tol_rel, float *centers, int32_t *labels, double *inertia,
                             int32_t *n_iter) {
     const int nt = mfs__num_threads();
     const int64_t kp = (k + VL - 1) / VL * VL;
     /* one block: ct (d, kp), cn (kp), shift (d), old centers (k, d) f32, then
-     * sums (k, d) f64 and counts (k); "far" (n) only if a cluster empties */
+     * sums (k, d) f64, counts (k) and weight totals (k) f64; "far" (n) only if
+     * a cluster empties */
     size_t bytes = (size_t)(d * kp + kp + d + k * d) * sizeof(float) + (size_t)(k * d) * sizeof(double) +
-                   (size_t)k * sizeof(int64_t) + 128;
+                   (size_t)k * (sizeof(int64_t) + sizeof(double)) + 128;
     unsigned char *blk = NULL, *hblk = NULL;
     void *scr_block = NULL;
     float *far = NULL;
@@ -681,10 +758,12 @@ static mfs_status lloyd_cpu(const float *X, int64_t n, int64_t d, int64_t k, int
     centers_t c = {k, kp, d, (float *)blk, (float *)blk + d * kp, shift, 0.0};
     double *sums = (double *)(((uintptr_t)(old + k * d) + 63) & ~(uintptr_t)63);
     int64_t *counts = (int64_t *)(sums + k * d);
+    double *wsums = (double *)(counts + k);
     estep_t e;
     memset(&e, 0, sizeof e);
     e.X = X; e.n = n; e.d = d; e.k = k; e.c = &c; e.centers = old; e.labels = labels;
     e.sums = sums; e.counts = counts; e.want_inertia = 1; e.nt = nt;
+    e.w = w; e.wsums = w ? wsums : NULL;
     mfs_status s = estep_alloc(&e, 1, FIT, &scr_block);
     if (s != MFS_OK) goto done;
     /* Hamerly's state: ub, lb (n) f64, delta, twos (k) f64, xn (n) f32, prev (k, d) f32, touched (nsch, k) */
@@ -733,12 +812,17 @@ static mfs_status lloyd_cpu(const float *X, int64_t n, int64_t d, int64_t k, int
         }
         memcpy(h.prev, old, (size_t)(k * d) * sizeof(float));
         if (it == 0) {
+            /* tol from the unweighted variance of X, as scikit-learn's _tolerance */
             tol = tol_rel * e.mean_var;
-            double drift = 0.0;
+            double drift = 0.0, total = (double)n;
+            if (w) { /* the shift becomes the weighted mean */
+                total = 0.0;
+                for (int64_t q = 0; q < k; q++) total += wsums[q];
+            }
             for (int64_t j = 0; j < d; j++) {
                 double t = 0.0;
                 for (int64_t q = 0; q < k; q++) t += sums[q * d + j];
-                float v = (float)(t / (double)n);
+                float v = (float)(t / total);
                 double u = (double)v - (double)shift[j];
                 drift += u * u;
                 shift[j] = v;
@@ -753,14 +837,14 @@ static mfs_status lloyd_cpu(const float *X, int64_t n, int64_t d, int64_t k, int
         int empty = 0;
         for (int64_t q = 0; q < k; q++) empty |= counts[q] == 0;
         if (empty) {
-            relocate_empty(X, n, d, k, old, labels, sums, counts, far, nt);
+            relocate_empty(X, w, n, d, k, old, labels, sums, counts, wsums, far, nt);
             /* the sums now disagree with the labels: the next step is a full pass */
             full = 1;
         }
         double shift2 = 0.0;
         for (int64_t q = 0; q < k; q++) {
             /* a cluster left with no point keeps its (zero) sum, as scikit-learn */
-            double inv = counts[q] > 0 ? 1.0 / (double)counts[q] : 1.0;
+            double inv = counts[q] > 0 ? 1.0 / (w ? wsums[q] : (double)counts[q]) : 1.0;
             double sq = 0.0;
             for (int64_t j = 0; j < d; j++) {
                 float v = (float)(sums[q * d + j] * inv);
@@ -803,8 +887,11 @@ done:
 
 /* Greedy k-means++ (Arthur & Vassilvitskii 2007, with scikit-learn's 2 + log k
  * local trials): each new center is the best, by resulting potential, of
- * several candidates drawn with probability proportional to D(x)^2. */
-static mfs_status kmeans_pp(const float *X, int64_t n, int64_t d, int64_t k, mfs_rng *rng,
+ * several candidates drawn with probability proportional to D(x)^2. With
+ * weights w (else NULL), as scikit-learn's _kmeans_plusplus: the first center
+ * is drawn with probability proportional to w, then candidates proportional to
+ * w D(x)^2, and potentials are sum_i w_i D(x_i)^2. */
+static mfs_status kmeans_pp(const float *X, const float *w, int64_t n, int64_t d, int64_t k, mfs_rng *rng,
                             float *centers) {
     const int nt = mfs__num_threads();
     const int64_t trials = 2 + (int64_t)log((double)k), nch = (n + CH - 1) / CH;
@@ -817,7 +904,23 @@ static mfs_status kmeans_pp(const float *X, int64_t n, int64_t d, int64_t k, mfs
     double *part = cum + n;
     int64_t cand[64];
 
-    int64_t first = (int64_t)mfs_rng_below(rng, (uint64_t)n);
+    int64_t first;
+    if (w) {
+        /* numpy's choice(n, p=w / sum w): the first i with cumsum(w)[i] > u sum w */
+        double acc = 0.0;
+        for (int64_t i = 0; i < n; i++) { acc += (double)w[i]; cum[i] = acc; }
+        double r = mfs_rng_uniform(rng) * acc;
+        int64_t lo = 0, hi = n;
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (cum[mid] <= r) lo = mid + 1; else hi = mid;
+        }
+        if (lo >= n) /* r rounded up to the total: the last row of weight > 0 */
+            for (lo = n - 1; lo > 0 && w[lo] == 0.0f; lo--) {}
+        first = lo;
+    } else {
+        first = (int64_t)mfs_rng_below(rng, (uint64_t)n);
+    }
     memcpy(centers, X + first * d, (size_t)d * sizeof(float));
 #pragma omp parallel for schedule(static) num_threads(nt) if (nch > 1)
     for (int64_t ch = 0; ch < nch; ch++) {
@@ -825,7 +928,7 @@ static mfs_status kmeans_pp(const float *X, int64_t n, int64_t d, int64_t k, mfs
         double s = 0.0;
         for (int64_t i = i0; i < i1; i++) {
             closest[i] = sqdist_row(X + i * d, centers, d);
-            s += closest[i];
+            s += w ? (double)w[i] * closest[i] : closest[i];
         }
         part[ch] = s;
     }
@@ -834,7 +937,10 @@ static mfs_status kmeans_pp(const float *X, int64_t n, int64_t d, int64_t k, mfs
 
     for (int64_t c = 1; c < k; c++) {
         double acc = 0.0;
-        for (int64_t i = 0; i < n; i++) { acc += closest[i]; cum[i] = acc; }
+        if (w)
+            for (int64_t i = 0; i < n; i++) { acc += (double)w[i] * closest[i]; cum[i] = acc; }
+        else
+            for (int64_t i = 0; i < n; i++) { acc += closest[i]; cum[i] = acc; }
         for (int64_t t = 0; t < trials; t++) {
             double r = mfs_rng_uniform(rng) * pot;
             /* first i with cum[i] >= r (numpy's searchsorted, side left), clipped */
@@ -856,7 +962,7 @@ static mfs_status kmeans_pp(const float *X, int64_t n, int64_t d, int64_t k, mfs
                     float v = sqdist_row(X + i * d, y, d);
                     v = v < closest[i] ? v : closest[i];
                     dt[i] = v;
-                    s += v;
+                    s += w ? (double)w[i] * v : v;
                 }
                 part[ch * trials + t] = s;
             }
@@ -873,6 +979,73 @@ static mfs_status kmeans_pp(const float *X, int64_t n, int64_t d, int64_t k, mfs
         memcpy(centers + c * d, X + cand[best] * d, (size_t)d * sizeof(float));
     }
     mfs__free(blk);
+    return MFS_OK;
+}
+
+/* k distinct rows drawn without replacement with probability proportional to
+ * w (numpy's choice(n, k, replace=False, p=w / sum w), scikit-learn's random
+ * init with weights), by Efraimidis & Spirakis (2006): row i gets the key
+ * log(u_i) / w_i, the k largest keys win, in decreasing key order (the order
+ * of successive draws). O(n log k), a heap of k. */
+static mfs_status random_init_weighted(const float *X, const float *w, int64_t n, int64_t d, int64_t k,
+                                       mfs_rng *rng, float *centers) {
+    int64_t pos = 0;
+    for (int64_t i = 0; i < n; i++) pos += w[i] > 0.0f;
+    if (pos < k)
+        return mfs__error(MFS_E_VALUE, "%s: init is random and only %lld rows have sample_weight > 0, fewer than "
+                          "n_clusters=%lld (the initial centers are distinct rows of weight > 0)",
+                          FIT, (long long)pos, (long long)k);
+    double *key = NULL;
+    MFS_TRY(mfs__alloc((void **)&key, (size_t)k * (sizeof(double) + sizeof(int64_t)), FIT, "the random init heap"));
+    int64_t *idx = (int64_t *)(key + k), m = 0;
+    /* a min-heap on (key, -index): the root is the worst row kept */
+#define KM_WORSE(a, b) (key[a] < key[b] || (key[a] == key[b] && idx[a] > idx[b]))
+    for (int64_t i = 0; i < n; i++) {
+        double u = mfs_rng_uniform(rng); /* one draw per row, weight 0 or not */
+        if (w[i] == 0.0f) continue;
+        double kv = log1p(-u) / (double)w[i]; /* log(1 - u): u in [0, 1), finite */
+        int64_t at;
+        if (m < k) {
+            at = m++;
+            for (; at > 0; at = (at - 1) / 2) { /* sift up */
+                int64_t pa = (at - 1) / 2;
+                if (!(kv < key[pa] || (kv == key[pa] && i > idx[pa]))) break;
+                key[at] = key[pa]; idx[at] = idx[pa];
+            }
+        } else {
+            if (kv < key[0] || (kv == key[0] && i > idx[0])) continue;
+            at = 0;
+            for (;;) { /* sift down */
+                int64_t c = 2 * at + 1;
+                if (c >= m) break;
+                if (c + 1 < m && KM_WORSE(c + 1, c)) c++;
+                if (!(key[c] < kv || (key[c] == kv && idx[c] > i))) break;
+                key[at] = key[c]; idx[at] = idx[c];
+                at = c;
+            }
+        }
+        key[at] = kv;
+        idx[at] = i;
+    }
+    /* pop the worst to the back: the array ends sorted best first */
+    for (int64_t end = m - 1; end > 0; end--) {
+        double tk = key[0]; int64_t ti = idx[0];
+        key[0] = key[end]; idx[0] = idx[end];
+        key[end] = tk; idx[end] = ti;
+        for (int64_t at = 0;;) {
+            int64_t c = 2 * at + 1;
+            if (c >= end) break;
+            if (c + 1 < end && KM_WORSE(c + 1, c)) c++;
+            if (!KM_WORSE(c, at)) break;
+            tk = key[at]; ti = idx[at];
+            key[at] = key[c]; idx[at] = idx[c];
+            key[c] = tk; idx[c] = ti;
+            at = c;
+        }
+    }
+#undef KM_WORSE
+    for (int64_t c = 0; c < k; c++) memcpy(centers + c * d, X + idx[c] * d, (size_t)d * sizeof(float));
+    mfs__free(key);
     return MFS_OK;
 }
 
@@ -926,11 +1099,45 @@ static mfs_status column_stats(const float *X, int64_t n, int64_t d, float *mean
     return MFS_OK;
 }
 
+/* The optional "sample_weight" input as float32 (the precision of the data
+ * it scales) in *sw (n, to free), or *sw = NULL when it is absent or every
+ * weight is 1 (then the fit is the unweighted one, bit for bit). */
+static mfs_status read_weights(const mfs_model *m, int64_t n, float **sw) {
+    *sw = NULL;
+    if (!mfs__input_find(m, "sample_weight")) return MFS_OK;
+    double *w64 = NULL;
+    float *w = NULL;
+    MFS_TRY(mfs__alloc((void **)&w64, (size_t)n * sizeof(double), FIT, "sample_weight"));
+    mfs_status s = mfs__input_weights(m, FIT, "sample_weight", n, 0, "rows of X", w64, NULL);
+    if (s == MFS_OK) s = mfs__alloc((void **)&w, (size_t)n * sizeof(float), FIT, "sample_weight");
+    double total = 0.0;
+    int ones = 1;
+    for (int64_t i = 0; s == MFS_OK && i < n; i++) {
+        w[i] = (float)w64[i];
+        if (!isfinite(w[i]))
+            s = mfs__error(MFS_E_VALUE, "%s: sample_weight[%lld] = %g does not fit in float32", FIT, (long long)i, w64[i]);
+        total += (double)w[i];
+        ones &= w[i] == 1.0f;
+    }
+    if (s == MFS_OK && !(total > 0.0))
+        s = mfs__error(MFS_E_VALUE, "%s: sample_weight sums to 0; at least one weight must be > 0", FIT);
+    mfs__free(w64);
+    if (s != MFS_OK || ones) {
+        mfs__free(w);
+        return s;
+    }
+    *sw = w;
+    return MFS_OK;
+}
+
 static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     (void)ya; /* unsupervised: y is ignored, as scikit-learn */
     const mfs_kmeans_params *p = (const mfs_kmeans_params *)m->params;
     const int64_t n = Xa->shape[0], d = Xa->shape[1], k = p->n_clusters;
     const float *X = (const float *)Xa->data;
+    if (m->device == MFS_DEVICE_CUDA && mfs__input_find(m, "sample_weight"))
+        return mfs__error(MFS_E_UNSUPPORTED, "%s: sample_weight is not supported on backend='cuda' yet; "
+                          "fit on the CPU (backend='c')", FIT);
     if (k > n)
         return mfs__error(MFS_E_INVALID_ARG, "%s: n_clusters is %lld, X has only %lld samples (n_clusters must be <= n_samples)",
                           FIT, (long long)k, (long long)n);
@@ -953,23 +1160,27 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     const int cuda = m->device == MFS_DEVICE_CUDA;
     /* an explicit init makes every run the same: one run, as scikit-learn */
     const int runs = p->init == MFS_KMEANS_INIT_ARRAY ? 1 : p->n_init;
+    float *sw = NULL; /* (n) sample weights, or NULL: all 1 */
+    MFS_TRY(read_weights(m, n, &sw));
 
     int64_t cshape[2] = {k, d}, lshape[1] = {n};
-    float *best_c;
+    float *best_c, *mean = NULL;
     int32_t *best_l, *best_it;
     double *best_in;
-    MFS_TRY(mfs__array_new(m, "cluster_centers", MFS_DTYPE_FLOAT32, 2, cshape, (void **)&best_c));
-    MFS_TRY(mfs__array_new(m, "labels", MFS_DTYPE_INT32, 1, lshape, (void **)&best_l));
-    MFS_TRY(mfs__array_new(m, "inertia", MFS_DTYPE_FLOAT64, 0, NULL, (void **)&best_in));
-    MFS_TRY(mfs__array_new(m, "n_iter", MFS_DTYPE_INT32, 0, NULL, (void **)&best_it));
+    mfs_status s = mfs__array_new(m, "cluster_centers", MFS_DTYPE_FLOAT32, 2, cshape, (void **)&best_c);
+    if (s == MFS_OK) s = mfs__array_new(m, "labels", MFS_DTYPE_INT32, 1, lshape, (void **)&best_l);
+    if (s == MFS_OK) s = mfs__array_new(m, "inertia", MFS_DTYPE_FLOAT64, 0, NULL, (void **)&best_in);
+    if (s == MFS_OK) s = mfs__array_new(m, "n_iter", MFS_DTYPE_INT32, 0, NULL, (void **)&best_it);
 
     /* mean (d) f32, centers of a run (k, d), and with several runs its labels (n) */
-    float *mean = NULL;
     size_t bytes = (size_t)(d + k * d) * sizeof(float) + (runs > 1 ? (size_t)n * sizeof(int32_t) : 0);
-    MFS_TRY(mfs__alloc((void **)&mean, bytes, FIT, "the K-Means run buffers"));
+    if (s == MFS_OK) s = mfs__alloc((void **)&mean, bytes, FIT, "the K-Means run buffers");
+    if (s != MFS_OK) {
+        mfs__free(sw);
+        return s;
+    }
     float *cc = mean + d;
     int32_t *cl = runs > 1 ? (int32_t *)(cc + k * d) : best_l;
-    mfs_status s = MFS_OK;
     double tol_abs = 0.0;
     if (cuda && p->tol > 0.0) {
         /* the GPU takes tol absolute; the CPU path gets it from its first pass */
@@ -980,15 +1191,16 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     for (int32_t run = 0; s == MFS_OK && run < runs; run++) {
         mfs_rng rng = mfs_rng_make((uint64_t)p->random_state, (uint64_t)run);
         if (init) memcpy(cc, init->data, (size_t)(k * d) * sizeof(float));
-        else if (p->init == MFS_KMEANS_INIT_RANDOM) s = random_init(X, n, d, k, &rng, cc);
-        else s = kmeans_pp(X, n, d, k, &rng, cc);
+        else if (p->init == MFS_KMEANS_INIT_RANDOM)
+            s = sw ? random_init_weighted(X, sw, n, d, k, &rng, cc) : random_init(X, n, d, k, &rng, cc);
+        else s = kmeans_pp(X, sw, n, d, k, &rng, cc);
         if (s != MFS_OK) break;
         double inertia = 0.0;
         int32_t it = 0;
         if (cuda)
             s = mfs__kmeans_lloyd_cuda(X, n, d, k, p->max_iter, tol_abs, cc, cl, &inertia, &it, &m->mem);
         else
-            s = lloyd_cpu(X, n, d, k, p->max_iter, p->tol, cc, cl, &inertia, &it);
+            s = lloyd_cpu(X, sw, n, d, k, p->max_iter, p->tol, cc, cl, &inertia, &it);
         if (s != MFS_OK) break;
         if (run == 0 || inertia < *best_in) {
             memcpy(best_c, cc, (size_t)(k * d) * sizeof(float));
@@ -998,6 +1210,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         }
     }
     mfs__free(mean);
+    mfs__free(sw);
     return s;
 }
 
