@@ -156,6 +156,42 @@ def test_cuda_matches_c():
     np.testing.assert_allclose(g.decision_function(X), c.decision_function(X), atol=1e-4)
 
 
+@pytest.mark.parametrize("cw", [None, "balanced"])
+def test_sample_weight_estimator(cw, backend):
+    X, y = standardized(load_wine)
+    if backend == "python":  # the reference's Python loop: a part of wine
+        X, y = X[::2], y[::2]
+    rng = np.random.default_rng(3)
+    w = rng.uniform(0.2, 3.0, len(y))
+    w[::10] = 0.0
+    kw = dict(tol=1e-6, max_iter=20000, class_weight=cw)
+    seed = dict(random_state=0)  # the same coordinate order: comparable bits
+    ours = LinearSVC(backend=backend, **kw).fit(X, y, sample_weight=w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = sks.LinearSVC(dual=True, **kw).fit(peer(X), y, sample_weight=w)
+    # the same weighted dual ("balanced" from the weighted class counts, as
+    # scikit-learn's LinearSVC) solved to 1e-6 by both: 1e-3 of the
+    # coefficients' size, as test_real_data_matches_sklearn
+    scale = np.abs(ref.coef_).max()
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-3 * scale, rtol=0)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-3 * scale, rtol=0)
+    # integer weights = repeated rows; zero weights = dropped rows (1e-3 of the
+    # size: two solves within tol 1e-6 of one optimum)
+    wi = rng.integers(0, 3, len(y)).astype(float)
+    wi[:3] = 1.0
+    rep = LinearSVC(backend=backend, **kw).fit(np.repeat(X, wi.astype(int), axis=0), np.repeat(y, wi.astype(int)))
+    got = LinearSVC(backend=backend, **kw).fit(X, y, sample_weight=wi)
+    np.testing.assert_allclose(got.coef_, rep.coef_, atol=1e-3 * np.abs(rep.coef_).max(), rtol=0)
+    # unit weights: the unweighted bits
+    a = LinearSVC(backend=backend, **seed, **kw).fit(X, y)
+    b = LinearSVC(backend=backend, **seed, **kw).fit(X, y, sample_weight=np.ones(len(y)))
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    for bad, match in ((-w, "(?i)negative"), (np.zeros(len(y)), "non-zero|every sample_weight is 0"), (w[:-1], "shape|values")):
+        with pytest.raises(ValueError, match=match):
+            LinearSVC(backend=backend).fit(X, y, sample_weight=bad)
+
+
 def test_pickle_clone_save_load(backend, tmp_path):
     X, y = standardized(load_wine)
     m = LinearSVC(loss="hinge", C=0.5, random_state=2, backend=backend).fit(X, y)
@@ -173,7 +209,12 @@ def test_pickle_clone_save_load(backend, tmp_path):
         mfs.from_bytes(data[:-9])
 
 
-_EXPECTED = {}
+# scikit-learn lists the same failure for its own LinearSVC: integer weights and
+# repeated rows have the same optimum, but each solve stops within tol of it
+# (tested at tol 1e-6 in test_sample_weight_estimator); the check asks rtol 1e-7.
+_EXPECTED = {"LinearSVC": {"check_sample_weight_equivalence_on_dense_data":
+                           "sample_weight is not equivalent to removing/repeating samples: both solves stop within "
+                           "tol of the same optimum (as scikit-learn's LinearSVC, which lists this check as failing)"}}
 
 
 @parametrize_with_checks([LinearSVC()], expected_failed_checks=lambda e: _EXPECTED.get(type(e).__name__, {}))

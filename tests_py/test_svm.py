@@ -497,9 +497,8 @@ def test_c_checks_sample_weight_too():
 
 
 # LinearSVC: the C library takes "sample_weight" (liblinear's C_i = W_i Cp / Cn,
-# zero rows removed); the Python estimator does not pass it yet (its numpy
-# reference and its estimator-check expectations live in other files), so
-# these tests drive the C model directly.
+# zero rows removed); these tests drive the C model directly, the estimator's
+# are in tests_py/test_linear_svm.py.
 
 def _linear_native(X, yi, w=None, cw=None, **params):
     from mfs import _native

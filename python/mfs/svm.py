@@ -277,18 +277,20 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
         p["random_state"] = getattr(self, "_seed_", 0)
         return p
 
-    def _class_weight(self, yi):
+    def _class_weight(self, yi, sample_weight=None):
         """class_weight_ (one weight per class of classes_), as scikit-learn's
         compute_class_weight on the user's labels: a dict may name labels that
         are not in y (ignored when every class has a weight), classes it does
-        not name weigh 1."""
+        not name weigh 1; "balanced" counts sample_weight when given (as
+        scikit-learn's LinearSVC; its SVC counts rows)."""
         from sklearn.utils.class_weight import compute_class_weight
         cw = self.class_weight
         if cw is not None and not isinstance(cw, dict) and not (isinstance(cw, str) and cw == "balanced"):
             raise ValueError(f"{type(self).__name__}: class_weight must be None, 'balanced' or a dict, got {cw!r}")
         if cw is None:
             return np.ones(len(self.classes_))
-        return np.asarray(compute_class_weight(cw, classes=self.classes_, y=self.classes_[yi]), dtype=np.float64)
+        return np.asarray(compute_class_weight(cw, classes=self.classes_, y=self.classes_[yi],
+                                               sample_weight=sample_weight), dtype=np.float64)
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features) and labels y of at least two
@@ -566,21 +568,30 @@ class LinearSVC(ClassifierMixin, MfsClassifier):
                 "intercept_scaling": _real(name, "intercept_scaling", self.intercept_scaling, 0.0, strict=True),
                 "random_state": getattr(self, "_seed_", 0)}
 
-    def fit(self, X, y):
-        """Fit on X (n_samples, n_features) and labels y of at least two classes. Returns self."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X (n_samples, n_features) and labels y of at least two
+        classes. sample_weight (n_samples,) >= 0, not all zero, scales each
+        row's C as liblinear's (C_i = C * class_weight_[y_i] * sample_weight[i],
+        "balanced" class weights from the weighted class counts); rows of
+        weight 0 are left out, and every class needs a row of weight > 0.
+        Returns self."""
         self._check_backend()
         self._params(None)
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1,
                              ensure_all_finite=self.backend == "python")
+        sw = _sample_weight(self, sample_weight, X)
         yi = self._encode_y(y)
         if len(self.classes_) < 2:
             only = self.classes_[0]
             only = only.item() if isinstance(only, np.generic) else only
             raise ValueError(f"{type(self).__name__}: this solver needs samples of at least 2 classes in the data, "
                              f"but the data contains only one class: {only!r}")
-        cw = SVC._class_weight(self, yi)
+        cw = SVC._class_weight(self, yi, sw)
         self._seed_ = _seed(self.random_state)
-        self._fit_backend(X, yi, inputs={"class_weight": cw})
+        inputs = {"class_weight": cw}
+        if sw is not None:
+            inputs["sample_weight"] = sw
+        self._fit_backend(X, yi, inputs=inputs)
         self.n_iter_ = int(np.max(self._state["n_iter"]))
         if self.n_iter_ >= self.max_iter:
             warnings.warn("Liblinear failed to converge, increase the number of iterations.", ConvergenceWarning,

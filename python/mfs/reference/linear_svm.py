@@ -11,13 +11,14 @@ from .svm import _Rng
 HINGE, SQUARED_HINGE = 0, 1
 
 
-def _binary(X, s, Cp, Cn, loss, fit_intercept, intercept_scaling, tol, max_iter, seed, stream):
+def _binary(X, s, Cp, Cn, loss, fit_intercept, intercept_scaling, tol, max_iter, seed, stream, W=None):
     n, d = X.shape
     bias = intercept_scaling if fit_intercept else 0.0
     Xb = np.hstack([X.astype(np.float64), np.full((n, 1), bias)])
     l2 = loss == SQUARED_HINGE
-    diag = np.where(s > 0, 0.5 / Cp, 0.5 / Cn) if l2 else np.zeros(n)
-    U = np.full(n, np.inf) if l2 else np.where(s > 0, Cp, Cn)
+    Ci = np.where(s > 0, Cp, Cn) if W is None else W * np.where(s > 0, Cp, Cn)  # liblinear: C_i = W_i Cp
+    diag = 0.5 / Ci if l2 else np.zeros(n)
+    U = np.full(n, np.inf) if l2 else Ci
     QD = (Xb * Xb).sum(axis=1) + diag
     alpha = np.zeros(n)
     w = np.zeros(d + 1)
@@ -70,12 +71,25 @@ def _binary(X, s, Cp, Cn, loss, fit_intercept, intercept_scaling, tol, max_iter,
 
 
 def fit(X, y, loss=SQUARED_HINGE, fit_intercept=1, max_iter=1000, C=1.0, tol=1e-4, intercept_scaling=1.0,
-        random_state=0, class_weight=None, **_):
+        random_state=0, class_weight=None, sample_weight=None, **_):
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y, dtype=np.int64)
     K = int(y.max()) + 1
     if K < 2:
         raise ValueError("linear_svm: y has a single class; LinearSVC needs samples of at least 2 classes")
+    W = None
+    if sample_weight is not None:  # liblinear: C_i = W_i C, rows of weight 0 removed
+        W = np.asarray(sample_weight, dtype=np.float64)
+        if W.shape != (len(y),) or not np.all(np.isfinite(W)) or np.any(W < 0):
+            raise ValueError("linear_svm: sample_weight must be (n_samples,), finite and >= 0")
+        if not np.any(W > 0):
+            raise ValueError("linear_svm: every sample_weight is 0; at least one must be > 0")
+        for k in range(K):
+            if np.any(y == k) and not np.any(W[y == k] > 0):
+                raise ValueError(f"linear_svm: class {k} has {int(np.sum(y == k))} samples, all of sample_weight 0; "
+                                 "every class needs one of weight > 0")
+        keep = W > 0
+        X, y, W = X[keep], y[keep], W[keep]
     wC = C * (np.ones(K) if class_weight is None else np.asarray(class_weight, dtype=np.float64))
     k = 1 if K == 2 else K
     coef, icpt, iters = np.zeros((k, X.shape[1])), np.zeros(k), np.zeros(k, dtype=np.int32)
@@ -84,7 +98,7 @@ def fit(X, y, loss=SQUARED_HINGE, fit_intercept=1, max_iter=1000, C=1.0, tol=1e-
         s = np.where(y == pos, 1.0, -1.0)
         Cn = wC[0] if K == 2 else C
         coef[c], icpt[c], iters[c] = _binary(X, s, wC[pos], Cn, loss, fit_intercept, intercept_scaling, tol,
-                                             max_iter, int(random_state), c)
+                                             max_iter, int(random_state), c, W)
     return {"coef": coef, "intercept": icpt, "n_iter": iters}
 
 
