@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _native
 
@@ -332,6 +332,23 @@ def _proba_columns(model):
     if lib.mfs_output_shape(model._h, lib.MFS_METHOD_PREDICT_PROBA, _native.view(X), dt, nd, shape) != lib.MFS_OK:
         return None
     return int(shape[1]) if nd[0] == 2 else None
+
+
+def float32_sample_weight(est, sample_weight, X, positive_sum=True):
+    """scikit-learn's sample_weight (n_samples,) as the float32 array libmfs
+    fits with: >= 0, finite in float32 and, with positive_sum, not summing to
+    0 (ValueError naming the estimator); None stays None."""
+    if sample_weight is None:
+        return None
+    name = type(est).__name__
+    w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    if not np.all(w <= np.finfo(np.float32).max):
+        raise ValueError(f"{name}: sample_weight must be finite in float32 "
+                         f"(<= {np.finfo(np.float32).max:.4g}); libmfs fits with float32 weights")
+    w = np.ascontiguousarray(w, dtype=np.float32)
+    if positive_sum and not w.sum(dtype=np.float64) > 0:
+        raise ValueError(f"{name}: sample weights sum to zero; at least one must be > 0")
+    return w
 
 
 def proba_rows(P):

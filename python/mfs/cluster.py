@@ -8,9 +8,9 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import MfsEstimator, register
+from ._base import MfsEstimator, float32_sample_weight, register
 from .reference import kmeans as _ref
 
 _INITS = {"k-means++": 0, "random": 1}
@@ -156,20 +156,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
                 "random_state": self._seed() if X is not None else 0}
 
     # ---- fit ---------------------------------------------------------------
-    def _sample_weight(self, sample_weight, X, fit):
-        """sample_weight as float32 (n,): finite in float32, >= 0 and, for fit,
-        not all 0; None stays None."""
-        if sample_weight is None:
-            return None
-        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if not np.all(w <= np.finfo(np.float32).max):
-            raise ValueError(f"KMeans: sample_weight must be finite in float32 "
-                             f"(<= {np.finfo(np.float32).max:.4g}); libmfs fits with float32 weights")
-        w = np.ascontiguousarray(w, dtype=np.float32)
-        if fit and not w.sum(dtype=np.float64) > 0:
-            raise ValueError("KMeans: sample weights sum to zero; at least one must be > 0")
-        return w
-
     def fit(self, X, y=None, sample_weight=None):
         """Cluster X (n_samples, n_features). y is ignored. sample_weight
         (n_samples,) >= 0, not all zero, weighs each row in the centers, the
@@ -181,7 +167,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
         # column), so only the numpy reference needs scikit-learn's pass
         X = validate_data(self, X, dtype=np.float32, order="C", reset=True, ensure_min_samples=1,
                           ensure_all_finite=backend == "python")
-        w = self._sample_weight(sample_weight, X, fit=True)
+        w = float32_sample_weight(self, sample_weight, X)
         if w is not None and backend == "cuda":
             raise TypeError("KMeans: sample_weight is not supported on backend='cuda' yet; "
                             "fit with backend='c' (or 'python')")
@@ -257,7 +243,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Mf
         self._check_backend()
         check_is_fitted(self, "_state")
         X = self._validate_X(X, reset=False)  # once: one feature-names warning, not two
-        w = self._sample_weight(sample_weight, X, fit=False)
+        w = float32_sample_weight(self, sample_weight, X, positive_sum=False)
         labels = self._run("predict", X)
         C = self.cluster_centers_.astype(np.float64)
         total = 0.0

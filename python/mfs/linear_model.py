@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import MultiOutputMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import MfsEstimator, register
@@ -214,7 +216,7 @@ class Ridge(_LinearBase):
 from sklearn.base import ClassifierMixin  # noqa: E402
 
 from . import _native  # noqa: E402
-from ._base import MfsClassifier, proba_rows  # noqa: E402
+from ._base import MfsClassifier, float32_sample_weight, proba_rows  # noqa: E402
 from .reference import logistic_regression as _ref_logistic  # noqa: E402
 
 
@@ -337,16 +339,8 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         absent ones (their labels still count in classes_). Used as float32,
         on every backend. Returns self."""
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
-        inputs = None
-        if sample_weight is not None:
-            w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-            if not np.all(w <= np.finfo(np.float32).max):
-                raise ValueError(f"{type(self).__name__}: sample_weight must be finite in float32 "
-                                 f"(<= {np.finfo(np.float32).max:.4g}); libmfs fits with float32 weights")
-            w = w.astype(np.float32)
-            if not w.sum(dtype=np.float64) > 0:
-                raise ValueError(f"{type(self).__name__}: sample weights sum to zero; at least one must be > 0")
-            inputs = {"sample_weight": np.ascontiguousarray(w, dtype=np.float32)}
+        w = float32_sample_weight(self, sample_weight, X)
+        inputs = None if w is None else {"sample_weight": w}
         yi = self._encode_y(y)
         if len(self.classes_) < 2:
             only = self.classes_[0]
@@ -356,13 +350,9 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         self._params(X)  # parameter errors before any work
         self._fit_backend(X, yi, inputs=inputs)
         if self.n_iter_[0] >= self.max_iter:  # max_iter=0 too: the coefficients are the starting zeros
-            import warnings
-            from sklearn.exceptions import ConvergenceWarning
             warnings.warn(f"{type(self).__name__}: reached max_iter={self.max_iter} iterations; "
                           "increase max_iter or scale the data", ConvergenceWarning, stacklevel=2)
         elif int(self._state.get("stalled", 0)):
-            import warnings
-            from sklearn.exceptions import ConvergenceWarning
             warnings.warn(f"{type(self).__name__}: L-BFGS stopped after {int(self.n_iter_[0])} iterations: no step "
                           "could decrease the loss in float32 while the gradient was still above tol (as scipy's "
                           "ABNORMAL_TERMINATION_IN_LNSRCH); the data is probably badly scaled: scale it "

@@ -150,11 +150,34 @@ __global__ void row_sum_add_kernel(float *dbias, const float *gT, int64_t n) {
  * is the sum over the taps r = (c, i, j) in order, as the CPU's dot products.
  * Larger images (or weights) take im2col + GEMM, whose tiles reuse better. */
 constexpr int DIRECT_OCT = 8, DIRECT_PIX = 2;
+static_assert(DIRECT_OCT == 8, "fma8 and the float4 pairs assume 8 filters per thread");
 constexpr int64_t DIRECT_SMEM_FLOATS = 12 << 10; /* 48 KiB, the default per-block limit */
 
 struct DirectGeo {
     int C, Hp, Wp, KH, KW, sh, sw, dh, dw, OH, OW, OC, OCp, ph, pw, H, W;
 };
+
+/* xs (C, Hp, Wp) = the image x (C, H, W) with its zero border, by the block */
+__device__ __forceinline__ void load_padded_image(float *xs, const float *__restrict__ x, const DirectGeo &q) {
+    const int HWp = q.Hp * q.Wp;
+    for (int t = threadIdx.x; t < q.C * HWp; t += blockDim.x) {
+        const int c = t / HWp, rem = t - c * HWp, h = rem / q.Wp, w = rem - h * q.Wp;
+        const int ih = h - q.ph, iw = w - q.pw;
+        xs[t] = ih >= 0 && ih < q.H && iw >= 0 && iw < q.W ? __ldg(x + (c * q.H + ih) * q.W + iw) : 0.f;
+    }
+}
+
+/* acc[k] += v * (a, b)[k] for the DIRECT_OCT = 8 filters (or channels) of a thread */
+__device__ __forceinline__ void fma8(float *acc, float v, const float4 a, const float4 b) {
+    acc[0] = fmaf(v, a.x, acc[0]);
+    acc[1] = fmaf(v, a.y, acc[1]);
+    acc[2] = fmaf(v, a.z, acc[2]);
+    acc[3] = fmaf(v, a.w, acc[3]);
+    acc[4] = fmaf(v, b.x, acc[4]);
+    acc[5] = fmaf(v, b.y, acc[5]);
+    acc[6] = fmaf(v, b.z, acc[6]);
+    acc[7] = fmaf(v, b.w, acc[7]);
+}
 
 int64_t direct_smem_floats(const mfs__conv2d_dims *d) {
     const int64_t OCp = mfs__round_up(d->OC, DIRECT_OCT);
@@ -211,12 +234,7 @@ conv_direct_kernel(float *__restrict__ out, const float *__restrict__ inp, const
     const int groups = q.OCp / DIRECT_OCT, half = (OHW + DIRECT_PIX - 1) / DIRECT_PIX, items = groups * half;
     for (int img = blockIdx.x; img < B; img += gridDim.x) {
         __syncthreads(); /* the weights are in; the previous image is done */
-        const float *x = inp + (int64_t)img * q.C * q.H * q.W;
-        for (int t = threadIdx.x; t < q.C * HWp; t += blockDim.x) {
-            const int c = t / HWp, rem = t - c * HWp, h = rem / q.Wp, w = rem - h * q.Wp;
-            const int ih = h - q.ph, iw = w - q.pw;
-            xs[t] = ih >= 0 && ih < q.H && iw >= 0 && iw < q.W ? __ldg(x + (c * q.H + ih) * q.W + iw) : 0.f;
-        }
+        load_padded_image(xs, inp + (int64_t)img * q.C * q.H * q.W, q);
         __syncthreads();
         float *o_img = out + (int64_t)img * q.OC * OHW;
         for (int item = threadIdx.x; item < items; item += blockDim.x) {
@@ -238,15 +256,7 @@ conv_direct_kernel(float *__restrict__ out, const float *__restrict__ inp, const
                     for (int j = 0; j < q.KW; j++, wp += q.OCp / 4) {
                         const float4 wa = wp[0], wb = wp[1];
                         for (int u = 0; u < DIRECT_PIX; u++) {
-                            const float v = xr[base[u] + j * q.dw];
-                            acc[u][0] = fmaf(v, wa.x, acc[u][0]);
-                            acc[u][1] = fmaf(v, wa.y, acc[u][1]);
-                            acc[u][2] = fmaf(v, wa.z, acc[u][2]);
-                            acc[u][3] = fmaf(v, wa.w, acc[u][3]);
-                            acc[u][4] = fmaf(v, wb.x, acc[u][4]);
-                            acc[u][5] = fmaf(v, wb.y, acc[u][5]);
-                            acc[u][6] = fmaf(v, wb.z, acc[u][6]);
-                            acc[u][7] = fmaf(v, wb.w, acc[u][7]);
+                            fma8(acc[u], xr[base[u] + j * q.dw], wa, wb);
                         }
                     }
                 }
@@ -290,12 +300,7 @@ conv_direct_dw_kernel(float *__restrict__ part, const float *__restrict__ dout, 
     for (int t = threadIdx.x; t < ps * items * DIRECT_OCT; t += blockDim.x) mine[t] = 0.f;
     for (int img = blockIdx.x; img < B; img += gridDim.x) {
         __syncthreads(); /* the previous image is done (and the zeros are written) */
-        const float *x = inp + (int64_t)img * q.C * q.H * q.W;
-        for (int t = threadIdx.x; t < q.C * HWp; t += blockDim.x) {
-            const int c = t / HWp, rem = t - c * HWp, h = rem / q.Wp, w = rem - h * q.Wp;
-            const int ih = h - q.ph, iw = w - q.pw;
-            xs[t] = ih >= 0 && ih < q.H && iw >= 0 && iw < q.W ? __ldg(x + (c * q.H + ih) * q.W + iw) : 0.f;
-        }
+        load_padded_image(xs, inp + (int64_t)img * q.C * q.H * q.W, q);
         for (int b0 = 0; b0 < q.OH; b0 += band) {
             const int b1 = b0 + band < q.OH ? b0 + band : q.OH, bp = (b1 - b0) * q.OW;
             if (b0 > 0) __syncthreads(); /* the previous band is done */
@@ -321,15 +326,7 @@ conv_direct_dw_kernel(float *__restrict__ part, const float *__restrict__ dout, 
                     for (int ow = 0; ow < q.OW; ow++) {
                         const float v = r < CKK ? xr[ow * q.sw] : 1.f;
                         const int p4 = ((oh - b0) * q.OW + ow) * (q.OCp / 4);
-                        const float4 a = g4[p4], b = g4[p4 + 1];
-                        acc[0] = fmaf(v, a.x, acc[0]);
-                        acc[1] = fmaf(v, a.y, acc[1]);
-                        acc[2] = fmaf(v, a.z, acc[2]);
-                        acc[3] = fmaf(v, a.w, acc[3]);
-                        acc[4] = fmaf(v, b.x, acc[4]);
-                        acc[5] = fmaf(v, b.y, acc[5]);
-                        acc[6] = fmaf(v, b.z, acc[6]);
-                        acc[7] = fmaf(v, b.w, acc[7]);
+                        fma8(acc, v, g4[p4], g4[p4 + 1]);
                     }
                 }
                 float *dst = mine + ((int64_t)seg * items + item) * DIRECT_OCT; /* this thread's own slots */
@@ -392,16 +389,7 @@ conv_direct_dx_kernel(float *__restrict__ dinp, const float *__restrict__ dout, 
                     const float4 *wp = reinterpret_cast<const float4 *>(ws) + ((i * q.KW + j) * q.OC) * (Cp / 4) +
                                        cg * (DIRECT_OCT / 4);
                     for (int o = 0; o < q.OC; o++, wp += Cp / 4) {
-                        const float v = __ldg(gp + (int64_t)o * OHW);
-                        const float4 wa = wp[0], wb = wp[1];
-                        acc[0] = fmaf(v, wa.x, acc[0]);
-                        acc[1] = fmaf(v, wa.y, acc[1]);
-                        acc[2] = fmaf(v, wa.z, acc[2]);
-                        acc[3] = fmaf(v, wa.w, acc[3]);
-                        acc[4] = fmaf(v, wb.x, acc[4]);
-                        acc[5] = fmaf(v, wb.y, acc[5]);
-                        acc[6] = fmaf(v, wb.z, acc[6]);
-                        acc[7] = fmaf(v, wb.w, acc[7]);
+                        fma8(acc, __ldg(gp + (int64_t)o * OHW), wp[0], wp[1]);
                     }
                 }
             }
