@@ -274,6 +274,13 @@ conv_direct_kernel(float *__restrict__ out, const float *__restrict__ inp, const
     }
 }
 
+/* blocks of a kernel with one image per block at a time: 8 per SM, at most B */
+unsigned image_blocks(const mfs__conv2d_dims *d) {
+    int64_t blocks = (int64_t)mfs__cuda_sm_count() * 8;
+    if (blocks > d->B) blocks = d->B;
+    return (unsigned)(blocks < 1 ? 1 : blocks);
+}
+
 DirectGeo direct_geo(const mfs__conv2d_dims *d) {
     const DirectGeo g = {(int)d->C, (int)(d->H + 2 * d->pad_h), (int)(d->W + 2 * d->pad_w), (int)d->KH,
                          (int)d->KW, (int)d->stride_h, (int)d->stride_w, (int)d->dil_h, (int)d->dil_w,
@@ -437,10 +444,7 @@ extern "C" mfs_status mfs__conv2d_forward_cuda(float *out, const float *inp, con
     const Geo q = geo_of(d);
     if (mfs__conv2d_direct_cuda(d) & MFS_CONV_DIRECT_FWD) {
         const DirectGeo g = direct_geo(d);
-        int64_t blocks = (int64_t)mfs__cuda_sm_count() * 8;
-        if (blocks > d->B) blocks = d->B;
-        if (blocks < 1) blocks = 1;
-        conv_direct_kernel<<<(unsigned)blocks, THREADS, (size_t)direct_smem_floats(d) * sizeof(float), MFS_STREAM>>>(
+        conv_direct_kernel<<<image_blocks(d), THREADS, (size_t)direct_smem_floats(d) * sizeof(float), MFS_STREAM>>>(
             out, inp, weight, bias, g, (int)d->B, d->fused_relu ? 1 : 0);
         MFS_CUDA_LAUNCHED(fn, "conv_direct_kernel");
         return MFS_OK;
@@ -480,10 +484,7 @@ extern "C" mfs_status mfs__conv2d_backward_cuda(float *dinp, float *dweight, flo
             dweight, dbias, work, w.blocks * w.ps, w.items, (int)OC, (int)CKK);
         MFS_CUDA_LAUNCHED(fn, "conv_direct_dw_reduce_kernel");
         if (dinp) {
-            int64_t blocks = (int64_t)mfs__cuda_sm_count() * 8;
-            if (blocks > d->B) blocks = d->B;
-            if (blocks < 1) blocks = 1;
-            conv_direct_dx_kernel<<<(unsigned)blocks, THREADS, (size_t)direct_dx_smem_floats(d) * sizeof(float),
+            conv_direct_dx_kernel<<<image_blocks(d), THREADS, (size_t)direct_dx_smem_floats(d) * sizeof(float),
                                     MFS_STREAM>>>(dinp, dout, weight, g, (int)d->B);
             MFS_CUDA_LAUNCHED(fn, "conv_direct_dx_kernel");
         }
