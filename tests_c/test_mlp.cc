@@ -617,6 +617,46 @@ TEST(Mlp, BadInputIsAClearError) {
     }
 }
 
+// predict checks X's values block by block (1024 rows) as the forward reads
+// them: a NaN or an infinity anywhere, past the first block or in the last
+// row, is an MFS_E_VALUE naming its row and column, as check_matrix's message
+TEST(Mlp, PredictFindsNonFiniteInAnyBlock) {
+    Data D = blobs(90, 5, 3, 23);
+    Model M;
+    ASSERT_EQ(fit(D, small_params(), M), MFS_OK);
+    const int64_t n = 2500, d = D.d;
+    std::vector<float> X(n * d);
+    for (int64_t i = 0; i < n * d; i++) X[i] = D.X[i % (D.n * d)];
+    std::vector<int32_t> lab(n);
+    std::vector<float> P(n * 3);
+    mfs_array Xa = arr(X.data(), MFS_DTYPE_FLOAT32, n, d), lo = arr(lab.data(), MFS_DTYPE_INT32, n),
+              po = arr(P.data(), MFS_DTYPE_FLOAT32, n, 3);
+    ASSERT_EQ(mfs_predict(M.m, &Xa, &lo), MFS_OK) << mfs_last_error();
+    struct Case { int64_t row, col; float v; const char *what; };
+    const Case cases[] = {{0, 0, NAN, "NaN at row 0, column 0"},
+                          {1500, 3, INFINITY, "infinity at row 1500, column 3"},
+                          {2499, 4, -INFINITY, "infinity at row 2499, column 4"},
+                          {1023, 2, NAN, "NaN at row 1023, column 2"},
+                          {1024, 1, NAN, "NaN at row 1024, column 1"}};
+    for (const Case &c : cases) {
+        float keep = X[c.row * d + c.col];
+        X[c.row * d + c.col] = c.v;
+        EXPECT_EQ(mfs_predict(M.m, &Xa, &lo), MFS_E_VALUE) << c.what;
+        EXPECT_NE(std::string(mfs_last_error()).find(std::string("mfs_predict: X contains ") + c.what),
+                  std::string::npos) << mfs_last_error();
+        EXPECT_EQ(mfs_predict_proba(M.m, &Xa, &po), MFS_E_VALUE) << c.what;
+        EXPECT_NE(std::string(mfs_last_error()).find(std::string("mfs_predict_proba: X contains ") + c.what),
+                  std::string::npos) << mfs_last_error();
+        X[c.row * d + c.col] = keep;
+    }
+    // two bad values: the first in row order is the one named
+    X[2000 * d + 1] = NAN;
+    X[1100 * d + 4] = INFINITY;
+    EXPECT_EQ(mfs_predict(M.m, &Xa, &lo), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("infinity at row 1100, column 4"), std::string::npos)
+        << mfs_last_error();
+}
+
 TEST(Mlp, ModelFileRoundTripAndHostileBytes) {
     Data D = blobs(120, 4, 3, 17);
     Model M;

@@ -161,7 +161,10 @@ MFS_API void mfs_model_free(mfs_model *model);
  *  float32 targets, or (n,) int32 labels 0..K-1. y is NULL for unsupervised
  *  models. Refitting replaces the fitted state. */
 MFS_API mfs_status mfs_fit(mfs_model *model, const mfs_array *X, const mfs_array *y);
-/** Predictions for X (m, d); out must have the shape mfs_output_shape gives. */
+/** Predictions for X (m, d); out must have the shape mfs_output_shape gives.
+ *  For this and the other predict-type calls, on an error out's contents are
+ *  unspecified: the networks check X's values block by block as they read it
+ *  and may have written the rows before the bad one. */
 MFS_API mfs_status mfs_predict(const mfs_model *model, const mfs_array *X, mfs_array *out);
 /** Class probabilities (m, K). */
 MFS_API mfs_status mfs_predict_proba(const mfs_model *model, const mfs_array *X, mfs_array *out);

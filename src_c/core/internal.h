@@ -155,6 +155,9 @@ struct mfs_model_vtable {
      * infinity themselves, on the device after the upload (one pass less
      * over host memory), with mfs__nonfinite_error's message */
     int device_checks_finite;
+    /* 1: on the CPU likewise, block by block of rows just before the model
+     * reads them (the networks' predict: X crosses memory once, not twice) */
+    int host_checks_finite;
 };
 
 const mfs_model_vtable *mfs__vtable(mfs_model_kind kind);

@@ -278,7 +278,7 @@ static mfs_status check_apply(const char *fn, const mfs_model *m, mfs_method met
     if (!m->fitted)
         return mfs__error(MFS_E_NOT_FITTED, "%s: this %s model is not fitted yet; call mfs_fit first", fn, m->vt->name);
     int64_t n, d;
-    if (m->device == MFS_DEVICE_CUDA && m->vt->device_checks_finite)
+    if (m->device == MFS_DEVICE_CUDA ? m->vt->device_checks_finite : m->vt->host_checks_finite)
         MFS_TRY(mfs__check_matrix_shape(fn, "X", X, 0, &n, &d));
     else
         MFS_TRY(mfs__check_matrix(fn, "X", X, 0, &n, &d));

@@ -453,4 +453,5 @@ const mfs_model_vtable mfs__cnn_vtable = {
     .check_state = check_state,
     .partial_fit = partial_fit,
     .device_checks_finite = 1, /* mfs__net_predict checks X on the GPU */
+    .host_checks_finite = 1,   /* and on the CPU, per block of rows */
 };
