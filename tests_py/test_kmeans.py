@@ -488,3 +488,47 @@ def test_cuda_sample_weight_is_a_type_error():
         m.fit(X)
     # without weights the CUDA fit still runs
     mfs.KMeans(k, init=init, backend="cuda").fit(X)
+
+
+# ---- data far from unit scale ----------------------------------------------------
+# Squared distances in float32 overflow beyond |x| ~ 1e19 and underflow below
+# ~ 1e-19; the C fit, predict and transform run such data rescaled by a power
+# of two (exact), so the answers are those of the same data at unit scale.
+
+@pytest.mark.parametrize("exp2", [-100, -70, 40, 70, 100])
+def test_power_of_two_scaled_data_gives_the_scaled_answers(exp2):
+    X, k, init = _data("wine")
+    f = np.float32(2.0 ** exp2)
+    base = mfs.KMeans(k, init=init, backend="c").fit(X)
+    big = mfs.KMeans(k, init=init * f, backend="c").fit(X * f)
+    # a power of two scales every float exactly and k-means is scale-equivariant:
+    # the same labels and iterations, centers and inertia scaled exactly
+    np.testing.assert_array_equal(big.labels_, base.labels_)
+    assert big.n_iter_ == base.n_iter_
+    np.testing.assert_array_equal(big.cluster_centers_, base.cluster_centers_ * f)
+    assert big.inertia_ == base.inertia_ * float(f) ** 2
+    np.testing.assert_array_equal(big.predict(X * f), base.predict(X))
+    np.testing.assert_array_equal(big.transform(X * f), base.transform(X) * f)
+    assert big.score(X * f) == pytest.approx(base.score(X) * float(f) ** 2, rel=1e-12)
+    # k-means++ seeding draws the same rows
+    pp = mfs.KMeans(k, random_state=3, n_init=2, backend="c").fit(X)
+    pp_big = mfs.KMeans(k, random_state=3, n_init=2, backend="c").fit(X * f)
+    np.testing.assert_array_equal(pp_big.labels_, pp.labels_)
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e-22, 1e20, 1e30])
+def test_extreme_scales_match_sklearn_float64(scale, backend):
+    """Not powers of two: the float32 rounding of X * scale differs from X's, so
+    the check is against scikit-learn's float64 fit of the same rows (same
+    init): the partition and relative inertia."""
+    X, y = make_blobs(400, 5, centers=3, cluster_std=1.0, random_state=2)
+    Xs = (X * scale).astype(np.float32)
+    init = Xs[[0, 1, 2]].copy()
+    ours = mfs.KMeans(3, init=init, backend=backend).fit(Xs)
+    sk = skc.KMeans(3, init=init.astype(np.float64), n_init=1).fit(Xs.astype(np.float64))
+    np.testing.assert_array_equal(ours.labels_, sk.labels_)
+    # float32 centers against float64: 1e-5 relative
+    np.testing.assert_allclose(ours.cluster_centers_, sk.cluster_centers_, rtol=1e-5, atol=1e-5 * scale)
+    assert ours.inertia_ == pytest.approx(sk.inertia_, rel=1e-5)
+    assert np.isfinite(ours.transform(Xs)).all()
+    np.testing.assert_array_equal(ours.predict(Xs), sk.predict(Xs.astype(np.float64)))

@@ -1099,6 +1099,70 @@ static mfs_status column_stats(const float *X, int64_t n, int64_t d, float *mean
     return MFS_OK;
 }
 
+/* ---- data beyond float32's squared range ---------------------------------------
+ * The E-step, the bounds and transform square distances in float32: beyond
+ * |x| ~ 1e19 they overflow to infinity (every row then "nearest" to center 0)
+ * and below ~ 1e-19 they underflow to 0. K-Means is scale-equivariant (the
+ * labels stay, centers scale by s, the inertia by s^2), and a power of two
+ * scales a float exactly, so such data run as X * 2^-e, |X * 2^-e| in [1, 2),
+ * and the centers, the inertia and the distances are scaled back by 2^e
+ * (2^2e): the same bits as data of ordinary size. Within [2^-32, 2^32] e = 0
+ * and nothing is copied. */
+static float max_abs(const float *x, int64_t count) {
+    float mx = 0.0f;
+#pragma omp parallel for simd schedule(static) num_threads(mfs__num_threads()) if (count > (1 << 20)) reduction(max : mx)
+    for (int64_t i = 0; i < count; i++) {
+        float a = fabsf(x[i]);
+        mx = a > mx ? a : mx;
+    }
+    return mx;
+}
+
+static int rescale_exponent(float maxabs) {
+    if (maxabs > 0x1p32f || (maxabs > 0.0f && maxabs < 0x1p-32f)) return ilogbf(maxabs);
+    return 0;
+}
+
+/* *out (count, to free) = x * 2^-e: exact (a value that becomes subnormal
+ * may round, 2^-126 below the largest). */
+static mfs_status scaled_copy(const char *fn, const float *x, int64_t count, int e, float **out) {
+    MFS_TRY(mfs__alloc((void **)out, (size_t)count * sizeof(float), fn, "the rescaled copy of X"));
+    const float f = ldexpf(1.0f, -e);
+    float *o = *out;
+#pragma omp parallel for simd schedule(static) num_threads(mfs__num_threads()) if (count > (1 << 20))
+    for (int64_t i = 0; i < count; i++) o[i] = x[i] * f;
+    return MFS_OK;
+}
+
+static void scale_in_place(float *x, int64_t count, int e) {
+    const float f = ldexpf(1.0f, e);
+    for (int64_t i = 0; i < count; i++) x[i] *= f;
+}
+
+/* For predict / transform: e from new X and the centers together, and the
+ * copies to use (*Xs, *Cs point at the originals when e == 0; free *bufx,
+ * *bufc). */
+static mfs_status rescale_for_apply(const char *fn, const float *X, int64_t n, int64_t d, const float *C,
+                                    int64_t k, int *e, const float **Xs, const float **Cs, float **bufx,
+                                    float **bufc) {
+    *bufx = *bufc = NULL;
+    *Xs = X;
+    *Cs = C;
+    float mx = max_abs(X, n * d), mc = max_abs(C, k * d);
+    *e = rescale_exponent(mx > mc ? mx : mc);
+    if (*e == 0) return MFS_OK;
+    MFS_TRY(scaled_copy(fn, X, n * d, *e, bufx));
+    mfs_status s = scaled_copy(fn, C, k * d, *e, bufc);
+    if (s != MFS_OK) {
+        mfs__free(*bufx);
+        *bufx = NULL;
+        return s;
+    }
+    *Xs = *bufx;
+    *Cs = *bufc;
+    return MFS_OK;
+}
+
 /* The optional "sample_weight" input as float32 (the precision of the data
  * it scales) in *sw (n, to free), or *sw = NULL when it is absent or every
  * weight is 1 (then the fit is the unweighted one, bit for bit). */
@@ -1162,6 +1226,18 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     const int runs = p->init == MFS_KMEANS_INIT_ARRAY ? 1 : p->n_init;
     float *sw = NULL; /* (n) sample weights, or NULL: all 1 */
     MFS_TRY(read_weights(m, n, &sw));
+    /* data whose squared distances leave float32's range run rescaled by 2^-e */
+    float *Xcopy = NULL;
+    float max_c = init ? max_abs((const float *)init->data, k * d) : 0.0f, max_x = max_abs(X, n * d);
+    const int e = rescale_exponent(max_x > max_c ? max_x : max_c);
+    if (e != 0) {
+        mfs_status se = scaled_copy(FIT, X, n * d, e, &Xcopy);
+        if (se != MFS_OK) {
+            mfs__free(sw);
+            return se;
+        }
+        X = Xcopy;
+    }
 
     int64_t cshape[2] = {k, d}, lshape[1] = {n};
     float *best_c, *mean = NULL;
@@ -1177,6 +1253,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     if (s == MFS_OK) s = mfs__alloc((void **)&mean, bytes, FIT, "the K-Means run buffers");
     if (s != MFS_OK) {
         mfs__free(sw);
+        mfs__free(Xcopy);
         return s;
     }
     float *cc = mean + d;
@@ -1190,7 +1267,10 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     }
     for (int32_t run = 0; s == MFS_OK && run < runs; run++) {
         mfs_rng rng = mfs_rng_make((uint64_t)p->random_state, (uint64_t)run);
-        if (init) memcpy(cc, init->data, (size_t)(k * d) * sizeof(float));
+        if (init) {
+            memcpy(cc, init->data, (size_t)(k * d) * sizeof(float));
+            if (e != 0) scale_in_place(cc, k * d, -e);
+        }
         else if (p->init == MFS_KMEANS_INIT_RANDOM)
             s = sw ? random_init_weighted(X, sw, n, d, k, &rng, cc) : random_init(X, n, d, k, &rng, cc);
         else s = kmeans_pp(X, sw, n, d, k, &rng, cc);
@@ -1209,8 +1289,13 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
             *best_it = it;
         }
     }
+    if (s == MFS_OK && e != 0) { /* back to the data's scale */
+        scale_in_place(best_c, k * d, e);
+        *best_in = ldexp(*best_in, 2 * e);
+    }
     mfs__free(mean);
     mfs__free(sw);
+    mfs__free(Xcopy);
     return s;
 }
 
@@ -1220,47 +1305,70 @@ static mfs_status predict(const mfs_model *m, const mfs_array *Xa, mfs_array *ou
     static const char fn[] = "mfs_predict";
     const mfs_tensor *ct = mfs__array_find(m, "cluster_centers");
     const int64_t n = Xa->shape[0], d = Xa->shape[1], k = ct->shape[0];
-    const float *X = (const float *)Xa->data, *centers = (const float *)ct->data;
+    const float *X0 = (const float *)Xa->data, *C0 = (const float *)ct->data, *X, *centers;
     int32_t *labels = (int32_t *)out->data;
-    if (m->device == MFS_DEVICE_CUDA)
-        return mfs__kmeans_assign_cuda(X, n, d, centers, k, labels, NULL, (mfs_mem_counter *)&m->mem);
+    int e;
+    float *bx, *bc; /* labels are scale-invariant: far out of float32's squared range, rescaled copies */
+    MFS_TRY(rescale_for_apply(fn, X0, n, d, C0, k, &e, &X, &centers, &bx, &bc));
+    if (m->device == MFS_DEVICE_CUDA) {
+        mfs_status sc = mfs__kmeans_assign_cuda(X, n, d, centers, k, labels, NULL, (mfs_mem_counter *)&m->mem);
+        mfs__free(bx);
+        mfs__free(bc);
+        return sc;
+    }
     const int64_t kp = (k + VL - 1) / VL * VL;
     /* shift: the mean of sampled rows of X, as in fit */
     float *blk = NULL;
     void *scr = NULL;
-    MFS_TRY(mfs__alloc((void **)&blk, (size_t)(d * kp + kp + d) * sizeof(float), fn, "the prediction buffers"));
+    mfs_status sa = mfs__alloc((void **)&blk, (size_t)(d * kp + kp + d) * sizeof(float), fn, "the prediction buffers");
+    if (sa != MFS_OK) {
+        mfs__free(bx);
+        mfs__free(bc);
+        return sa;
+    }
     float *shift = blk + d * kp + kp;
     sample_mean(X, n, d, shift);
     centers_t c = {k, kp, d, blk, blk + d * kp, shift, 0.0};
     centers_prepare(&c, centers);
-    estep_t e;
-    memset(&e, 0, sizeof e);
-    e.X = X; e.n = n; e.d = d; e.k = k; e.c = &c; e.labels = labels; e.nt = mfs__num_threads();
-    mfs_status s = estep_alloc(&e, 0, fn, &scr);
-    if (s == MFS_OK) estep_run(&e);
+    estep_t es;
+    memset(&es, 0, sizeof es);
+    es.X = X; es.n = n; es.d = d; es.k = k; es.c = &c; es.labels = labels; es.nt = mfs__num_threads();
+    mfs_status s = estep_alloc(&es, 0, fn, &scr);
+    if (s == MFS_OK) estep_run(&es);
     mfs__free(scr);
     mfs__free(blk);
+    mfs__free(bx);
+    mfs__free(bc);
     return s;
 }
 
 static mfs_status transform(const mfs_model *m, const mfs_array *Xa, mfs_array *out) {
+    static const char fn[] = "mfs_transform";
     const mfs_tensor *ct = mfs__array_find(m, "cluster_centers");
     const int64_t n = Xa->shape[0], d = Xa->shape[1], k = ct->shape[0];
-    const float *X = (const float *)Xa->data, *centers = (const float *)ct->data;
+    const float *X, *centers;
     float *D = (float *)out->data;
+    int e;
+    float *bx, *bc; /* distances far out of float32's squared range: on rescaled copies, scaled back */
+    MFS_TRY(rescale_for_apply(fn, (const float *)Xa->data, n, d, (const float *)ct->data, k, &e, &X, &centers,
+                              &bx, &bc));
+    mfs_status s = MFS_OK;
     if (m->device == MFS_DEVICE_CUDA) {
         int32_t *labels = NULL;
-        MFS_TRY(mfs__alloc((void **)&labels, (size_t)n * sizeof(int32_t), "mfs_transform", "labels"));
-        mfs_status s = mfs__kmeans_assign_cuda(X, n, d, centers, k, labels, D, (mfs_mem_counter *)&m->mem);
+        s = mfs__alloc((void **)&labels, (size_t)n * sizeof(int32_t), fn, "labels");
+        if (s == MFS_OK) s = mfs__kmeans_assign_cuda(X, n, d, centers, k, labels, D, (mfs_mem_counter *)&m->mem);
         mfs__free(labels);
-        return s;
-    }
-    /* explicit differences: a point near a center gets a small distance with
-     * its own digits, not the remainder of two large norms */
+    } else {
+        /* explicit differences: a point near a center gets a small distance with
+         * its own digits, not the remainder of two large norms */
 #pragma omp parallel for schedule(static) num_threads(mfs__num_threads()) if (n * k * d > 65536)
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t q = 0; q < k; q++) D[i * k + q] = sqrtf(sqdist_row(X + i * d, centers + q * d, d));
-    return MFS_OK;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t q = 0; q < k; q++) D[i * k + q] = sqrtf(sqdist_row(X + i * d, centers + q * d, d));
+    }
+    if (s == MFS_OK && e != 0) scale_in_place(D, n * k, e);
+    mfs__free(bx);
+    mfs__free(bc);
+    return s;
 }
 
 static mfs_status output_shape(const mfs_model *m, mfs_method method, int64_t rows,
