@@ -514,6 +514,56 @@ TEST(KMeans, PredictAndTransform) {
     mfs_model_free(m);
 }
 
+// Data beyond float32's squared range run rescaled by a power of two inside
+// fit / predict / transform: X * 2^s gives exactly the answers for X, scaled
+// (the centers by 2^s, the inertia by 2^2s, the distances by 2^s), with
+// k-means++ seeding, with weights, and with an init array.
+TEST(KMeans, PowerOfTwoScaledDataGivesTheScaledAnswers) {
+    Data D = blobs(700, 5, 3, 4.0f, 21);
+    std::vector<float> w(D.n);
+    for (int64_t i = 0; i < D.n; i++) w[i] = (float)(1 + i % 3);
+    for (int s : {-90, -40, 40, 90}) {
+        const float f = std::ldexp(1.0f, s);
+        Data S = D;
+        for (float &v : S.X) v *= f;
+        for (int weighted = 0; weighted < 2; weighted++) {
+            mfs_model *a = fit(D, params(3, MFS_KMEANS_INIT_K_MEANS_PP, 5), nullptr, weighted ? &w : nullptr);
+            mfs_model *b = fit(S, params(3, MFS_KMEANS_INIT_K_MEANS_PP, 5), nullptr, weighted ? &w : nullptr);
+            auto ca = get<float>(a, "cluster_centers"), cb = get<float>(b, "cluster_centers");
+            for (size_t i = 0; i < ca.size(); i++) ASSERT_EQ(cb[i], ca[i] * f) << "scale 2^" << s << " center " << i;
+            EXPECT_EQ(get<int32_t>(b, "labels"), get<int32_t>(a, "labels"));
+            EXPECT_EQ(get<double>(b, "inertia")[0], std::ldexp(get<double>(a, "inertia")[0], 2 * s));
+            EXPECT_EQ(predict(b, S), predict(a, D));
+            std::vector<float> da(D.n * 3), db(D.n * 3);
+            mfs_array xa = view(D), xb = view(S), oa = {da.data(), MFS_DTYPE_FLOAT32, 2, {D.n, 3}},
+                      ob = {db.data(), MFS_DTYPE_FLOAT32, 2, {D.n, 3}};
+            ASSERT_EQ(mfs_transform(a, &xa, &oa), MFS_OK) << mfs_last_error();
+            ASSERT_EQ(mfs_transform(b, &xb, &ob), MFS_OK) << mfs_last_error();
+            for (size_t i = 0; i < da.size(); i++) ASSERT_EQ(db[i], da[i] * f) << "distance " << i;
+            mfs_model_free(a);
+            mfs_model_free(b);
+        }
+        // an init array is scaled with X
+        std::vector<float> init(D.X.begin(), D.X.begin() + 3 * D.d), init_s(init);
+        for (float &v : init_s) v *= f;
+        mfs_model *a = fit(D, params(3, MFS_KMEANS_INIT_ARRAY), &init), *b = fit(S, params(3, MFS_KMEANS_INIT_ARRAY), &init_s);
+        EXPECT_EQ(get<int32_t>(b, "labels"), get<int32_t>(a, "labels"));
+        EXPECT_EQ(get<int32_t>(b, "n_iter")[0], get<int32_t>(a, "n_iter")[0]);
+        mfs_model_free(a);
+        mfs_model_free(b);
+    }
+    // 1e20-sized rows (squares ~1e40 > FLT_MAX): the blobs are found, the inertia finite
+    Data H = D;
+    for (float &v : H.X) v = (v - 50.0f) * 1e20f;
+    mfs_model *h = fit(H, params(3));
+    EXPECT_TRUE(std::isfinite(get<double>(h, "inertia")[0]));
+    auto lh = get<int32_t>(h, "labels");
+    std::vector<int> count(3, 0);
+    for (int32_t l : lh) count[l]++;
+    for (int c : count) EXPECT_GT(c, 150) << "a cluster lost its blob";
+    mfs_model_free(h);
+}
+
 TEST(KMeans, BadParams) {
     struct Case {
         void (*set)(mfs_kmeans_params *);
