@@ -617,14 +617,16 @@ TEST(Mlp, BadInputIsAClearError) {
     }
 }
 
-// predict checks X's values block by block (1024 rows) as the forward reads
-// them: a NaN or an infinity anywhere, past the first block or in the last
-// row, is an MFS_E_VALUE naming its row and column, as check_matrix's message
+// predict checks X's values block by block (1024 or 2048 rows) as the forward
+// reads them: a NaN or an infinity anywhere, past the first block or in the
+// last row, is an MFS_E_VALUE naming its row and column, as check_matrix's
+// message. Each row's probabilities do not depend on the block it fell in:
+// the same bits as predicting that row alone.
 TEST(Mlp, PredictFindsNonFiniteInAnyBlock) {
     Data D = blobs(90, 5, 3, 23);
     Model M;
     ASSERT_EQ(fit(D, small_params(), M), MFS_OK);
-    const int64_t n = 2500, d = D.d;
+    const int64_t n = 4500, d = D.d;
     std::vector<float> X(n * d);
     for (int64_t i = 0; i < n * d; i++) X[i] = D.X[i % (D.n * d)];
     std::vector<int32_t> lab(n);
@@ -632,12 +634,20 @@ TEST(Mlp, PredictFindsNonFiniteInAnyBlock) {
     mfs_array Xa = arr(X.data(), MFS_DTYPE_FLOAT32, n, d), lo = arr(lab.data(), MFS_DTYPE_INT32, n),
               po = arr(P.data(), MFS_DTYPE_FLOAT32, n, 3);
     ASSERT_EQ(mfs_predict(M.m, &Xa, &lo), MFS_OK) << mfs_last_error();
+    ASSERT_EQ(mfs_predict_proba(M.m, &Xa, &po), MFS_OK) << mfs_last_error();
+    for (int64_t r : {0, 1023, 1024, 2047, 2048, 4095, 4096, 4499}) {
+        std::vector<float> one(3);
+        mfs_array x1 = arr(X.data() + r * d, MFS_DTYPE_FLOAT32, 1, d), o1 = arr(one.data(), MFS_DTYPE_FLOAT32, 1, 3);
+        ASSERT_EQ(mfs_predict_proba(M.m, &x1, &o1), MFS_OK) << mfs_last_error();
+        for (int k = 0; k < 3; k++) EXPECT_EQ(one[k], P[r * 3 + k]) << "row " << r;
+    }
     struct Case { int64_t row, col; float v; const char *what; };
     const Case cases[] = {{0, 0, NAN, "NaN at row 0, column 0"},
                           {1500, 3, INFINITY, "infinity at row 1500, column 3"},
-                          {2499, 4, -INFINITY, "infinity at row 2499, column 4"},
+                          {4499, 4, -INFINITY, "infinity at row 4499, column 4"},
                           {1023, 2, NAN, "NaN at row 1023, column 2"},
-                          {1024, 1, NAN, "NaN at row 1024, column 1"}};
+                          {2048, 1, NAN, "NaN at row 2048, column 1"},
+                          {4096, 0, NAN, "NaN at row 4096, column 0"}};
     for (const Case &c : cases) {
         float keep = X[c.row * d + c.col];
         X[c.row * d + c.col] = c.v;
@@ -650,10 +660,10 @@ TEST(Mlp, PredictFindsNonFiniteInAnyBlock) {
         X[c.row * d + c.col] = keep;
     }
     // two bad values: the first in row order is the one named
-    X[2000 * d + 1] = NAN;
-    X[1100 * d + 4] = INFINITY;
+    X[3000 * d + 1] = NAN;
+    X[2100 * d + 4] = INFINITY;
     EXPECT_EQ(mfs_predict(M.m, &Xa, &lo), MFS_E_VALUE);
-    EXPECT_NE(std::string(mfs_last_error()).find("infinity at row 1100, column 4"), std::string::npos)
+    EXPECT_NE(std::string(mfs_last_error()).find("infinity at row 2100, column 4"), std::string::npos)
         << mfs_last_error();
 }
 
