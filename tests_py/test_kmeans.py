@@ -207,6 +207,13 @@ def test_nan_inf_rejected(bad, backend):
     est = mfs.KMeans(k, backend=backend).fit(_data("iris")[0])
     with pytest.raises(ValueError):
         est.predict(X)
+    with pytest.raises(ValueError):
+        est.transform(X)
+    if backend == "c":  # the C check (in the pass that also finds max |X|) names the place
+        what = "NaN" if np.isnan(bad) else "infinity"
+        for call in (est.predict, est.transform, est.score):
+            with pytest.raises(ValueError, match=f"X contains {what} at row 7, column 2"):
+                call(X)
 
 
 def test_bad_input(backend):

@@ -1139,7 +1139,9 @@ static void scale_in_place(float *x, int64_t count, int e) {
     for (int64_t i = 0; i < count; i++) x[i] *= f;
 }
 
-/* For predict / transform: e from new X and the centers together, and the
+/* For predict / transform: X checked for NaN and infinity (the vtable's
+ * host/device_checks_finite: in the same pass that finds its largest value,
+ * so X is read once for both), e from X and the centers together, and the
  * copies to use (*Xs, *Cs point at the originals when e == 0; free *bufx,
  * *bufc). */
 static mfs_status rescale_for_apply(const char *fn, const float *X, int64_t n, int64_t d, const float *C,
@@ -1148,7 +1150,19 @@ static mfs_status rescale_for_apply(const char *fn, const float *X, int64_t n, i
     *bufx = *bufc = NULL;
     *Xs = X;
     *Cs = C;
-    float mx = max_abs(X, n * d), mc = max_abs(C, k * d);
+    float mx = 0.0f;
+    int nan = 0;
+#pragma omp parallel for simd schedule(static) num_threads(mfs__num_threads()) if (n * d > (1 << 20)) \
+    reduction(max : mx) reduction(| : nan)
+    for (int64_t i = 0; i < n * d; i++) {
+        float a = fabsf(X[i]);
+        mx = a > mx ? a : mx;
+        nan |= a != a;
+    }
+    if (nan || isinf(mx))
+        for (int64_t i = 0; i < n * d; i++)
+            if (!isfinite(X[i])) return mfs__nonfinite_error(fn, "X", X, i, d);
+    float mc = max_abs(C, k * d);
     *e = rescale_exponent(mx > mc ? mx : mc);
     if (*e == 0) return MFS_OK;
     MFS_TRY(scaled_copy(fn, X, n * d, *e, bufx));
@@ -1427,4 +1441,8 @@ const mfs_model_vtable mfs__kmeans_vtable = {
     .transform = transform,
     .output_shape = output_shape,
     .check_state = check_state,
+    /* predict and transform check X's values themselves, in the pass that
+     * finds its largest value (rescale_for_apply) */
+    .device_checks_finite = 1,
+    .host_checks_finite = 1,
 };
