@@ -4,6 +4,7 @@
 // smooth data, bad parameters and input, and the model file (round trip,
 // truncation, hostile bytes with a valid checksum).
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -328,7 +329,8 @@ TEST(RandomForest, BadParams) {
         {"oob_score", [](mfs_random_forest_params *p) { p->bootstrap = 0; p->oob_score = 1; }},
         {"bootstrap", [](mfs_random_forest_params *p) { p->bootstrap = 2; }},
         {"max_samples", [](mfs_random_forest_params *p) { p->max_samples_mode = 2; p->max_samples = 0.0; }},
-        {"max_samples", [](mfs_random_forest_params *p) { p->max_samples_mode = 2; p->max_samples = 1.01; }},
+        {"max_samples", [](mfs_random_forest_params *p) { p->max_samples_mode = 2; p->max_samples = INFINITY; }},
+        {"max_samples", [](mfs_random_forest_params *p) { p->max_samples_mode = 2; p->max_samples = NAN; }},
         {"max_samples", [](mfs_random_forest_params *p) { p->max_samples_mode = 1; p->max_samples = 0.0; }},
         {"max_samples", [](mfs_random_forest_params *p) { p->max_samples_mode = 1; p->max_samples = 2.5; }},
         {"max_samples", [](mfs_random_forest_params *p) { p->bootstrap = 0; p->max_samples_mode = 1; p->max_samples = 5; }},
@@ -359,19 +361,27 @@ TEST(RandomForest, BadParams) {
 TEST(RandomForest, BadInput) {
     Data D = make(50, 3, 2, 8);
     mfs_array X = xview(D), y = yview(D);
-    // counts only known at fit: max_samples > n, max_features > d
+    // counts only known at fit: max_samples * the total weight too large, max_features > d
     {
         mfs_random_forest_params p = clf_params(3, 0);
-        p.max_samples_mode = 1;
-        p.max_samples = 51;
+        p.max_samples_mode = 2;
+        p.max_samples = 1e30;
         mfs_model *m = nullptr;
         ASSERT_EQ(mfs_random_forest_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
         EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_INVALID_ARG);
-        EXPECT_NE(std::string(mfs_last_error()).find("max_samples is 51"), std::string::npos) << mfs_last_error();
-        EXPECT_NE(std::string(mfs_last_error()).find("50"), std::string::npos) << mfs_last_error();
+        EXPECT_NE(std::string(mfs_last_error()).find("max_samples = 1e+30"), std::string::npos) << mfs_last_error();
+        EXPECT_NE(std::string(mfs_last_error()).find("total sample weight 50"), std::string::npos) << mfs_last_error();
         int32_t fitted = 1;
         mfs_model_info(m, nullptr, nullptr, &fitted, nullptr);
         EXPECT_EQ(fitted, 0);
+        mfs_model_free(m);
+        // a count above n is fine (scikit-learn >= 1.9): 51 draws of 50 rows
+        p.max_samples_mode = 1;
+        p.max_samples = 51;
+        ASSERT_EQ(mfs_random_forest_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+        ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+        EXPECT_EQ(get<int64_t>(m, "info")[2], 51);
+        EXPECT_EQ(get<double>(m, "weighted_n_node_samples")[0], 51.0);
         mfs_model_free(m);
         p.max_samples_mode = 0;
         p.max_features_mode = 3;
@@ -446,28 +456,89 @@ TEST(RandomForest, BadInput) {
     EXPECT_EQ(mfs_random_forest_apply(nullptr, &X, &Aout), MFS_E_INVALID_ARG);
 }
 
-// sample_weight multiplies the bootstrap counts: an integer weight w on a row
-// is the same forest as w copies only without bootstrap, so check the root
-// weights instead: sum over rows of count * weight.
-TEST(RandomForest, SampleWeightMultipliesCounts) {
+// With sample_weight the bootstrap draws row i with probability w_i / W, as
+// the header defines it: u = mfs_rng_uniform * W, the first row whose prefix
+// sum exceeds u (written out again here from that definition); the tree sees
+// only the counts, so its root weight is the number of draws.
+static std::vector<int64_t> weighted_counts_of(uint64_t seed, int64_t t, const std::vector<double> &w, int64_t nb) {
+    mfs_rng r = mfs_rng_make(seed, ((uint64_t)1 << 32) + (uint64_t)t);
+    std::vector<double> cum(w.size());
+    double c = 0;
+    for (size_t i = 0; i < w.size(); i++) cum[i] = c += w[i];
+    std::vector<int64_t> out(w.size(), 0);
+    for (int64_t q = 0; q < nb; q++) {
+        double u = std::min(mfs_rng_uniform(&r) * c, std::nextafter(c, 0.0));
+        out[std::upper_bound(cum.begin(), cum.end(), u) - cum.begin()]++;
+    }
+    return out;
+}
+
+TEST(RandomForest, SampleWeightsAreTheDrawProbabilities) {
     Data D = make(120, 3, 2, 9);
     std::vector<float> w(D.n);
-    for (int64_t i = 0; i < D.n; i++) w[i] = (float)(i % 3);
-    mfs_random_forest_params p = clf_params(5, 21);
+    std::vector<double> wd(D.n);
+    for (int64_t i = 0; i < D.n; i++) wd[i] = w[i] = (float)(i % 3) * 0.75f;
+    mfs_random_forest_params p = clf_params(8, 21);
+    p.max_samples_mode = 2;
+    p.max_samples = 0.5; // floor(0.5 * W), W = 40 * 0.75 + 40 * 1.5 = 90: 45 draws
     mfs_model *m = nullptr;
     ASSERT_EQ(mfs_random_forest_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
     mfs_array wa = {w.data(), MFS_DTYPE_FLOAT32, 1, {D.n}};
     ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_OK);
     mfs_array X = xview(D), y = yview(D);
     ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    EXPECT_EQ(get<int64_t>(m, "info")[2], 45);
     auto off = get<int64_t>(m, "tree_offsets");
     auto wn = get<double>(m, "weighted_n_node_samples");
-    for (int64_t t = 0; t < 5; t++) {
-        auto c = counts_of(21, t, D.n, D.n);
-        double want = 0;
-        for (int64_t i = 0; i < D.n; i++) want += (double)c[i] * w[i];
-        EXPECT_DOUBLE_EQ(wn[off[t]], want) << t;
+    auto nn = get<int64_t>(m, "n_node_samples");
+    for (int64_t t = 0; t < 8; t++) {
+        auto c = weighted_counts_of(21, t, wd, 45);
+        int64_t distinct = 0, on_zero = 0;
+        for (int64_t i = 0; i < D.n; i++) {
+            distinct += c[i] > 0;
+            if (wd[i] == 0) on_zero += c[i];
+        }
+        EXPECT_EQ(on_zero, 0) << t;
+        EXPECT_EQ(wn[off[t]], 45.0) << t;   // the counts, not counts * weights
+        EXPECT_EQ(nn[off[t]], distinct) << t; // the same draws
     }
+    mfs_model_free(m);
+}
+
+// scikit-learn's check_classifiers_one_label_sample_weights: weight only on
+// class 1. With uniform draws a tree's sample can hold class 0 rows only
+// (total weight 0: this used to fail the fit); drawn by weight every tree
+// sees class 1 only, and the forest predicts 1 everywhere.
+TEST(RandomForest, WeightOnOneClassPredictsThatClass) {
+    const int64_t n = 10, T = 20, seed = 39;
+    std::vector<float> X(n * 2), w(n);
+    std::vector<int32_t> y(n);
+    for (int64_t i = 0; i < n; i++) {
+        X[i * 2] = (float)i * 0.37f;
+        X[i * 2 + 1] = (float)((i * 7) % 10);
+        y[i] = (int32_t)(i % 2);
+        w[i] = (float)y[i];
+    }
+    bool uniform_hits_zero = false; // this seed has such a tree under uniform draws
+    for (int64_t t = 0; t < T; t++) {
+        auto c = counts_of(seed, t, n, n);
+        int64_t ones = 0;
+        for (int64_t i = 1; i < n; i += 2) ones += c[i];
+        uniform_hits_zero |= ones == 0;
+    }
+    ASSERT_TRUE(uniform_hits_zero);
+    mfs_random_forest_params p = clf_params((int32_t)T, seed);
+    p.n_classes = 2;
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_random_forest_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    mfs_array wa = {w.data(), MFS_DTYPE_FLOAT32, 1, {n}};
+    ASSERT_EQ(mfs_model_set_array(m, "sample_weight", &wa), MFS_OK);
+    mfs_array Xa = {X.data(), MFS_DTYPE_FLOAT32, 2, {n, 2}}, ya = {y.data(), MFS_DTYPE_INT32, 1, {n}};
+    ASSERT_EQ(mfs_fit(m, &Xa, &ya), MFS_OK) << mfs_last_error();
+    std::vector<int32_t> pred(n, -1);
+    mfs_array pa = {pred.data(), MFS_DTYPE_INT32, 1, {n}};
+    ASSERT_EQ(mfs_predict(m, &Xa, &pa), MFS_OK) << mfs_last_error();
+    for (int64_t i = 0; i < n; i++) EXPECT_EQ(pred[i], 1) << i;
     mfs_model_free(m);
 }
 

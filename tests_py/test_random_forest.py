@@ -137,6 +137,69 @@ def test_c_equals_reference_regressor(max_samples):
     np.testing.assert_allclose(c.predict(X), p.predict(X), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("max_samples", [None, 0.7, 150])
+def test_c_equals_reference_with_sample_weight(max_samples):
+    """Weighted draws: the same rows in C and in numpy, zero weights never drawn."""
+    X, y = blobs(n=240, d=5, K=3, seed=21)
+    sw = np.random.default_rng(21).choice([0.0, 0.5, 1.0, 3.0], size=240)
+    kw = dict(n_estimators=6, random_state=9, oob_score=True, max_samples=max_samples, max_depth=7)
+    c = RandomForestClassifier(backend="c", **kw).fit(X, y, sample_weight=sw)
+    p = RandomForestClassifier(backend="python", **kw).fit(X, y, sample_weight=sw)
+    A, B = forest_arrays(c), forest_arrays(p)
+    for k in ("children_left", "children_right", "feature", "n_node_samples", "tree_offsets", "threshold", "info"):
+        np.testing.assert_array_equal(A[k], B[k], err_msg=k)
+    for k in ("value", "impurity", "weighted_n_node_samples", "feature_importances", "oob_decision_function",
+              "oob_score"):  # sums of the same counts in possibly another order: 1e-12
+        np.testing.assert_allclose(A[k], B[k], rtol=1e-12, atol=1e-12, err_msg=k)
+    nb = {None: 240, 0.7: int(np.floor(0.7 * sw.sum())), 150: 150}[max_samples]
+    assert A["info"][2] == nb
+    np.testing.assert_array_equal(A["weighted_n_node_samples"][A["tree_offsets"][:-1]], nb)
+    cum = np.cumsum(sw)
+    for t in range(6):
+        counts = ref.bootstrap_counts(9, t, 240, nb, cum)
+        assert counts[sw == 0].sum() == 0
+        assert A["n_node_samples"][A["tree_offsets"][t]] == np.count_nonzero(counts)
+
+
+def test_weighted_draws_follow_the_weights():
+    """Row i is drawn with probability w_i / W: an integer weight k draws like k
+    copies of the row (scikit-learn's frequency semantics)."""
+    w = np.array([0, 1, 2, 3, 0, 5, 1, 1, 0.5, 7.5])
+    nb = 200_000
+    counts = ref.bootstrap_counts(123, 4, len(w), nb, np.cumsum(w))
+    assert counts.sum() == nb and counts[w == 0].sum() == 0
+    p = w / w.sum()
+    # binomial sd of each share is sqrt(p (1 - p) / nb) <= 0.0012; 6 sd
+    np.testing.assert_allclose(counts / nb, p, rtol=0, atol=6 * np.sqrt(p * (1 - p) / nb).max())
+    # repeated rows: weights (1, 2) draw like the rows (a, b, b) with uniform weights
+    rep = ref.bootstrap_counts(5, 0, 3, nb, np.cumsum([1.0, 1.0, 1.0]))
+    wtd = ref.bootstrap_counts(5, 0, 2, nb, np.cumsum([1.0, 2.0]))
+    assert abs(wtd[1] / nb - (rep[1] + rep[2]) / nb) < 0.01  # both ~2/3, each sd ~0.001
+
+
+def test_weight_on_one_class_predicts_that_class():
+    """scikit-learn's check_classifiers_one_label_sample_weights, on many seeds:
+    with uniform draws some tree could draw only weight-0 rows and the fit
+    failed; drawn by weight, every tree sees the one class."""
+    rnd = np.random.RandomState(0)
+    X, Xt = rnd.uniform(size=(10, 10)), rnd.uniform(size=(10, 10))
+    y = np.arange(10) % 2
+    for seed in list(range(20)) + [107, 151]:  # 107 and 151 drew a weight-0 sample with uniform draws
+        est = RandomForestClassifier(n_estimators=10, random_state=seed).fit(X, y, sample_weight=y.astype(float))
+        np.testing.assert_array_equal(est.predict(Xt), 1)
+
+
+def test_fractional_max_samples_of_the_total_weight_and_its_warning():
+    X, y = blobs(n=100, d=3, seed=22)
+    est = RandomForestClassifier(n_estimators=2, random_state=0, max_samples=2.5).fit(X, y)
+    assert est._state["info"][2] == 250
+    est = RandomForestClassifier(n_estimators=2, random_state=0, max_samples=0.5).fit(
+        X, y, sample_weight=np.full(100, 3.0))
+    assert est._state["info"][2] == 150  # floor(0.5 * 300)
+    with pytest.warns(UserWarning, match="low number"):
+        RandomForestClassifier(n_estimators=2, random_state=0, max_samples=0.05).fit(X, y)
+
+
 def test_reference_philox_bootstrap_matches_the_c_counts():
     """The root of each C tree holds its bootstrap: the reference's Philox
     draws must give the same draws and distinct rows."""
@@ -208,13 +271,19 @@ def test_string_labels_and_class_weight():
     est = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, names)
     assert set(est.predict(X)) <= set(names)
     assert list(est.classes_) == ["ant", "bee", "cat"]
-    # class_weight="balanced" multiplies the bootstrap counts: the root weight changes
+    # class_weight="balanced" weighs the draws (scikit-learn >= 1.9): each class gets about half
+    # of every bootstrap sample; the trees see counts, so the root weight stays the draw count
     yb = np.where(y == 0, 0, 1)
-    w = RandomForestClassifier(n_estimators=3, random_state=0, class_weight="balanced").fit(X, yb)
-    u = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, yb)
+    w = RandomForestClassifier(n_estimators=60, random_state=0, class_weight="balanced").fit(X, yb)
+    u = RandomForestClassifier(n_estimators=60, random_state=0).fit(X, yb)
     wa, ua = forest_arrays(w), forest_arrays(u)
-    assert wa["weighted_n_node_samples"][0] != ua["weighted_n_node_samples"][0]
-    assert wa["n_node_samples"][0] == ua["n_node_samples"][0]  # the same draws
+    roots = wa["tree_offsets"][:-1]
+    np.testing.assert_array_equal(wa["weighted_n_node_samples"][roots], 300)
+    share0 = np.bincount(yb)[0] / 300
+    assert 0.25 < share0 < 0.4  # the data: class 0 is about a third
+    # 60 trees x 300 draws: the mean root share has sd ~0.004; 0.03 is > 7 sd
+    assert abs(wa["value"][roots, 0].mean() - 0.5) < 0.03
+    assert abs(ua["value"][ua["tree_offsets"][:-1], 0].mean() - share0) < 0.03
 
 
 def test_regressor_single_and_multi_output(backend):
@@ -268,7 +337,8 @@ def test_warm_start_equals_a_fresh_fit():
     ({"max_features": 1.5}, "max_features"),
     ({"bootstrap": False, "oob_score": True}, "Out of bag"),
     ({"max_samples": 0}, "max_samples"),
-    ({"max_samples": 1.5}, "max_samples"),
+    ({"max_samples": np.inf}, "max_samples"),
+    ({"max_samples": -0.5}, "max_samples"),
     ({"max_samples": 0.0}, "max_samples"),
     ({"bootstrap": False, "max_samples": 10}, "max_sample"),
     ({"ccp_alpha": 0.1}, "ccp_alpha"),
@@ -284,8 +354,8 @@ def test_bad_parameters(kw, match):
 
 def test_bad_data():
     X, y = blobs(n=50, d=3, seed=12)
-    with pytest.raises(ValueError, match="max_samples is 51"):  # the C message, n only known at fit
-        RandomForestClassifier(n_estimators=2, max_samples=51).fit(X, y)
+    with pytest.raises(ValueError, match="max_samples = 1e.30 times the total sample weight 50"):  # the C message
+        RandomForestClassifier(n_estimators=2, max_samples=1e30).fit(X, y)
     with pytest.raises(ValueError, match="max_features is 4"):
         RandomForestClassifier(n_estimators=2, max_features=4).fit(X, y)
     Xn = X.copy()
@@ -385,9 +455,9 @@ def test_cuda_predict_equals_c():
 
 # ---- scikit-learn's estimator checks ---------------------------------------------------------
 
-_WEIGHTS = ("a forest's bootstrap draws rows with replacement: weighting a row by 2 is not the "
-            "same forest as repeating it (scikit-learn lists the same expected failure for its "
-            "own RandomForest*)")
+_WEIGHTS = ("a weight of 2 draws like two copies of the row (tested above), but the repeated data "
+            "has more rows, so the same seed draws other rows: not the same forest (scikit-learn "
+            "lists the same expected failure for its own RandomForest*)")
 EXPECTED_FAILURES = {
     "RandomForestClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHTS},
     "RandomForestRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHTS},

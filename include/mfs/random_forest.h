@@ -16,8 +16,10 @@ extern "C" {
 /** How max_samples is read (scikit-learn's None / int / float). */
 typedef enum mfs_random_forest_max_samples_mode {
     MFS_RANDOM_FOREST_MAX_SAMPLES_ALL = 0,      /**< None: n bootstrap draws */
-    MFS_RANDOM_FOREST_MAX_SAMPLES_COUNT = 1,    /**< max_samples draws, 1 <= it <= n */
-    MFS_RANDOM_FOREST_MAX_SAMPLES_FRACTION = 2  /**< max(1, round(max_samples * n)), 0 < it <= 1 */
+    MFS_RANDOM_FOREST_MAX_SAMPLES_COUNT = 1,    /**< max_samples draws, an integer >= 1 */
+    MFS_RANDOM_FOREST_MAX_SAMPLES_FRACTION = 2  /**< max(1, floor(max_samples * W)), max_samples > 0,
+                                                     W = the total sample weight (n without
+                                                     "sample_weight"), as scikit-learn >= 1.9 */
 } mfs_random_forest_max_samples_mode;
 
 /** Parameters, named as scikit-learn's RandomForestClassifier / Regressor.
@@ -62,8 +64,10 @@ MFS_API void mfs_random_forest_params_default(mfs_random_forest_params *params);
 /** Create an unfitted model (see mfs_model_create). fit takes y: int32 labels
  *  (n,) in 0..K-1 (GINI, ENTROPY) or float32 targets (n,) or (n, t)
  *  (SQUARED_ERROR), and optionally the input "sample_weight" (n,) float32 or
- *  float64, finite and >= 0 (mfs_model_set_array before fit), multiplied into
- *  the bootstrap counts as scikit-learn does.
+ *  float64, finite and >= 0 (mfs_model_set_array before fit). With bootstrap
+ *  the weights are the probabilities of the draws and each tree is grown on
+ *  its draw counts (scikit-learn >= 1.9: a row of integer weight k draws as k
+ *  copies would); without bootstrap they weight the rows of every tree.
  *  Fitted arrays: the T trees concatenated, each tree's nodes as
  *  mfs_decision_tree's arrays with TREE-LOCAL child indices: "children_left",
  *  "children_right", "feature" (N,) int32, "threshold" (N,) float64, "value"

@@ -144,12 +144,12 @@ class _ForestBase(MfsEstimator):
             ms_mode, ms_value = 0, 1.0
         elif _is_int(ms):
             if ms < 1:
-                raise bad("max_samples", ms, "None, an int >= 1 or a float in (0, 1]")
+                raise bad("max_samples", ms, "None, an int >= 1 or a float > 0")
             ms_mode, ms_value = 1, float(ms)
-        elif _is_real(ms) and 0.0 < ms <= 1.0:
+        elif _is_real(ms) and 0.0 < ms < np.inf:
             ms_mode, ms_value = 2, float(ms)
         else:
-            raise bad("max_samples", ms, "None, an int >= 1 or a float in (0, 1]")
+            raise bad("max_samples", ms, "None, an int >= 1 or a float > 0")
         if ms is not None and not self.bootstrap:
             raise ValueError(f"{name}: `max_sample` cannot be set if `bootstrap=False`. Either switch to "
                              "`bootstrap=True` or set `max_sample=None`.")
@@ -198,6 +198,13 @@ class _ForestBase(MfsEstimator):
             if not np.any(sample_weight > 0):
                 raise ValueError(f"{type(self).__name__}: every sample_weight is zero; at least one must be > 0")
         sw = self._class_sample_weight(y, sample_weight)
+        if params["max_samples_mode"] == 2:
+            total = X.shape[0] if sw is None else float(np.sum(sw))
+            nb = max(int(np.floor(params["max_samples"] * total)), 1)
+            if nb < max(10, X.shape[0] ** (1 / 3)):  # scikit-learn's warning, its threshold
+                warnings.warn(f"Using the fractional value max_samples={self.max_samples} when the total sample "
+                              f"weight is {total} results in a low number ({nb}) of bootstrap samples. We "
+                              "recommend passing `max_samples` as an integer instead.", UserWarning)
         self._seed_used = params["random_state"]
         tic = time.perf_counter()
         if self.verbose:
@@ -342,7 +349,10 @@ _PARAMS_DOC = """
     min_impurity_decrease : float, default=0.0
     bootstrap : bool, default=True
         Each tree sees max_samples draws with replacement, as per-sample
-        integer counts (weights): X is never copied.
+        integer counts (weights): X is never copied. With sample_weight (or
+        class_weight) a row is drawn with probability proportional to its
+        weight and the tree sees only the counts, as scikit-learn >= 1.9: an
+        integer weight k draws like k copies of the row.
     oob_score : bool, default=False
         Out-of-bag score ({score}) and predictions.
     n_jobs : int or None, default=None
@@ -367,7 +377,8 @@ _PARAMS_DOC = """
         (scikit-learn would keep them).
     max_samples : int, float or None, default=None
         Bootstrap draws per tree: n_samples, a count, or
-        max(1, round(max_samples * n_samples)).
+        max(1, floor(max_samples * W)) where W is the total sample weight
+        (n_samples without weights), as scikit-learn >= 1.9.
     ccp_alpha : 0.0
         Accepted for compatibility; pruning is not implemented.
     monotonic_cst : None
@@ -422,8 +433,9 @@ class RandomForestClassifier(ClassifierMixin, _ForestBase, MfsClassifier):
 
     def fit(self, X, y, sample_weight=None):
         """Grow the forest on X (n_samples, n_features) and labels y (any type,
-        strings too); sample_weight (n_samples,) >= 0 multiplies the bootstrap
-        counts. Returns self."""
+        strings too); sample_weight (n_samples,) >= 0 gives the probability of
+        each row in the bootstrap draws (without bootstrap: the rows' weights).
+        Returns self."""
         self._check_backend()
         self._params(None)  # parameter errors before data errors
         self._check_class_weight()

@@ -146,9 +146,9 @@ static mfs_status check_params(const void *params) {
                               p->max_samples);
         break;
     case MFS_RANDOM_FOREST_MAX_SAMPLES_FRACTION:
-        if (!(p->max_samples > 0.0 && p->max_samples <= 1.0))
-            return mfs__error(MFS_E_INVALID_ARG, "%s: max_samples is %g with mode FRACTION, it must be in (0, 1]", fn,
-                              p->max_samples);
+        if (!(p->max_samples > 0.0 && isfinite(p->max_samples)))
+            return mfs__error(MFS_E_INVALID_ARG, "%s: max_samples is %g with mode FRACTION, it must be a finite number > 0",
+                              fn, p->max_samples);
         break;
     default:
         return mfs__error(MFS_E_INVALID_ARG, "%s: max_samples_mode is %d, expected 0 (all), 1 (count) or 2 (fraction)",
@@ -204,18 +204,19 @@ static void forest_view(const mfs_model *m, int64_t d, rf_forest *f) {
 
 /* ---- fit ------------------------------------------------------------------- */
 
-/* Bootstrap draws per tree for n training rows (scikit-learn's
- * _get_n_samples_bootstrap), or an error naming max_samples. */
-static mfs_status n_bootstrap(const char *fn, const rf_params *p, int64_t n, int64_t *out) {
+/* Bootstrap draws per tree (scikit-learn's _get_n_samples_bootstrap): n, the
+ * count, or max(1, floor(fraction * W)) where W is the total sample weight
+ * (n without weights), or an error naming max_samples. */
+static mfs_status n_bootstrap(const char *fn, const rf_params *p, int64_t n, double W, int64_t *out) {
     *out = n;
     if (p->max_samples_mode == MFS_RANDOM_FOREST_MAX_SAMPLES_COUNT) {
-        if (p->max_samples > (double)n)
-            return mfs__error(MFS_E_INVALID_ARG, "%s: max_samples is %.0f, it must be <= n_samples = %lld", fn,
-                              p->max_samples, (long long)n);
         *out = (int64_t)p->max_samples;
     } else if (p->max_samples_mode == MFS_RANDOM_FOREST_MAX_SAMPLES_FRACTION) {
-        const int64_t k = (int64_t)nearbyint(p->max_samples * (double)n); /* round half to even, as Python */
-        *out = k < 1 ? 1 : k;
+        const double k = floor(p->max_samples * W);
+        if (!(k < 9.2e18))
+            return mfs__error(MFS_E_INVALID_ARG, "%s: max_samples = %g times the total sample weight %g is %g draws "
+                              "per tree, too many", fn, p->max_samples, W, k);
+        *out = k < 1 ? 1 : (int64_t)k;
     }
     return MFS_OK;
 }
@@ -297,11 +298,30 @@ static void failure_record(rf_failure *f, int64_t index, mfs_status s) {
     }
 }
 
-/* Bootstrap counts of tree t: nb draws of Philox stream 2^32 + t. */
-static void draw_bootstrap(uint64_t seed, int64_t t, int64_t n, int64_t nb, double *counts) {
+/* Bootstrap counts of tree t from Philox stream 2^32 + t: nb draws of a row,
+ * uniform over the n rows (mfs_rng_below) without sample weights; with them,
+ * row i with probability w_i / W (scikit-learn >= 1.9): a uniform u in [0, W)
+ * picks the first row whose prefix sum cum[i] exceeds u, so a row of weight 0
+ * is never drawn and an integer weight k draws like k copies of the row. */
+static void draw_bootstrap(uint64_t seed, int64_t t, int64_t n, int64_t nb, const double *cum, double *counts) {
     mfs_rng rng = mfs_rng_make(seed, RF_BOOTSTRAP_STREAM + (uint64_t)t);
     memset(counts, 0, (size_t)n * sizeof(double));
-    for (int64_t q = 0; q < nb; q++) counts[mfs_rng_below(&rng, (uint64_t)n)] += 1.0;
+    if (!cum) {
+        for (int64_t q = 0; q < nb; q++) counts[mfs_rng_below(&rng, (uint64_t)n)] += 1.0;
+        return;
+    }
+    const double W = cum[n - 1], below_W = nextafter(W, 0.0);
+    for (int64_t q = 0; q < nb; q++) {
+        double u = mfs_rng_uniform(&rng) * W;
+        if (!(u < W)) u = below_W; /* the product can round up to W */
+        int64_t lo = 0, hi = n - 1;
+        while (lo < hi) {
+            const int64_t mid = lo + (hi - lo) / 2;
+            if (cum[mid] > u) hi = mid;
+            else lo = mid + 1;
+        }
+        counts[lo] += 1.0;
+    }
 }
 
 /* One grown tree, compacted: each of scikit-learn's arrays in its own
@@ -360,7 +380,8 @@ typedef struct rf_fit {
     const mfs__tree_config *cfg;
     const mfs__tree_data *data;
     const void *y;
-    const double *sw;      /* (n) or NULL */
+    const double *sw;      /* (n) tree weights without bootstrap, or NULL */
+    const double *cum;     /* (n) prefix sums of the sample weights for a weighted bootstrap, or NULL */
     int64_t n, nb, T;
     rf_tree *trees;        /* (T) */
     int64_t V;
@@ -376,23 +397,20 @@ static mfs_status grow_one(const char *fn, const rf_fit *F, int64_t t, double *w
     const double *w = F->sw;
     double total = 0;
     if (F->p->bootstrap) {
-        draw_bootstrap(cfg.seed, t, F->n, F->nb, weights);
+        draw_bootstrap(cfg.seed, t, F->n, F->nb, F->cum, weights);
         if (F->oob) {
             uint64_t *bits = F->oob + t * F->words;
             for (int64_t i = 0; i < F->n; i++)
                 if (weights[i] == 0.0) bits[i >> 6] |= (uint64_t)1 << (i & 63);
         }
-        if (F->sw)
-            for (int64_t i = 0; i < F->n; i++) weights[i] *= F->sw[i];
         w = weights;
     }
     if (w)
         for (int64_t i = 0; i < F->n; i++) total += w[i];
     else
         total = (double)F->n;
-    if (!(total > 0))
-        return mfs__error(MFS_E_VALUE, "%s: the bootstrap sample of tree %lld has total weight 0 (sample_weight is 0 "
-                          "on every row it drew); give more rows a weight > 0 or set bootstrap = 0", fn, (long long)t);
+    if (!(total > 0)) /* not reached: fit checks that some weight is > 0, and a bootstrap draws nb >= 1 rows */
+        return mfs__error(MFS_E_VALUE, "%s: tree %lld has total sample weight 0", fn, (long long)t);
     cfg.min_weight_leaf = F->p->min_weight_fraction_leaf * total;
     mfs__tree grown;
     memset(&grown, 0, sizeof grown);
@@ -610,20 +628,41 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         if (t < 1 || t > INT32_MAX) return mfs__error(MFS_E_SHAPE, "%s: y has %lld targets, expected >= 1", fn, (long long)t);
     }
     const int64_t V = is_classifier(p) ? K : t;
-    int64_t nb;
-    MFS_TRY(n_bootstrap(fn, p, n, &nb));
     const int32_t split = mfs__tree_resolve_split(p->split_algorithm, n);
     mfs__tree_config cfg;
     MFS_TRY(make_config(fn, p, n, d, K, (int32_t)t, split, &cfg));
-    double *sw = NULL;
+    double *sw = NULL, *cum = NULL;
     MFS_TRY(read_weights(m, fn, n, &sw));
+    double W = (double)n;
+    if (sw && p->bootstrap) { /* the weights only choose the draws: prefix sums, in place */
+        int constant = 1;
+        double c = 0;
+        for (int64_t i = 0; i < n; i++) {
+            constant &= sw[i] == sw[0];
+            sw[i] = c += sw[i];
+        }
+        W = c;
+        cum = sw;
+        sw = NULL;
+        if (constant) { /* equal weights draw uniformly: the unweighted draws, the same forest */
+            mfs__free(cum);
+            cum = NULL;
+        }
+    }
+    int64_t nb;
+    mfs_status s = n_bootstrap(fn, p, n, W, &nb);
+    if (s != MFS_OK) {
+        mfs__free(sw);
+        mfs__free(cum);
+        return s;
+    }
     mfs_mem_counter *mem = &m->mem;
     mfs__tree_data data;
     memset(&data, 0, sizeof data);
     rf_tree *trees = NULL;
     uint64_t *oob = NULL;
     const int64_t words = (n + 63) / 64;
-    mfs_status s = mfs__tree_data_make(fn, X, n, d, split, mfs__num_threads(), mem, &data);
+    s = mfs__tree_data_make(fn, X, n, d, split, mfs__num_threads(), mem, &data);
     if (s != MFS_OK) goto done;
     trees = (rf_tree *)mfs__calloc((size_t)T, sizeof(rf_tree));
     if (!trees) {
@@ -638,7 +677,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
             goto done;
         }
     }
-    rf_fit F = {p, &cfg, &data, ya->data, sw, n, nb, T, trees, V, oob, words, mem};
+    rf_fit F = {p, &cfg, &data, ya->data, sw, cum, n, nb, T, trees, V, oob, words, mem};
     if ((s = grow_all(fn, &F)) != MFS_OK) goto done;
     /* the per-data-set structure is no longer needed: free it before the copy */
     mfs__tree_data_free(&data);
@@ -660,6 +699,7 @@ done:
     mfs__free(trees);
     mfs__free(oob);
     mfs__free(sw);
+    mfs__free(cum);
     mfs__tree_data_free(&data);
     return s;
 }

@@ -1,7 +1,8 @@
 """Reference random forest in numpy: the same forest as the C library, tree for
 tree. Each tree's bootstrap is drawn from the library's Philox4x32-10 stream
 2**32 + t keyed by random_state (reimplemented here in numpy, bit for bit:
-mfs_rng_below's 64-bit rejection sampling), as per-sample counts; the tree
+mfs_rng_below's 64-bit rejection sampling, or with sample weights one
+mfs_rng_uniform per draw against the weights' prefix sums), as per-sample counts; the tree
 itself is grown by the reference CART of decision_tree.py with the counts as
 sample weights and Philox stream t for its feature draws. Predictions average
 the trees' leaf values (class fractions or target means) in tree order, in
@@ -56,19 +57,30 @@ def rng_below(seed, stream, n, count):
     return np.asarray(out, dtype=np.int64)
 
 
-def n_bootstrap(n, max_samples_mode=0, max_samples=1.0):
+def n_bootstrap(n, max_samples_mode=0, max_samples=1.0, total_weight=None):
+    """Draws per tree: n, the count, or max(1, floor(fraction * W)) with W the
+    total sample weight (n without weights), as scikit-learn >= 1.9."""
     if max_samples_mode == 1:
-        if max_samples > n:
-            raise ValueError(f"random_forest reference: max_samples is {max_samples}, n_samples is {n}")
         return int(max_samples)
     if max_samples_mode == 2:
-        return max(1, int(round(max_samples * n)))
+        return max(1, int(np.floor(max_samples * (n if total_weight is None else total_weight))))
     return n
 
 
-def bootstrap_counts(seed, t, n, nb):
-    """Per-sample counts (n,) of tree t's bootstrap: nb draws of stream 2**32 + t."""
-    idx = rng_below(seed, BOOTSTRAP_STREAM + t, n, nb)
+def bootstrap_counts(seed, t, n, nb, cum=None):
+    """Per-sample counts (n,) of tree t's bootstrap: nb draws of stream 2**32 + t,
+    uniform over the rows (mfs_rng_below) without weights; with the prefix sums
+    `cum` of the weights, row i with probability w_i / W: u = uniform * W (two
+    32-bit words -> 53 bits, as mfs_rng_uniform), the first row with cum > u."""
+    if cum is None:
+        idx = rng_below(seed, BOOTSTRAP_STREAM + t, n, nb)
+    else:
+        words = philox(seed, BOOTSTRAP_STREAM + t, np.arange((2 * nb + 3) // 4)).ravel().astype(np.uint64)[:2 * nb]
+        bits = ((words[0::2] << np.uint64(21)) ^ (words[1::2] >> np.uint64(11))) & np.uint64((1 << 53) - 1)
+        W = cum[-1]
+        u = bits.astype(np.float64) * (1.0 / 9007199254740992.0) * W
+        u = np.where(u < W, u, np.nextafter(W, 0.0))  # the product can round up to W
+        idx = np.searchsorted(cum, u, side="right")
     return np.bincount(idx, minlength=n).astype(np.float64)
 
 
@@ -129,8 +141,11 @@ def fit(X, y, n_estimators=100, criterion=0, split_algorithm=0, max_depth=-1, ma
         V = 1 if y.ndim == 1 else y.shape[1]
     if oob_score and not bootstrap:
         raise ValueError("random_forest reference: oob_score needs bootstrap")
-    nb = n_bootstrap(n, max_samples_mode, max_samples) if bootstrap else n
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    cum = None if sw is None or not bootstrap else np.cumsum(sw)  # sequential sums, as the C loop
+    nb = n_bootstrap(n, max_samples_mode, max_samples, None if cum is None else cum[-1]) if bootstrap else n
+    if cum is not None and np.all(sw == sw[0]):
+        cum = None  # equal weights draw uniformly: the unweighted draws, the same forest
     tree_params = dict(criterion=criterion, max_depth=max_depth,
                        max_features_mode=max_features_mode, max_features=max_features,
                        min_samples_split=min_samples_split, min_samples_leaf=min_samples_leaf,
@@ -142,8 +157,8 @@ def fit(X, y, n_estimators=100, criterion=0, split_algorithm=0, max_depth=-1, ma
     trees, masks = [], []
     for t in range(n_estimators):
         if bootstrap:
-            counts = bootstrap_counts(random_state, t, n, nb)
-            w = counts if sw is None else counts * sw
+            counts = bootstrap_counts(random_state, t, n, nb, cum)
+            w = counts  # with weights, they chose the draws; the tree sees the counts
             masks.append(counts == 0)
         else:
             w = sw
