@@ -484,36 +484,25 @@ static mfs_status forward_rows(const mfs__net *net, const plan *pl, float *arena
 
 enum { PREDICT_BLOCK = 1024 };
 
-/* Rows per forward pass of a CPU predict: PREDICT_BLOCK, or up to twice that
- * while the block's arena stays within 16 MiB (the MLP: ~1.3k floats a row
+/* Rows per forward pass of a predict: as many as keep the block's arena
+ * within a budget (the floats a row adds to the plan), clamped to
+ * [PREDICT_BLOCK, max_rows].
+ * CPU: 16 MiB, at most 2 * PREDICT_BLOCK (the MLP: ~1.3k floats a row
  * planned, of which the 784 of the input slot are not used when the rows are
  * read in place: 2048 rows), where the GEMMs have more rows to share between
- * the threads.
- * Paired A/B of the MLP's predict_proba on 20,000 rows, 2 threads
- * (dev/mlp/ab_fit.c, PRED=1, 40 rounds): 2048 rows +8 %, 4096 +5 %, 512 -3 %
- * against 1024. Networks with large rows (the CNN) keep 1024. */
-static int64_t cpu_predict_rows(const mfs__net *net) {
+ * the threads. Paired A/B of the MLP's predict_proba on 20,000 rows, 2
+ * threads (dev/mlp/ab_fit.c, PRED=1, 40 rounds): 2048 rows +8 %, 4096 +5 %,
+ * 512 -3 % against 1024. Networks with large rows (the CNN) keep 1024.
+ * GPU: 64 MiB, at most 65536: each pass is a fixed number of kernel
+ * launches, so the MLP does 20k rows in 2 passes instead of 20. */
+static int64_t predict_rows(const mfs__net *net, int flags, int64_t budget_bytes, int64_t max_rows) {
     plan p1, p2;
-    plan_make(net, 1, 0, 0, &p1);
-    plan_make(net, 2, 0, 0, &p2);
+    plan_make(net, 1, 0, flags, &p1);
+    plan_make(net, 2, 0, flags, &p2);
     int64_t per = p2.floats - p1.floats;
     if (per < 1) per = 1;
-    int64_t rows = ((int64_t)4 << 20) / per; /* 16 MiB of floats */
-    return rows < PREDICT_BLOCK ? PREDICT_BLOCK : rows > 2 * PREDICT_BLOCK ? 2 * PREDICT_BLOCK : rows;
-}
-
-/* Rows per forward pass of a GPU predict: as many as keep the arena near
- * 64 MiB, at least PREDICT_BLOCK and at most 65536. Each pass is a fixed
- * number of kernel launches, so a small network (the MLP: ~1.3k floats a
- * row) does 20k rows in 2 passes instead of 20. */
-static int64_t gpu_predict_rows(const mfs__net *net) {
-    plan p1, p2;
-    plan_make(net, 1, 0, PLAN_GPU, &p1);
-    plan_make(net, 2, 0, PLAN_GPU, &p2);
-    int64_t per = p2.floats - p1.floats;
-    if (per < 1) per = 1;
-    int64_t rows = ((int64_t)16 << 20) / per;
-    return rows < PREDICT_BLOCK ? PREDICT_BLOCK : rows > 65536 ? 65536 : rows;
+    int64_t rows = budget_bytes / (int64_t)sizeof(float) / per;
+    return rows < PREDICT_BLOCK ? PREDICT_BLOCK : rows > max_rows ? max_rows : rows;
 }
 
 /* Host rows up to the device through libmfs's two pinned staging buffers:
@@ -549,7 +538,8 @@ static mfs_status upload_staged(void *dev, const void *host, size_t bytes) {
 mfs_status mfs__net_predict(const char *fn, const mfs__net *net, const float *params, const float *buffers,
                             const float *X, int64_t n, float *out, mfs_device device, mfs_mem_counter *mem) {
     const int dev = device == MFS_DEVICE_CUDA;
-    const int64_t block = dev ? gpu_predict_rows(net) : cpu_predict_rows(net);
+    const int64_t block = dev ? predict_rows(net, PLAN_GPU, (int64_t)64 << 20, 65536)
+                              : predict_rows(net, 0, (int64_t)16 << 20, 2 * PREDICT_BLOCK);
     const int64_t B = n < block ? (n > 0 ? n : 1) : block;
     const int64_t K = net->out_size, d = net->in_size;
     plan pl;
