@@ -90,6 +90,37 @@ TEST(LinearSvm, SquaredHingeGradientVanishes) {
     mfs_model_free(m);
 }
 
+// The primal solver stops at liblinear's rule |g| <= eps |g(0)|, eps = tol *
+// max(min(n+, n-), 1) / n: check it with the objective's own gradient, and
+// that it reaches the dual's optimum (the same strictly convex problem).
+TEST(LinearSvm, PrimalNewtonMeetsItsStoppingRule) {
+    Data D = blobs(400, 6, 2, 0.8f, 1);
+    mfs_linear_svm_params pp = params(1, 1e-6);
+    pp.solver = MFS_LINEAR_SVM_SOLVER_PRIMAL;
+    pp.max_iter = 1000;
+    mfs_model *m = fit(D, pp), *dual = fit(D, params(1, 1e-8));
+    auto coef = get<double>(m, "coef");
+    auto b = get<double>(m, "intercept");
+    std::vector<double> g, g0;
+    primal(D, coef, b[0], 1.0, 1, &g);
+    primal(D, std::vector<double>(D.d, 0.0), 0.0, 1.0, 1, &g0);
+    double gn = 0, gn0 = 0;
+    for (double v : g) gn += v * v;
+    for (double v : g0) gn0 += v * v;
+    const double eps = 1e-6 * 200.0 / 400.0; // 200 rows a side
+    EXPECT_LE(std::sqrt(gn), eps * std::sqrt(gn0)) << std::sqrt(gn) << " vs " << std::sqrt(gn0);
+    const int32_t it = get<int32_t>(m, "n_iter")[0];
+    EXPECT_GE(it, 1);
+    EXPECT_LT(it, 50); // Newton: a handful of iterations (measured 8 here)
+    auto cd = get<double>(dual, "coef");
+    double scale = 0;
+    for (double v : cd) scale = std::max(scale, std::fabs(v));
+    for (int64_t j = 0; j < D.d; j++) EXPECT_NEAR(coef[j], cd[j], 1e-4 * scale) << j; // both near the optimum
+    EXPECT_NEAR(b[0], get<double>(dual, "intercept")[0], 1e-4 * scale);
+    mfs_model_free(m);
+    mfs_model_free(dual);
+}
+
 TEST(LinearSvm, HingeObjectiveMatchesATighterSolve) {
     Data D = blobs(300, 5, 2, 0.7f, 2);
     mfs_model *a = fit(D, params(0, 1e-3)), *b = fit(D, params(0, 1e-9));
@@ -151,6 +182,8 @@ TEST(LinearSvm, BadInputAndFile) {
         {[](mfs_linear_svm_params &p) { p.max_iter = 0; }, "max_iter is 0"},
         {[](mfs_linear_svm_params &p) { p.intercept_scaling = 0; }, "intercept_scaling is 0"},
         {[](mfs_linear_svm_params &p) { p.fit_intercept = 2; }, "fit_intercept is 2"},
+        {[](mfs_linear_svm_params &p) { p.solver = 2; }, "solver is 2"},
+        {[](mfs_linear_svm_params &p) { p.solver = 1; p.loss = 0; }, "primal solver needs loss 1"},
     };
     for (const Case &c : cases) {
         mfs_linear_svm_params p = params();

@@ -503,19 +503,25 @@ class LinearSVC(ClassifierMixin, MfsClassifier):
     descent in C (liblinear's solver, Hsieh et al. 2008), one-vs-rest for more
     than two classes.
 
-    The dual is always solved: dual=True and "auto" are accepted (scikit-learn's
-    "auto" may pick its primal solver; the optimum is the same problem, so
-    coefficients agree to the solvers' tolerance). The coordinate order is
-    shuffled with libmfs's RNG, not liblinear's, so coefficients match
-    scikit-learn's only to the stopping tolerance.
+    dual=True solves the dual by coordinate descent; dual=False solves the
+    primal (squared hinge only) by Newton's method with conjugate gradients;
+    "auto" picks the primal when n_samples >= n_features and the loss is the
+    squared hinge, as scikit-learn. The primal converges in a few iterations
+    where the dual's coordinate descent crawls (features of very different
+    scales). The dual's coordinate order is shuffled with libmfs's RNG, not
+    liblinear's, so coefficients match scikit-learn's only to the stopping
+    tolerance.
 
     Parameters
     ----------
     penalty : {"l2"}, default="l2"
     loss : {"squared_hinge", "hinge"}, default="squared_hinge"
-    dual : {"auto", True}, default="auto"
+    dual : {"auto", True, False}, default="auto"
     tol : float, default=1e-4
-        Stop when the spread of the projected gradient is <= tol.
+        Dual: stop when the spread of the projected gradient is <= tol.
+        Primal: stop when |gradient| <= tol * max(min(n+, n-), 1) / n times
+        its norm at w = 0 (liblinear's rule; n+ and n- count each binary
+        problem's two sides).
     C : float, default=1.0
     multi_class : {"ovr"}, default="ovr"
     fit_intercept : bool, default=True
@@ -527,7 +533,8 @@ class LinearSVC(ClassifierMixin, MfsClassifier):
     random_state : int, RandomState or None, default=None
         Seeds the coordinate order.
     max_iter : int, default=1000
-        Most passes over the data per binary problem.
+        Most passes over the data (dual) or Newton iterations (primal) per
+        binary problem.
     backend : {"c", "cuda", "python"}, default="c"
 
     Attributes
@@ -558,15 +565,23 @@ class LinearSVC(ClassifierMixin, MfsClassifier):
         if not isinstance(self.loss, str) or self.loss not in _LOSSES:
             raise ValueError(f"{name}: loss must be 'hinge' or 'squared_hinge', got {self.loss!r}")
         dual = self.dual
-        if not ((isinstance(dual, (bool, np.bool_)) and dual) or (isinstance(dual, str) and dual == "auto")):
-            raise ValueError(f"{name}: dual={self.dual!r} is not supported; libmfs solves the dual (True or 'auto')")
+        if not (isinstance(dual, (bool, np.bool_)) or (isinstance(dual, str) and dual == "auto")):
+            raise ValueError(f"{name}: dual must be 'auto', True or False, got {self.dual!r}")
+        if isinstance(dual, (bool, np.bool_)) and not dual and self.loss == "hinge":
+            raise ValueError(f"{name}: Unsupported set of arguments: the combination of penalty='l2' and "
+                             "loss='hinge' are not supported when dual=False, Parameters: penalty='l2', "
+                             "loss='hinge', dual=False")
+        if isinstance(dual, str):  # scikit-learn's "auto": the primal for n_samples >= n_features
+            primal = X is not None and X.shape[0] >= X.shape[1] and self.loss == "squared_hinge"
+        else:
+            primal = not dual
         if not isinstance(self.multi_class, str) or self.multi_class != "ovr":
             raise ValueError(f"{name}: multi_class={self.multi_class!r} is not supported; use 'ovr'")
         return {"loss": _LOSSES[self.loss], "fit_intercept": _bool(name, "fit_intercept", self.fit_intercept),
                 "max_iter": _int(name, "max_iter", self.max_iter, 1), "C": _real(name, "C", self.C, 0.0, strict=True),
                 "tol": _real(name, "tol", self.tol, 0.0, strict=True),
                 "intercept_scaling": _real(name, "intercept_scaling", self.intercept_scaling, 0.0, strict=True),
-                "random_state": getattr(self, "_seed_", 0)}
+                "random_state": getattr(self, "_seed_", 0), "solver": int(primal)}
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features) and labels y of at least two
@@ -625,7 +640,7 @@ class LinearSVC(ClassifierMixin, MfsClassifier):
         p = model.params()
         est = cls(loss="hinge" if p["loss"] == 0 else "squared_hinge", tol=p["tol"], C=p["C"],
                   fit_intercept=bool(p["fit_intercept"]), intercept_scaling=p["intercept_scaling"],
-                  max_iter=p["max_iter"], backend=backend)
+                  max_iter=p["max_iter"], dual=not p["solver"], backend=backend)
         est._seed_ = int(p["random_state"])
         est._native = model
         est._state = model.arrays()

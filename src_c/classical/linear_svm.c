@@ -1,7 +1,8 @@
 /* Linear support vector classification: L2-regularized L1- or L2-loss SVM
  * solved in the dual by coordinate descent with liblinear's shrinking (Hsieh,
  * Chang, Lin, Keerthi & Sundararajan, ICML 2008), one-vs-rest for K > 2, as
- * scikit-learn's LinearSVC (penalty='l2', dual=True).
+ * scikit-learn's LinearSVC (penalty='l2', dual=True); or, for the L2 loss, in
+ * the primal by Newton-CG (dual=False, below solve_binary).
  *
  * Letters: n rows, d features, K classes, k binary problems (1 or K), m rows
  * to predict.
@@ -55,8 +56,11 @@ static mfs_status check_params(const void *params) {
         return mfs__error(MFS_E_INVALID_ARG, "%s: fit_intercept is %d, expected 0 or 1", fn, (int)p->fit_intercept);
     if (p->max_iter < 1)
         return mfs__error(MFS_E_INVALID_ARG, "%s: max_iter is %d, it must be >= 1", fn, (int)p->max_iter);
-    if (p->reserved_ != 0)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: reserved_ is %d, it must be 0", fn, (int)p->reserved_);
+    if (p->solver != MFS_LINEAR_SVM_SOLVER_DUAL && p->solver != MFS_LINEAR_SVM_SOLVER_PRIMAL)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: solver is %d, expected 0 (dual) or 1 (primal)", fn, (int)p->solver);
+    if (p->solver == MFS_LINEAR_SVM_SOLVER_PRIMAL && p->loss != MFS_LINEAR_SVM_LOSS_SQUARED_HINGE)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: the primal solver needs loss 1 (squared_hinge): the hinge loss is "
+                          "not differentiable; use solver 0 (dual)", fn);
     if (!(p->C > 0) || !isfinite(p->C))
         return mfs__error(MFS_E_INVALID_ARG, "%s: C is %g, it must be a finite number > 0", fn, p->C);
     if (!(p->tol > 0) || !isfinite(p->tol))
@@ -172,6 +176,123 @@ static int32_t solve_binary(const float *X, int64_t n, int64_t d, const int8_t *
 }
 
 
+/* ---- primal: Newton's method with conjugate gradients ------------------------
+ *
+ *   f(w) = 1/2 |w|^2 + sum_i C_i max(0, 1 - y_i z_i)^2,   z_i = w.x_i (+ w_d b)
+ *
+ * is convex and once differentiable; on the rows I = {i : y_i z_i < 1} its
+ * gradient and (generalized) Hessian are
+ *
+ *   g  = w + 2 sum_{i in I} C_i (z_i - y_i) x_i,    H v = v + 2 sum_{i in I} C_i (x_i.v) x_i
+ *
+ * (y_i^2 = 1). Each iteration solves H s = -g by conjugate gradients to
+ * |r| <= 0.1 |g| (at most d + 1 + 10 steps: exact in exact arithmetic after
+ * d + 1), then backtracks from step 1 while Armijo's f(w + a s) <= f(w) +
+ * 0.01 a g.s fails; z + a (X s) gives every trial's f in O(n) with no pass
+ * over X. It stops when |g| <= eps |g(w = 0)| with liblinear's primal
+ * tolerance eps = tol * max(min(n+, n-), 1) / n, as scikit-learn's LinearSVC
+ * with dual=False (which runs liblinear's trust-region variant: the same
+ * optimum and stopping rule, other iterates). Rows are read in float32 and
+ * every sum is in double. */
+
+/* x_i.v over the d features and the bias feature */
+static inline double row_dot(const float *x, int64_t d, double bias, const double *v) {
+    double t = v[d] * bias;
+    for (int64_t j = 0; j < d; j++) t += v[j] * x[j];
+    return t;
+}
+
+/* the objective at z + a zs for w + a s (|w + a s|^2 = ww + 2 a ws + a^2 ss) */
+static double primal_f(const int8_t *s, const double *Ci, const double *z, const double *zs, double a, int64_t n,
+                       double ww, double ws, double ss) {
+    double f = 0.5 * (ww + 2 * a * ws + a * a * ss);
+    for (int64_t i = 0; i < n; i++) {
+        const double m = 1.0 - s[i] * (z[i] + a * zs[i]);
+        if (m > 0) f += Ci[i] * m * m;
+    }
+    return f;
+}
+
+/* g = w + 2 sum_I C_i (z_i - y_i) x_i */
+static void primal_grad(const float *X, int64_t n, int64_t d, double bias, const int8_t *s, const double *Ci,
+                        const double *z, const double *w, double *g) {
+    for (int64_t j = 0; j <= d; j++) g[j] = w[j];
+    for (int64_t i = 0; i < n; i++) {
+        if (s[i] * z[i] >= 1.0) continue;
+        const double c = 2.0 * Ci[i] * (z[i] - s[i]);
+        const float *x = X + i * d;
+        for (int64_t j = 0; j < d; j++) g[j] += c * x[j];
+        g[d] += c * bias;
+    }
+}
+
+static double dot(const double *a, const double *b, int64_t n) {
+    double t = 0;
+    for (int64_t j = 0; j < n; j++) t += a[j] * b[j];
+    return t;
+}
+
+/* w (d + 1) from 0; scratch: z, zs (n), g, dir, r, q, Hq (d + 1 each). Returns
+ * the Newton iterations run. */
+static int32_t solve_primal(const float *X, int64_t n, int64_t d, const int8_t *s, const double *Ci,
+                            const lsvm_params *p, double *w, double *z, double *zs, double *g, double *dir, double *r,
+                            double *q, double *Hq) {
+    const double bias = p->fit_intercept ? p->intercept_scaling : 0.0;
+    const int64_t D1 = d + 1;
+    int64_t npos = 0;
+    for (int64_t i = 0; i < n; i++) npos += s[i] > 0;
+    const double nmin = (double)(npos < n - npos ? npos : n - npos);
+    const double eps = p->tol * (nmin > 1 ? nmin : 1.0) / (double)n;
+    for (int64_t j = 0; j < D1; j++) w[j] = 0;
+    for (int64_t i = 0; i < n; i++) z[i] = 0;
+    primal_grad(X, n, d, bias, s, Ci, z, w, g);
+    const double gnorm0 = sqrt(dot(g, g, D1));
+    double f = primal_f(s, Ci, z, z, 0.0, n, 0, 0, 0);
+    int32_t iter = 0;
+    while (iter < p->max_iter) {
+        const double gnorm = sqrt(dot(g, g, D1));
+        if (gnorm <= eps * gnorm0) break;
+        /* conjugate gradients on H dir = -g from dir = 0 */
+        for (int64_t j = 0; j < D1; j++) { dir[j] = 0; r[j] = -g[j]; q[j] = r[j]; }
+        double rr = dot(r, r, D1);
+        for (int64_t it = 0; it < D1 + 10 && sqrt(rr) > 0.1 * gnorm; it++) {
+            for (int64_t j = 0; j < D1; j++) Hq[j] = q[j];
+            for (int64_t i = 0; i < n; i++) {
+                if (s[i] * z[i] >= 1.0) continue;
+                const float *x = X + i * d;
+                const double c = 2.0 * Ci[i] * row_dot(x, d, bias, q);
+                for (int64_t j = 0; j < d; j++) Hq[j] += c * x[j];
+                Hq[d] += c * bias;
+            }
+            const double qHq = dot(q, Hq, D1);
+            if (!(qHq > 0)) break;
+            const double a = rr / qHq;
+            for (int64_t j = 0; j < D1; j++) { dir[j] += a * q[j]; r[j] -= a * Hq[j]; }
+            const double rr_new = dot(r, r, D1);
+            const double beta = rr_new / rr;
+            rr = rr_new;
+            for (int64_t j = 0; j < D1; j++) q[j] = r[j] + beta * q[j];
+        }
+        /* backtracking line search on the exact f along dir */
+        for (int64_t i = 0; i < n; i++) zs[i] = row_dot(X + i * d, d, bias, dir);
+        const double gs = dot(g, dir, D1), ww = dot(w, w, D1), ws = dot(w, dir, D1), ss = dot(dir, dir, D1);
+        iter++;
+        if (!(gs < 0)) break; /* no descent left at this precision */
+        double a = 1.0, f_new = f;
+        int ok = 0;
+        for (int t = 0; t < 30; t++, a *= 0.5) {
+            f_new = primal_f(s, Ci, z, zs, a, n, ww, ws, ss);
+            if (f_new <= f + 0.01 * a * gs) { ok = 1; break; }
+        }
+        if (!ok) break;
+        for (int64_t j = 0; j < D1; j++) w[j] += a * dir[j];
+        for (int64_t i = 0; i < n; i++) z[i] += a * zs[i];
+        f = f_new;
+        primal_grad(X, n, d, bias, s, Ci, z, w, g);
+    }
+    return iter;
+}
+
 /* scikit-learn's sample_weight as liblinear takes it: *w (nk) the weights
  * of the rows kept (those > 0), NULL without the input; when some are 0,
  * *Xk (nk, d) and *yk (nk) copies of the kept rows (else NULL). */
@@ -258,8 +379,11 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     }
     const int64_t k = K == 2 ? 1 : K;
     char *mem = NULL;
+    const int primal = p->solver == MFS_LINEAR_SVM_SOLVER_PRIMAL;
+    /* the primal's per-row C, z and X s (3 n) and its 5 vectors of d + 1 */
+    const size_t extra = primal ? (size_t)n * 3 * sizeof(double) + (size_t)(d + 1) * 5 * sizeof(double) : 0;
     const size_t bytes = (size_t)K * (sizeof(double) + sizeof(int64_t)) + (size_t)n * (2 * sizeof(double) + sizeof(int32_t) + 1) +
-                         (size_t)(d + 1) * sizeof(double) + (sw ? (size_t)n * 2 * sizeof(double) : 0) + 64;
+                         (size_t)(d + 1) * sizeof(double) + (sw ? (size_t)n * 2 * sizeof(double) : 0) + extra + 64;
     mfs_status st = mfs__alloc((void **)&mem, bytes, fn, "the coordinate descent");
     if (st != MFS_OK) goto done;
     double *wC = (double *)mem, *QD = wC + K, *alpha = QD + n, *w = alpha + n;
@@ -267,6 +391,9 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     int64_t *count = (int64_t *)(sw ? Ub + n : w + d + 1);
     int32_t *index = (int32_t *)(count + K);
     int8_t *s = (int8_t *)(index + n);
+    /* the primal's scratch after the signs, 8-byte aligned */
+    double *pCi = primal ? (double *)(mem + ((size_t)((char *)(s + n) - mem) + 7) / 8 * 8) : NULL;
+    double *pz = pCi ? pCi + n : NULL, *pzs = pz ? pz + n : NULL, *pv = pzs ? pzs + n : NULL;
     st = mfs__input_weights(m, fn, "class_weight", K, 1, "classes in the data", wC, NULL);
     if (st != MFS_OK) goto done;
     memset(count, 0, (size_t)K * sizeof(int64_t));
@@ -301,7 +428,13 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         const int64_t pos = K == 2 ? 1 : c;
         for (int64_t i = 0; i < n; i++) s[i] = y[i] == pos ? 1 : -1;
         const double Cp = wC[pos], Cn = K == 2 ? wC[0] : p->C;
-        nit[c] = solve_binary(X, n, d, s, Cp, Cn, sw, p, (uint64_t)c, w, QD, alpha, index, Dg, Ub);
+        if (primal) {
+            for (int64_t i = 0; i < n; i++) pCi[i] = (sw ? sw[i] : 1.0) * (s[i] > 0 ? Cp : Cn);
+            nit[c] = solve_primal(X, n, d, s, pCi, p, w, pz, pzs, pv, pv + (d + 1), pv + 2 * (d + 1),
+                                  pv + 3 * (d + 1), pv + 4 * (d + 1));
+        } else {
+            nit[c] = solve_binary(X, n, d, s, Cp, Cn, sw, p, (uint64_t)c, w, QD, alpha, index, Dg, Ub);
+        }
         for (int64_t j = 0; j < d; j++) coef[c * d + j] = w[j];
         icpt[c] = p->fit_intercept ? w[d] * p->intercept_scaling : 0.0;
     }
