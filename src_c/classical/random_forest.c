@@ -635,10 +635,11 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     MFS_TRY(read_weights(m, fn, n, &sw));
     double W = (double)n;
     if (sw && p->bootstrap) { /* the weights only choose the draws: prefix sums, in place */
+        const double w0 = sw[0];
         int constant = 1;
         double c = 0;
         for (int64_t i = 0; i < n; i++) {
-            constant &= sw[i] == sw[0];
+            constant &= sw[i] == w0;
             sw[i] = c += sw[i];
         }
         W = c;
