@@ -18,7 +18,9 @@ extern "C" {
  *  S = sum_i s_i, n without weights) whose gradient `tol` refers to. */
 typedef struct mfs_logistic_regression_params {
     double C;              /**< inverse of the penalty strength: > 0; +inf = no penalty */
-    double tol;            /**< stop when max |gradient| of the scaled objective <= tol. >= 0 */
+    double tol;            /**< stop when max |gradient| of the scaled objective <= tol (in the
+                                    variables W 2^e_j when badly scaled columns are
+                                    preconditioned, see docs/models/logistic_regression.md). >= 0 */
     int32_t fit_intercept; /**< 1: fit an (unpenalized) intercept per coefficient row */
     int32_t max_iter;      /**< most L-BFGS iterations. >= 0 */
 } mfs_logistic_regression_params;
@@ -32,7 +34,7 @@ MFS_API void mfs_logistic_regression_params_default(mfs_logistic_regression_para
  *  else K, "intercept" (K',) float32 (zero-mean over rows when K > 2),
  *  "n_classes" () int32, "n_iter" (1,) int32 (L-BFGS iterations), "stalled"
  *  () int32: 1 when L-BFGS stopped because no step could decrease the loss
- *  while the gradient was still above tol (badly scaled data; scipy's
+ *  while the gradient was still above tol (tol below float32 resolution; scipy's
  *  ABNORMAL_TERMINATION_IN_LNSRCH), else 0 (absent in files of older fits).
  *  predict: (m,) int32 = argmax of predict_proba (ties: lowest index);
  *  predict_proba / predict_log_proba: (m, K) float32; decision_function: (m,)

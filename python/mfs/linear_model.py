@@ -355,8 +355,9 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         elif int(self._state.get("stalled", 0)):
             warnings.warn(f"{type(self).__name__}: L-BFGS stopped after {int(self.n_iter_[0])} iterations: no step "
                           "could decrease the loss in float32 while the gradient was still above tol (as scipy's "
-                          "ABNORMAL_TERMINATION_IN_LNSRCH); the data is probably badly scaled: scale it "
-                          "(e.g. sklearn.preprocessing.StandardScaler)", ConvergenceWarning, stacklevel=2)
+                          "ABNORMAL_TERMINATION_IN_LNSRCH): tol is finer than float32 evaluations resolve on this "
+                          "data; raise tol, or scale the data (e.g. sklearn.preprocessing.StandardScaler)",
+                          ConvergenceWarning, stacklevel=2)
         return self
 
     def _encode_y(self, y, classes=None):

@@ -202,6 +202,7 @@ typedef struct {
     double sw_sum;      /* S: n, or the sum of the weights */
     int fit_intercept;
     double inv_c;       /* 1/C, 0 for C = inf */
+    const double *cs;   /* (d) a preconditioned X's column scales 2^e_j: X' = X / cs, W = W' / cs; or NULL */
     int64_t P;          /* optimization variables */
     float *Wf, *bf;     /* (kk, d), (kk): the point being evaluated, in float32 */
     double *dW, *db;    /* (kk, d), (kk): raw sums (P - Y)^T X and sum (P - Y) */
@@ -377,9 +378,17 @@ static mfs_status objective(problem *pr, const double *x, double *f, double *g) 
     pr->n_evals++;
     const double inv_n = 1.0 / pr->sw_sum; /* 1/S */
     double w2 = 0.0;
-    for (int64_t j = 0; j < nw; j++) {
-        w2 += x[j] * x[j];
-        g[j] = (pr->dW[j] + pr->inv_c * x[j]) * inv_n;
+    if (pr->cs) { /* x holds W' = W cs: the penalty 1/(2C) sum (W' / cs)^2 */
+        for (int64_t j = 0; j < nw; j++) {
+            const double c = pr->cs[j % d], w = x[j] / c;
+            w2 += w * w;
+            g[j] = (pr->dW[j] + pr->inv_c * w / c) * inv_n;
+        }
+    } else {
+        for (int64_t j = 0; j < nw; j++) {
+            w2 += x[j] * x[j];
+            g[j] = (pr->dW[j] + pr->inv_c * x[j]) * inv_n;
+        }
     }
     if (pr->fit_intercept)
         for (int64_t k = 0; k < kk; k++) g[nw + k] = pr->db[k] * inv_n;
@@ -524,7 +533,7 @@ static mfs_status lbfgs(problem *pr, double tol, int32_t max_iter, double *x, in
     *stalled = 0;
     s = objective(pr, x, &f, g);
     for (int32_t it = 1; s == MFS_OK && it <= max_iter; it++) {
-        if (max_abs(g, P) <= tol) break;
+        if (max_abs(g, P) <= tol) break; /* preconditioned: the gradient in W' */
         /* two-loop recursion: p = -H g */
         for (int64_t j = 0; j < P; j++) p[j] = -g[j];
         for (int64_t c = 0; c < npairs; c++) {
@@ -611,8 +620,8 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     if (mfs__mul_overflows((size_t)kk, (size_t)(d + 1), &cells) || cells > ((size_t)1 << 40))
         return mfs__error(MFS_E_OVERFLOW, "%s: %lld classes x %lld features is too large", FIT, (long long)K, (long long)d);
     /* work: x (P) and dW, db as doubles; counts (K); Wf, bf as floats */
-    double *x = NULL, *w64 = NULL;
-    float *sw = NULL;
+    double *x = NULL, *w64 = NULL, *cs = NULL; /* cs, Xs: the preconditioning below */
+    float *sw = NULL, *Xs = NULL;
     double sw_sum = (double)n;
     MFS_TRY(mfs__alloc((void **)&x, (size_t)(P + nw + kk + K) * sizeof(double) + (size_t)(nw + kk) * sizeof(float),
                        FIT, "the coefficients"));
@@ -652,9 +661,55 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
             goto done;
         }
     }
+    /* Columns of very different scales (raw features: 1e-4 next to 1e6) make
+     * the objective so ill-conditioned that L-BFGS crawls (scikit-learn's
+     * too), and float32 evaluations stall it short of the optimum. Then fit
+     * on a copy whose column j is divided by cs_j = 2^e_j, the power of two
+     * nearest sqrt(h_j), h_j = sum_i s_i x_ij^2 / (4 S) + 1/(C S) an estimate of the
+     * objective's curvature along W_j (a logistic loss curves by p (1 - p) <=
+     * 1/4), in the variables W' = W cs with the penalty kept on W: the same
+     * objective and minimizer, its diagonal near 1 (Jacobi preconditioning,
+     * exact in float since cs is a power of two). tol then applies to the
+     * gradient in W' (grad_W / cs): the same test on X as on X 2^k. When
+     * every |e_j| <= 10 and they span at most 10 (curvatures within 2^20 of
+     * each other and of 1) nothing changes: no copy, the iterates are the
+     * unpreconditioned ones. */
+    {
+        const float *X0 = (const float *)Xa->data;
+        int emin = INT32_MAX, emax = INT32_MIN;
+        s = mfs__alloc((void **)&cs, (size_t)(d > 0 ? d : 1) * sizeof(double), FIT, "the column scales");
+        if (s != MFS_OK) goto done;
+        for (int64_t j = 0; j < d; j++) cs[j] = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const double si = sw ? (double)sw[i] : 1.0;
+            if (si == 0) continue;
+            for (int64_t j = 0; j < d; j++) cs[j] += si * (double)X0[i * d + j] * (double)X0[i * d + j];
+        }
+        const double pen = isinf(prm->C) ? 0.0 : 1.0 / (prm->C * sw_sum);
+        for (int64_t j = 0; j < d; j++) {
+            const double h = 0.25 * cs[j] / sw_sum + pen;
+            int e = 0;
+            if (h > 0 && isfinite(h)) {
+                e = (int)lround(0.5 * log2(h));
+                emin = e < emin ? e : emin;
+                emax = e > emax ? e : emax;
+            }
+            cs[j] = ldexp(1.0, e); /* a zero column without a penalty: 1 */
+        }
+        if (emin != INT32_MAX && (emax - emin > 10 || emax > 10 || emin < -10)) {
+            s = mfs__alloc((void **)&Xs, (size_t)n * (size_t)d * sizeof(float), FIT, "the column-scaled copy of X");
+            if (s != MFS_OK) goto done;
+            for (int64_t i = 0; i < n; i++)
+                for (int64_t j = 0; j < d; j++) Xs[i * d + j] = (float)((double)X0[i * d + j] / cs[j]);
+        } else {
+            mfs__free(cs);
+            cs = NULL;
+        }
+    }
     problem pr;
     memset(&pr, 0, sizeof pr);
-    pr.X = (const float *)Xa->data; pr.y = y; pr.sw = sw; pr.sw_sum = sw_sum; pr.n = n; pr.d = d; pr.kk = kk;
+    pr.X = Xs ? Xs : (const float *)Xa->data; pr.y = y; pr.sw = sw; pr.sw_sum = sw_sum; pr.n = n; pr.d = d; pr.kk = kk;
+    pr.cs = cs;
     pr.fit_intercept = prm->fit_intercept;
     pr.inv_c = isinf(prm->C) ? 0.0 : 1.0 / prm->C;
     pr.P = P; pr.Wf = Wf; pr.bf = bf; pr.dW = dW; pr.db = db;
@@ -678,7 +733,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         if (s == MFS_OK) s = mfs__array_new(m, "n_iter", MFS_DTYPE_INT32, 1, one, (void **)&ni);
         if (s == MFS_OK) s = mfs__array_new(m, "stalled", MFS_DTYPE_INT32, 0, NULL, (void **)&st);
         if (s != MFS_OK) goto done;
-        for (int64_t j = 0; j < nw; j++) coef[j] = (float)x[j];
+        for (int64_t j = 0; j < nw; j++) coef[j] = (float)(cs ? x[j] / cs[j % d] : x[j]);
         /* softmax is unchanged by a common shift of the intercepts, which the
          * penalty does not fix: report the zero-mean one (L-BFGS from 0 keeps
          * the mean at 0 up to rounding, as scikit-learn's) */
@@ -693,6 +748,8 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         *st = stalled;
     }
 done:
+    mfs__free(Xs);
+    mfs__free(cs);
     mfs__free(sw);
     mfs__free(w64);
     mfs__free(x);
