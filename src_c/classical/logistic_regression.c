@@ -202,7 +202,7 @@ typedef struct {
     double sw_sum;      /* S: n, or the sum of the weights */
     int fit_intercept;
     double inv_c;       /* 1/C, 0 for C = inf */
-    const double *cs;   /* (d) a preconditioned X's column scales 2^e_j: X' = X / cs, W = W' / cs; or NULL */
+    const double *cs;   /* (d) preconditioning: the solver's variables are W' = W cs (cs_j = 2^e_j); or NULL */
     int64_t P;          /* optimization variables */
     float *Wf, *bf;     /* (kk, d), (kk): the point being evaluated, in float32 */
     double *dW, *db;    /* (kk, d), (kk): raw sums (P - Y)^T X and sum (P - Y) */
@@ -370,7 +370,10 @@ mfs_status mfs__logreg_loss_grad(const float *X, const int32_t *y, int64_t n, in
 /* f and g (P) at x (P): coef (kk, d) then, with an intercept, b (kk). */
 static mfs_status objective(problem *pr, const double *x, double *f, double *g) {
     const int64_t kk = pr->kk, d = pr->d, nw = kk * d;
-    for (int64_t j = 0; j < nw; j++) pr->Wf[j] = (float)x[j];
+    if (pr->cs) /* W = W' / cs: exact (a power of two), so the float32 W and X W are those of X / cs and W' */
+        for (int64_t j = 0; j < nw; j++) pr->Wf[j] = (float)(x[j] / pr->cs[j % d]);
+    else
+        for (int64_t j = 0; j < nw; j++) pr->Wf[j] = (float)x[j];
     for (int64_t k = 0; k < kk; k++) pr->bf[k] = pr->fit_intercept ? (float)x[nw + k] : 0.0f;
     double loss = 0.0;
     if (pr->gpu) MFS_TRY(mfs__logreg_cuda_eval(pr->gpu, pr->Wf, pr->bf, &loss, pr->dW, pr->db));
@@ -378,11 +381,11 @@ static mfs_status objective(problem *pr, const double *x, double *f, double *g) 
     pr->n_evals++;
     const double inv_n = 1.0 / pr->sw_sum; /* 1/S */
     double w2 = 0.0;
-    if (pr->cs) { /* x holds W' = W cs: the penalty 1/(2C) sum (W' / cs)^2 */
+    if (pr->cs) { /* x holds W' = W cs: grad_W' = grad_W / cs, the penalty 1/(2C) sum W^2 */
         for (int64_t j = 0; j < nw; j++) {
             const double c = pr->cs[j % d], w = x[j] / c;
             w2 += w * w;
-            g[j] = (pr->dW[j] + pr->inv_c * w / c) * inv_n;
+            g[j] = (pr->dW[j] + pr->inv_c * w) / c * inv_n;
         }
     } else {
         for (int64_t j = 0; j < nw; j++) {
@@ -620,8 +623,8 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     if (mfs__mul_overflows((size_t)kk, (size_t)(d + 1), &cells) || cells > ((size_t)1 << 40))
         return mfs__error(MFS_E_OVERFLOW, "%s: %lld classes x %lld features is too large", FIT, (long long)K, (long long)d);
     /* work: x (P) and dW, db as doubles; counts (K); Wf, bf as floats */
-    double *x = NULL, *w64 = NULL, *cs = NULL; /* cs, Xs: the preconditioning below */
-    float *sw = NULL, *Xs = NULL;
+    double *x = NULL, *w64 = NULL, *cs = NULL; /* cs: the preconditioning below */
+    float *sw = NULL;
     double sw_sum = (double)n;
     MFS_TRY(mfs__alloc((void **)&x, (size_t)(P + nw + kk + K) * sizeof(double) + (size_t)(nw + kk) * sizeof(float),
                        FIT, "the coefficients"));
@@ -663,17 +666,17 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     }
     /* Columns of very different scales (raw features: 1e-4 next to 1e6) make
      * the objective so ill-conditioned that L-BFGS crawls (scikit-learn's
-     * too), and float32 evaluations stall it short of the optimum. Then fit
-     * on a copy whose column j is divided by cs_j = 2^e_j, the power of two
-     * nearest sqrt(h_j), h_j = sum_i s_i x_ij^2 / (4 S) + 1/(C S) an estimate of the
-     * objective's curvature along W_j (a logistic loss curves by p (1 - p) <=
-     * 1/4), in the variables W' = W cs with the penalty kept on W: the same
-     * objective and minimizer, its diagonal near 1 (Jacobi preconditioning,
-     * exact in float since cs is a power of two). tol then applies to the
-     * gradient in W' (grad_W / cs): the same test on X as on X 2^k. When
-     * every |e_j| <= 10 and they span at most 10 (curvatures within 2^20 of
-     * each other and of 1) nothing changes: no copy, the iterates are the
-     * unpreconditioned ones. */
+     * too), and float32 evaluations stall it short of the optimum. Then
+     * L-BFGS runs in the variables W'_kj = W_kj cs_j, cs_j = 2^e_j the power
+     * of two nearest sqrt(h_j), h_j = sum_i s_i x_ij^2 / (4 S) + 1/(C S) an
+     * estimate of the objective's curvature along W_j (a logistic loss curves
+     * by p (1 - p) <= 1/4): the same objective and minimizer, its diagonal
+     * near 1 (Jacobi preconditioning). X is not copied: each evaluation
+     * takes W = W' / cs (exact: a power of two) and divides the gradient by
+     * cs. tol then applies to the gradient in W' (grad_W / cs): the same test
+     * on X as on X 2^k. When every |e_j| <= 10 and they span at most 10
+     * (curvatures within 2^20 of each other and of 1) nothing changes: the
+     * iterates are the unpreconditioned ones. */
     {
         const float *X0 = (const float *)Xa->data;
         int emin = INT32_MAX, emax = INT32_MIN;
@@ -702,19 +705,14 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
             }
             cs[j] = ldexp(1.0, e); /* a zero column without a penalty: 1 */
         }
-        if (emin != INT32_MAX && (emax - emin > 10 || emax > 10 || emin < -10)) {
-            s = mfs__alloc((void **)&Xs, (size_t)n * (size_t)d * sizeof(float), FIT, "the column-scaled copy of X");
-            if (s != MFS_OK) goto done;
-            for (int64_t i = 0; i < n; i++)
-                for (int64_t j = 0; j < d; j++) Xs[i * d + j] = (float)((double)X0[i * d + j] / cs[j]);
-        } else {
+        if (emin == INT32_MAX || (emax - emin <= 10 && emax <= 10 && emin >= -10)) {
             mfs__free(cs);
             cs = NULL;
         }
     }
     problem pr;
     memset(&pr, 0, sizeof pr);
-    pr.X = Xs ? Xs : (const float *)Xa->data; pr.y = y; pr.sw = sw; pr.sw_sum = sw_sum; pr.n = n; pr.d = d; pr.kk = kk;
+    pr.X = (const float *)Xa->data; pr.y = y; pr.sw = sw; pr.sw_sum = sw_sum; pr.n = n; pr.d = d; pr.kk = kk;
     pr.cs = cs;
     pr.fit_intercept = prm->fit_intercept;
     pr.inv_c = isinf(prm->C) ? 0.0 : 1.0 / prm->C;
@@ -754,7 +752,6 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         *st = stalled;
     }
 done:
-    mfs__free(Xs);
     mfs__free(cs);
     mfs__free(sw);
     mfs__free(w64);
