@@ -226,12 +226,6 @@ static void primal_grad(const float *X, int64_t n, int64_t d, double bias, const
     }
 }
 
-static double dot(const double *a, const double *b, int64_t n) {
-    double t = 0;
-    for (int64_t j = 0; j < n; j++) t += a[j] * b[j];
-    return t;
-}
-
 /* w (d + 1) from 0; scratch: z, zs (n), g, dir, r, q, Hq (d + 1 each). Returns
  * the Newton iterations run. */
 static int32_t solve_primal(const float *X, int64_t n, int64_t d, const int8_t *s, const double *Ci,
@@ -246,15 +240,15 @@ static int32_t solve_primal(const float *X, int64_t n, int64_t d, const int8_t *
     for (int64_t j = 0; j < D1; j++) w[j] = 0;
     for (int64_t i = 0; i < n; i++) z[i] = 0;
     primal_grad(X, n, d, bias, s, Ci, z, w, g);
-    const double gnorm0 = sqrt(dot(g, g, D1));
+    const double gnorm0 = sqrt(mfs__dot_f64(g, g, D1));
     double f = primal_f(s, Ci, z, z, 0.0, n, 0, 0, 0);
     int32_t iter = 0;
     while (iter < p->max_iter) {
-        const double gnorm = sqrt(dot(g, g, D1));
+        const double gnorm = sqrt(mfs__dot_f64(g, g, D1));
         if (gnorm <= eps * gnorm0) break;
         /* conjugate gradients on H dir = -g from dir = 0 */
         for (int64_t j = 0; j < D1; j++) { dir[j] = 0; r[j] = -g[j]; q[j] = r[j]; }
-        double rr = dot(r, r, D1);
+        double rr = mfs__dot_f64(r, r, D1);
         for (int64_t it = 0; it < D1 + 10 && sqrt(rr) > 0.1 * gnorm; it++) {
             for (int64_t j = 0; j < D1; j++) Hq[j] = q[j];
             for (int64_t i = 0; i < n; i++) {
@@ -264,18 +258,18 @@ static int32_t solve_primal(const float *X, int64_t n, int64_t d, const int8_t *
                 for (int64_t j = 0; j < d; j++) Hq[j] += c * x[j];
                 Hq[d] += c * bias;
             }
-            const double qHq = dot(q, Hq, D1);
+            const double qHq = mfs__dot_f64(q, Hq, D1);
             if (!(qHq > 0)) break;
             const double a = rr / qHq;
             for (int64_t j = 0; j < D1; j++) { dir[j] += a * q[j]; r[j] -= a * Hq[j]; }
-            const double rr_new = dot(r, r, D1);
+            const double rr_new = mfs__dot_f64(r, r, D1);
             const double beta = rr_new / rr;
             rr = rr_new;
             for (int64_t j = 0; j < D1; j++) q[j] = r[j] + beta * q[j];
         }
         /* backtracking line search on the exact f along dir */
         for (int64_t i = 0; i < n; i++) zs[i] = row_dot(X + i * d, d, bias, dir);
-        const double gs = dot(g, dir, D1), ww = dot(w, w, D1), ws = dot(w, dir, D1), ss = dot(dir, dir, D1);
+        const double gs = mfs__dot_f64(g, dir, D1), ww = mfs__dot_f64(w, w, D1), ws = mfs__dot_f64(w, dir, D1), ss = mfs__dot_f64(dir, dir, D1);
         iter++;
         if (!(gs < 0)) break; /* no descent left at this precision */
         double a = 1.0, f_new = f;

@@ -402,12 +402,6 @@ static mfs_status objective(problem *pr, const double *x, double *f, double *g) 
 
 /* ---- L-BFGS ------------------------------------------------------------------ */
 
-static double dot(const double *a, const double *b, int64_t P) {
-    double s = 0.0;
-    for (int64_t j = 0; j < P; j++) s += a[j] * b[j];
-    return s;
-}
-
 static double max_abs(const double *a, int64_t P) {
     double m = 0.0;
     for (int64_t j = 0; j < P; j++) m = fabs(a[j]) > m ? fabs(a[j]) : m;
@@ -450,7 +444,7 @@ static mfs_status line_search(problem *pr, const double *x, double f0, const dou
     do {                                                             \
         for (int64_t j = 0; j < P; j++) xt[j] = x[j] + (pt).a * p[j]; \
         MFS_TRY(objective(pr, xt, &(pt).f, gt));                     \
-        (pt).g = isfinite((pt).f) ? dot(gt, p, P) : NAN;             \
+        (pt).g = isfinite((pt).f) ? mfs__dot_f64(gt, p, P) : NAN;             \
         evals++;                                                     \
     } while (0)
 #define ACCEPTABLE(pt)                                                                           \
@@ -541,27 +535,27 @@ static mfs_status lbfgs(problem *pr, double tol, int32_t max_iter, double *x, in
         for (int64_t j = 0; j < P; j++) p[j] = -g[j];
         for (int64_t c = 0; c < npairs; c++) {
             int64_t i = (head - 1 - c + M) % M;
-            al[i] = rho[i] * dot(S + i * P, p, P);
+            al[i] = rho[i] * mfs__dot_f64(S + i * P, p, P);
             for (int64_t j = 0; j < P; j++) p[j] -= al[i] * Yv[i * P + j];
         }
         if (npairs > 0) {
             int64_t i = (head - 1 + M) % M;
-            double gamma = dot(S + i * P, Yv + i * P, P) / dot(Yv + i * P, Yv + i * P, P);
+            double gamma = mfs__dot_f64(S + i * P, Yv + i * P, P) / mfs__dot_f64(Yv + i * P, Yv + i * P, P);
             for (int64_t j = 0; j < P; j++) p[j] *= gamma;
         }
         for (int64_t c = npairs - 1; c >= 0; c--) {
             int64_t i = (head - 1 - c + M) % M;
-            double beta = rho[i] * dot(Yv + i * P, p, P);
+            double beta = rho[i] * mfs__dot_f64(Yv + i * P, p, P);
             for (int64_t j = 0; j < P; j++) p[j] += S[i * P + j] * (al[i] - beta);
         }
-        double dphi0 = dot(g, p, P);
+        double dphi0 = mfs__dot_f64(g, p, P);
         if (!(dphi0 < 0)) { /* not a descent direction: restart from steepest descent */
             npairs = 0;
             for (int64_t j = 0; j < P; j++) p[j] = -g[j];
-            dphi0 = dot(g, p, P);
+            dphi0 = mfs__dot_f64(g, p, P);
         }
         /* first step of a (re)start: unit length, as L-BFGS-B */
-        double a1 = npairs == 0 ? fmin(1.0, 1.0 / sqrt(dot(p, p, P))) : 1.0;
+        double a1 = npairs == 0 ? fmin(1.0, 1.0 / sqrt(mfs__dot_f64(p, p, P))) : 1.0;
         double ft = f, step = 0;
         int ok = 0;
         s = line_search(pr, x, f, p, dphi0, a1, xt, gt, glo, &ft, &step, &ok);
@@ -581,8 +575,8 @@ static mfs_status lbfgs(problem *pr, double tol, int32_t max_iter, double *x, in
             sv[j] = xt[j] - x[j];
             yv[j] = gt[j] - g[j];
         }
-        double sy = dot(sv, yv, P);
-        if (sy > 1e-10 * dot(yv, yv, P) && sy > 0) {
+        double sy = mfs__dot_f64(sv, yv, P);
+        if (sy > 1e-10 * mfs__dot_f64(yv, yv, P) && sy > 0) {
             rho[head] = 1.0 / sy;
             head = (head + 1) % M;
             if (npairs < M) npairs++;

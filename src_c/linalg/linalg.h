@@ -9,6 +9,14 @@
 extern "C" {
 #endif
 
+/* a . b over n doubles, summed in index order (the solvers' vector algebra:
+ * the same bits for every build and thread count). */
+static inline double mfs__dot_f64(const double *a, const double *b, int64_t n) {
+    double s = 0.0;
+    for (int64_t j = 0; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+
 /* SGEMM without argument checks: C = alpha op(A) op(B) + beta C. */
 mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                       float alpha, const float *A, int64_t lda, const float *B,
