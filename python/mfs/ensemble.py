@@ -198,13 +198,6 @@ class _ForestBase(MfsEstimator):
             if not np.any(sample_weight > 0):
                 raise ValueError(f"{type(self).__name__}: every sample_weight is zero; at least one must be > 0")
         sw = self._class_sample_weight(y, sample_weight)
-        if params["max_samples_mode"] == 2:
-            total = X.shape[0] if sw is None else float(np.sum(sw))
-            nb = max(int(np.floor(params["max_samples"] * total)), 1)
-            if nb < max(10, X.shape[0] ** (1 / 3)):  # scikit-learn's warning, its threshold
-                warnings.warn(f"Using the fractional value max_samples={self.max_samples} when the total sample "
-                              f"weight is {total} results in a low number ({nb}) of bootstrap samples. We "
-                              "recommend passing `max_samples` as an integer instead.", UserWarning)
         self._seed_used = params["random_state"]
         tic = time.perf_counter()
         if self.verbose:
@@ -224,6 +217,12 @@ class _ForestBase(MfsEstimator):
             nodes = int(self._state["tree_offsets"][-1])
             print(f"{type(self).__name__}: {params['n_estimators']} trees, {nodes} nodes, "
                   f"{time.perf_counter() - tic:.3f} s", file=sys.stderr)
+        nb = int(self._state["info"][2])  # the draws per tree the fit used
+        if params["max_samples_mode"] == 2 and nb < max(10, X.shape[0] ** (1 / 3)):  # scikit-learn's warning
+            total = X.shape[0] if sw is None else float(np.sum(sw))
+            warnings.warn(f"Using the fractional value max_samples={self.max_samples} when the total sample "
+                          f"weight is {total} results in a low number ({nb}) of bootstrap samples. We "
+                          "recommend passing `max_samples` as an integer instead.", UserWarning)
         self._set_fit_attributes()
         return self
 
