@@ -10,7 +10,17 @@ but minimized by a different method: Newton's method with the exact Hessian
 and a backtracking (Armijo) line search. It stops when max |grad f| <= tol or
 after max_iter Newton iterations (so its n_iter counts Newton steps, not the C
 code's L-BFGS iterations). Exact Hessians cost O(n K^2 d^2): fine for the test
-data sets, not meant for large problems."""
+data sets, not meant for large problems.
+
+Columns of very different scales (1e-4 next to 1e6) are met as the C code
+meets them: the same power of two per column, cs_j = 2^e_j nearest sqrt(h_j),
+h_j = sum_i s_i x_ij^2 / (4 S) + 1/(C S) over the same rows (all of them up to
+4096, else every (n // 4096)-th), applied under the same test (some |e_j| > 10
+or a span above 10). Newton then solves in W' = W cs: the step solves
+(D H D) s' = -D g with D = diag(1/cs) (1 on the intercepts), s = D s' -- in exact
+arithmetic the same step (Newton is invariant to a linear change of
+variables), numerically a Hessian of condition near its diagonal's -- and tol
+applies to D g, the gradient in W', as in the C solver."""
 import numpy as np
 
 from .mlp import check_sample_weight
@@ -69,6 +79,32 @@ def _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept, sw, hess=True):
     return f, g, H
 
 
+def column_scales(X, sw, C):
+    """The C solver's preconditioner: cs (d,) powers of two, or None when
+    every exponent is within 10 of 0 and they span at most 10 (then nothing
+    changes). sw: the sample weights (n,) (all 1 without them)."""
+    n, d = X.shape
+    step = n // 4096 if n > 4096 else 1
+    rows = np.arange(0, n, step)
+    s = sw[rows]
+    keep = s != 0
+    rows, s = rows[keep], s[keep]
+    ss = s.sum()
+    sq = (s[:, None] * X[rows] ** 2).sum(axis=0) if len(rows) else np.zeros(d)
+    pen = 0.0 if np.isinf(C) else 1.0 / (C * sw.sum())
+    h = (0.25 * sq / ss if ss > 0 else np.zeros(d)) + pen
+    ok = (h > 0) & np.isfinite(h)
+    if not ok.any():
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = 0.5 * np.log2(np.where(ok, h, 1.0))
+    e = np.where(ok, np.sign(x) * np.floor(np.abs(x) + 0.5), 0.0)  # C's lround: half away from 0
+    emin, emax = e[ok].min(), e[ok].max()
+    if emax - emin <= 10 and emax <= 10 and emin >= -10:
+        return None
+    return np.ldexp(1.0, e.astype(np.int64))
+
+
 def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100, sample_weight=None):
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
@@ -82,18 +118,23 @@ def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100, sample_weight=None
     kk = 1 if K == 2 else K
     inv_c = 0.0 if np.isinf(C) else 1.0 / C
     v = np.zeros(kk * d + (kk if fit_intercept else 0))
+    cs = column_scales(X, sw, C)
+    D = np.ones_like(v)  # the change of variables v' = v / D: W' = W cs
+    if cs is not None:
+        D[:kk * d] = np.tile(1.0 / cs, kk)
     n_iter = 0
     f, g, H = _loss_grad_hess(v, X, y, kk, inv_c, fit_intercept, sw)
     for it in range(1, max_iter + 1):
-        if np.max(np.abs(g)) <= tol:
+        if np.max(np.abs(D * g)) <= tol:
             break
         # The multinomial Hessian is singular along a common shift of the
         # intercepts (softmax ignores it); lstsq gives the minimum-norm step,
         # which keeps the intercepts' mean where it is (0).
-        step = -np.linalg.lstsq(H, g, rcond=1e-12)[0]
+        step = -D * np.linalg.lstsq(D[:, None] * H * D[None, :], D * g, rcond=1e-12)[0]
         slope = g @ step
         if not slope < 0:
-            step, slope = -g, -(g @ g)
+            step = -D * D * g  # steepest descent in W'
+            slope = g @ step
         a = 1.0
         while True:
             f_new, g_new, _ = _loss_grad_hess(v + a * step, X, y, kk, inv_c, fit_intercept, sw, hess=False)
