@@ -565,3 +565,125 @@ TEST(LogisticRegressionWeights, BadWeightsAreClearErrors) {
     EXPECT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
     mfs_model_free(m);
 }
+
+// ---- warm start: the optional inputs "coef_init" and "intercept_init" -------------
+
+TEST(LogisticRegressionWarmStart, StartsWhereItIsToldAndReachesTheSameOptimum) {
+    for (int64_t K : {2, 4}) {
+        for (int scaled : {0, 1}) {
+            Data D = make(600, 7, K, 2.0, 170 + (unsigned)K);
+            // scaled: columns 2^-12 .. 2^12 apart, so the power-of-two preconditioner
+            // is on and the start must be mapped into its variables W' = W 2^e
+            if (scaled)
+                for (int64_t i = 0; i < D.n; i++)
+                    for (int64_t j = 0; j < D.d; j++) D.X[i * D.d + j] *= std::ldexp(1.0f, (int)(4 * j) - 12);
+            const int64_t kk = K == 2 ? 1 : K;
+            mfs_model *cold = fit(D, 1.0, 1e-6, 1000);
+            auto W = get<float>(cold, "coef");
+            auto b = get<float>(cold, "intercept");
+            const int32_t cold_iter = get<int32_t>(cold, "n_iter")[0];
+            EXPECT_GT(cold_iter, 2) << K << " " << scaled;
+            mfs_logistic_regression_params p;
+            mfs_logistic_regression_params_default(&p);
+            p.tol = 1e-6;
+            p.max_iter = 1000;
+            mfs_model *m = nullptr;
+            ASSERT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+            mfs_array ca = {W.data(), MFS_DTYPE_FLOAT32, 2, {kk, D.d}};
+            mfs_array ia = {b.data(), MFS_DTYPE_FLOAT32, 1, {kk}};
+            ASSERT_EQ(mfs_model_set_array(m, "coef_init", &ca), MFS_OK) << mfs_last_error();
+            ASSERT_EQ(mfs_model_set_array(m, "intercept_init", &ia), MFS_OK) << mfs_last_error();
+            mfs_array X = {D.X.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.d}};
+            mfs_array y = {D.y.data(), MFS_DTYPE_INT32, 1, {D.n}};
+            ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+            // started at the optimum (up to float32 rounding of the coefficients):
+            // a step or two at most, and the same point within the rounding
+            EXPECT_LE(get<int32_t>(m, "n_iter")[0], 2) << K << " " << scaled;
+            auto W2 = get<float>(m, "coef");
+            double wmax = 0, err = 0;
+            for (size_t j = 0; j < W.size(); j++) {
+                wmax = std::max(wmax, (double)std::fabs(W[j]));
+                err = std::max(err, (double)std::fabs(W2[j] - W[j]));
+            }
+            EXPECT_LT(err, 1e-4 * wmax) << K << " " << scaled;
+            // from another point (the optimum at C = 0.05: a regularization path,
+            // what warm starts are for) it converges to this optimum too
+            mfs_model *other = fit(D, 0.05, 1e-6, 1000);
+            auto far = get<float>(other, "coef");
+            auto farb = get<float>(other, "intercept");
+            mfs_model_free(other);
+            mfs_array fa = {far.data(), MFS_DTYPE_FLOAT32, 2, {kk, D.d}};
+            mfs_array fb = {farb.data(), MFS_DTYPE_FLOAT32, 1, {kk}};
+            ASSERT_EQ(mfs_model_set_array(m, "coef_init", &fa), MFS_OK);
+            ASSERT_EQ(mfs_model_set_array(m, "intercept_init", &fb), MFS_OK);
+            ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+            EXPECT_GT(get<int32_t>(m, "n_iter")[0], 0);
+            EXPECT_LT(get<int32_t>(m, "n_iter")[0], cold_iter + 5) << K << " " << scaled;
+            auto W3 = get<float>(m, "coef");
+            err = 0;
+            for (size_t j = 0; j < W.size(); j++) err = std::max(err, (double)std::fabs(W3[j] - W[j]));
+            // both stopped at tol 1e-6 on the (preconditioned) gradient
+            EXPECT_LT(err, 1e-3 * wmax) << K << " " << scaled;
+            // max_iter = 0: the coefficients are the start itself
+            p.max_iter = 0;
+            mfs_model *z = nullptr;
+            ASSERT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &z), MFS_OK);
+            ASSERT_EQ(mfs_model_set_array(z, "coef_init", &fa), MFS_OK);
+            ASSERT_EQ(mfs_fit(z, &X, &y), MFS_OK) << mfs_last_error();
+            auto W4 = get<float>(z, "coef");
+            for (size_t j = 0; j < W.size(); j++) EXPECT_EQ(W4[j], far[j]);
+            mfs_model_free(z);
+            mfs_model_free(m);
+            mfs_model_free(cold);
+        }
+    }
+}
+
+TEST(LogisticRegressionWarmStart, BadStartsAreClearErrors) {
+    Data D = make(50, 3, 3, 1.0, 190);
+    mfs_array X = {D.X.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.d}};
+    mfs_array y = {D.y.data(), MFS_DTYPE_INT32, 1, {D.n}};
+    mfs_logistic_regression_params p;
+    mfs_logistic_regression_params_default(&p);
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    std::vector<float> c(3 * 3, 0.5f), b(3, 0.0f);
+    mfs_array wrong = {c.data(), MFS_DTYPE_FLOAT32, 2, {1, 3}};  // binary's shape for 3 classes
+    ASSERT_EQ(mfs_model_set_array(m, "coef_init", &wrong), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_SHAPE);
+    EXPECT_NE(std::string(mfs_last_error()).find("coef_init must be float32 of shape (3, 3)"), std::string::npos)
+        << mfs_last_error();
+    mfs_array ok = {c.data(), MFS_DTYPE_FLOAT32, 2, {3, 3}};
+    mfs_array bi = {b.data(), MFS_DTYPE_FLOAT32, 1, {2}};
+    ASSERT_EQ(mfs_model_set_array(m, "coef_init", &ok), MFS_OK);
+    ASSERT_EQ(mfs_model_set_array(m, "intercept_init", &bi), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_SHAPE);
+    EXPECT_NE(std::string(mfs_last_error()).find("intercept_init must be float32 of shape (3,)"), std::string::npos)
+        << mfs_last_error();
+    ASSERT_EQ(mfs_model_set_array(m, "coef_init", nullptr), MFS_OK);
+    mfs_array bok = {b.data(), MFS_DTYPE_FLOAT32, 1, {3}};
+    ASSERT_EQ(mfs_model_set_array(m, "intercept_init", &bok), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_INVALID_ARG);
+    EXPECT_NE(std::string(mfs_last_error()).find("without coef_init"), std::string::npos) << mfs_last_error();
+    // NaN in a float64 start (float32 NaN is refused by mfs_model_set_array itself)
+    std::vector<double> cd(9, 0.0);
+    cd[4] = NAN;
+    mfs_array cda = {cd.data(), MFS_DTYPE_FLOAT64, 2, {3, 3}};
+    ASSERT_EQ(mfs_model_set_array(m, "intercept_init", nullptr), MFS_OK);
+    ASSERT_EQ(mfs_model_set_array(m, "coef_init", &cda), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_SHAPE);  // float32 only
+    c[4] = NAN;
+    EXPECT_EQ(mfs_model_set_array(m, "coef_init", &ok), MFS_E_VALUE);
+    mfs_model_free(m);
+    // intercept_init without an intercept to fit
+    p.fit_intercept = 0;
+    ASSERT_EQ(mfs_logistic_regression_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    c[4] = 0.5f;
+    ASSERT_EQ(mfs_model_set_array(m, "coef_init", &ok), MFS_OK);
+    ASSERT_EQ(mfs_model_set_array(m, "intercept_init", &bok), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_INVALID_ARG);
+    EXPECT_NE(std::string(mfs_last_error()).find("fit_intercept is 0"), std::string::npos) << mfs_last_error();
+    ASSERT_EQ(mfs_model_set_array(m, "intercept_init", nullptr), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    mfs_model_free(m);
+}

@@ -450,3 +450,112 @@ def test_reference_passes_sklearns_sample_weight_equivalence_check():
     from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data
     check_sample_weight_equivalence_on_dense_data("LogisticRegression",
                                                   mfs.LogisticRegression(backend="python"))
+
+
+# ---- class_weight, warm_start and scikit-learn's other parameters --------------------
+
+@pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer"])
+@pytest.mark.parametrize("cw", ["balanced", "dict"])
+@pytest.mark.parametrize("with_sw", [False, True])
+def test_class_weight_matches_sklearn(name, cw, with_sw, backend):
+    Xtr, _, ytr, _ = _split(name)
+    # imbalanced (iris and wine are nearly balanced, where "balanced" is ~1):
+    # a quarter of class 0's rows
+    zeros = np.flatnonzero(ytr == 0)
+    keep = np.sort(np.r_[zeros[: len(zeros) // 4], np.flatnonzero(ytr != 0)])
+    Xtr, ytr = Xtr[keep], ytr[keep]
+    if cw == "dict":
+        cw = {int(k): 0.5 + k for k in np.unique(ytr)}
+    w = _weights(len(ytr), 2) if with_sw else None
+    # solved tightly as test_sample_weight_coefficients_match_sklearn (same bar, 1e-3)
+    ours = mfs.LogisticRegression(class_weight=cw, tol=1e-7, max_iter=5000, backend=backend).fit(
+        Xtr, ytr, sample_weight=w)
+    peer = sklm.LogisticRegression(class_weight=cw, tol=1e-10, max_iter=100000).fit(
+        Xtr.astype(np.float64), ytr, sample_weight=w)
+    assert _rel(ours.coef_, peer.coef_) < 1e-3
+    np.testing.assert_allclose(ours.predict_proba(Xtr), peer.predict_proba(Xtr), atol=1e-4)
+    # the class weights matter: without them the optimum is further away than the bar
+    plain = sklm.LogisticRegression(tol=1e-10, max_iter=100000).fit(Xtr.astype(np.float64), ytr, sample_weight=w)
+    assert _rel(plain.coef_, peer.coef_) > 1e-2
+
+
+def test_class_weight_is_sample_weight_by_class(backend):
+    """scikit-learn's definition: class_weight multiplies each row's
+    sample_weight by its class's weight (same bits as passing the product)."""
+    X, y = load_iris(return_X_y=True)
+    labels = np.array(["a", "b", "c"])[y]
+    cw = {"a": 2.0, "b": 0.25, "c": 1.0}
+    a = mfs.LogisticRegression(class_weight=cw, backend=backend).fit(X, labels)
+    b = mfs.LogisticRegression(backend=backend).fit(X, labels, sample_weight=np.array([2.0, 0.25, 1.0])[y])
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    # a class of weight 0 with no other weights is a clear error, not a crash
+    with pytest.raises(ValueError, match="at least one non-zero|sum to zero"):
+        mfs.LogisticRegression(class_weight={"a": 0, "b": 0, "c": 0}, backend=backend).fit(X, labels)
+    with pytest.raises(ValueError, match="class_weight must be None, 'balanced' or a dict"):
+        mfs.LogisticRegression(class_weight="auto").fit(X, labels)
+
+
+def test_warm_start_starts_from_the_previous_fit(backend):
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    m = mfs.LogisticRegression(warm_start=True, tol=1e-6, max_iter=1000, backend=backend).fit(X, y)
+    coef, n_cold = m.coef_.copy(), int(m.n_iter_[0])
+    assert n_cold > 2
+    m.fit(X, y)  # from the optimum: nothing left to do
+    assert m.n_iter_[0] <= 1
+    np.testing.assert_allclose(m.coef_, coef, atol=1e-4 * np.abs(coef).max())
+    # max_iter=0 keeps the start: the previous coefficients, not zeros
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.set_params(max_iter=0).fit(X, y)
+    np.testing.assert_allclose(m.coef_, coef, atol=1e-6 * np.abs(coef).max())
+    cold0 = mfs.LogisticRegression(max_iter=0, backend=backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert not np.any(cold0.fit(X, y).coef_)
+    # a regularization path: each fit starts at the last optimum and ends at its own
+    m.set_params(max_iter=1000)
+    for C in (0.01, 0.1, 1.0, 10.0):
+        m.set_params(C=C).fit(X, y)
+        cold = mfs.LogisticRegression(C=C, tol=1e-6, max_iter=1000, backend=backend).fit(X, y)
+        np.testing.assert_allclose(m.predict_proba(X), cold.predict_proba(X), atol=1e-3)
+    # warm_start=False ignores the previous fit
+    m.set_params(warm_start=False, C=1.0).fit(X, y)
+    assert m.n_iter_[0] > 2
+
+
+def test_warm_start_shape_changes_are_clear_errors(backend):
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    m = mfs.LogisticRegression(warm_start=True, backend=backend).fit(X, y)
+    with pytest.raises(ValueError, match=r"coef_ has shape \(3, 13\), this fit needs \(3, 5\)"):
+        m.fit(X[:, :5], y)
+    with pytest.raises(ValueError, match=r"needs \(1, 13\) \(2 classes"):
+        m.fit(X, y % 2)
+    # fit_intercept switched off: the coefficients still start the fit
+    m2 = mfs.LogisticRegression(warm_start=True, backend=backend).fit(X, y)
+    m2.set_params(fit_intercept=False).fit(X, y)
+    assert not np.any(m2.intercept_)
+
+
+def test_sklearn_compatibility_parameters():
+    X, y = load_iris(return_X_y=True)
+    base = mfs.LogisticRegression().fit(X, y)
+    # accepted, same fit: l1_ratio 0 / None, dual=False, any intercept_scaling > 0
+    # (scikit-learn's lbfgs ignores it), penalty="l2"
+    for kw in ({"l1_ratio": 0.0}, {"l1_ratio": None}, {"dual": False}, {"intercept_scaling": 7.5},
+               {"penalty": "l2"}):
+        np.testing.assert_array_equal(mfs.LogisticRegression(**kw).fit(X, y).coef_, base.coef_)
+    # penalty=None is C=np.inf (and warns, as scikit-learn, when C is set too)
+    none = mfs.LogisticRegression(penalty=None).fit(X, y)
+    np.testing.assert_array_equal(none.coef_, mfs.LogisticRegression(C=np.inf).fit(X, y).coef_)
+    with pytest.warns(UserWarning, match="penalty=None will ignore the C"):
+        mfs.LogisticRegression(penalty=None, C=3.0).fit(X, y)
+    for kw, msg in (({"l1_ratio": 0.5}, "an L1 part"), ({"l1_ratio": 1.5}, r"must be in \[0, 1\]"),
+                    ({"dual": True}, "dual=True is not supported"), ({"dual": "no"}, "dual must be a bool"),
+                    ({"intercept_scaling": 0.0}, "intercept_scaling"), ({"penalty": "l1"}, "penalty='l1'"),
+                    ({"warm_start": "yes"}, "warm_start")):
+        with pytest.raises((ValueError, TypeError), match=msg):
+            mfs.LogisticRegression(**kw).fit(X, y)
+    # the parameters scikit-learn's LogisticRegression has, ours has too
+    assert set(sklm.LogisticRegression().get_params()) <= set(mfs.LogisticRegression().get_params())

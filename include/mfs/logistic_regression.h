@@ -39,7 +39,11 @@ MFS_API void mfs_logistic_regression_params_default(mfs_logistic_regression_para
  *  predict: (m,) int32 = argmax of predict_proba (ties: lowest index);
  *  predict_proba / predict_log_proba: (m, K) float32; decision_function: (m,)
  *  for K = 2, else (m, K). On CUDA the loss and gradient are evaluated on the
- *  GPU (X uploaded once); the L-BFGS loop stays on the host. */
+ *  GPU (X uploaded once); the L-BFGS loop stays on the host.
+ *  Optional inputs (mfs_model_set_array before fit), scikit-learn's
+ *  warm_start: "coef_init" (K', d) float32 and "intercept_init" (K',) float32
+ *  (only with fit_intercept and with coef_init), finite: L-BFGS starts there
+ *  instead of at 0 (a wrong shape is MFS_E_SHAPE, NaN MFS_E_VALUE). */
 MFS_API mfs_status mfs_logistic_regression_create(const mfs_logistic_regression_params *params,
                                                   mfs_device device, mfs_model **out);
 

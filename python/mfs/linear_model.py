@@ -254,9 +254,26 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         <= tol (scikit-learn's ``gtol``).
     max_iter : int, default=100
         Most L-BFGS iterations.
-    penalty : {"deprecated", "l2"}, default="deprecated"
-        Accepted for compatibility: the penalty is always L2 (``C=np.inf``
-        removes it); "l1" and "elasticnet" are errors.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, as scikit-learn's: each row's sample weight is
+        multiplied by its class's (a dict ``{label: weight}``, classes not in
+        it weigh 1; "balanced": ``n_samples / (n_classes * count)``, counting
+        ``sample_weight`` when given).
+    warm_start : bool, default=False
+        Start from the previous fit's ``coef_`` and ``intercept_`` instead of
+        zeros (their shape must match this fit's: classes and features).
+    penalty : {"deprecated", "l2", None}, default="deprecated"
+        Accepted for compatibility: the penalty is L2 (``C=np.inf`` or
+        ``penalty=None`` removes it); "l1" and "elasticnet" are errors.
+    l1_ratio : float, default=0.0
+        Accepted for compatibility: only 0 (the L2 penalty; None too) is
+        supported, an L1 part (> 0) is an error.
+    dual : bool, default=False
+        Accepted for compatibility: the primal is solved; True (liblinear's
+        dual) is an error, as in scikit-learn with solver="lbfgs".
+    intercept_scaling : float, default=1
+        Accepted for compatibility (> 0) and ignored, as scikit-learn's lbfgs
+        ignores it (it is liblinear's).
     solver : {"lbfgs"}, default="lbfgs"
         Accepted for compatibility; other solvers are errors (they reach the
         same L2 optimum).
@@ -295,13 +312,19 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
     _reference = _ref_logistic
     _attributes = {"coef": "coef_", "intercept": "intercept_", "n_iter": "n_iter_"}
 
-    def __init__(self, C=1.0, *, fit_intercept=True, tol=1e-4, max_iter=100, penalty="deprecated",
-                 solver="lbfgs", random_state=None, verbose=0, n_jobs=None, backend="c"):
+    def __init__(self, C=1.0, *, fit_intercept=True, tol=1e-4, max_iter=100, class_weight=None, warm_start=False,
+                 penalty="deprecated", l1_ratio=0.0, dual=False, intercept_scaling=1, solver="lbfgs",
+                 random_state=None, verbose=0, n_jobs=None, backend="c"):
         self.C = C
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
+        self.class_weight = class_weight
+        self.warm_start = warm_start
         self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dual = dual
+        self.intercept_scaling = intercept_scaling
         self.solver = solver
         self.random_state = random_state
         self.verbose = verbose
@@ -318,9 +341,26 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         if mi < 0 or mi > 2**31 - 1:
             raise ValueError(f"{name}: max_iter is {mi}, it must be >= 0")
         # scikit-learn's compatibility parameters: checked, then ignored
-        if not (isinstance(self.penalty, str) and self.penalty in ("deprecated", "l2")):
+        if self.penalty is None:  # scikit-learn's (deprecated) spelling of C=np.inf
+            C = float("inf")
+        elif not (isinstance(self.penalty, str) and self.penalty in ("deprecated", "l2")):
             raise ValueError(f"{name}: penalty={self.penalty!r} is not supported; libmfs fits the L2 penalty "
-                             "('l2' or 'deprecated'; C=np.inf for no penalty)")
+                             "('l2', 'deprecated' or None; C=np.inf for no penalty)")
+        r = self.l1_ratio
+        if r is not None:
+            r = _check_real(name, "l1_ratio", r, 0.0, strict=False)
+            if r > 1.0:
+                raise ValueError(f"{name}: l1_ratio is {r}, it must be in [0, 1]")
+            if r > 0.0:
+                raise ValueError(f"{name}: l1_ratio={r} (an L1 part) is not supported; libmfs fits the L2 "
+                                 "penalty (l1_ratio=0)")
+        if not isinstance(self.dual, (bool, np.bool_)):
+            raise ValueError(f"{name}: dual must be a bool, got {self.dual!r}")
+        if self.dual:
+            raise ValueError(f"{name}: dual=True is not supported: libmfs solves the primal (as scikit-learn's "
+                             "lbfgs, which supports only dual=False; the dual is liblinear's)")
+        _check_real(name, "intercept_scaling", self.intercept_scaling, 0.0, strict=True)
+        _check_bool(name, "warm_start", self.warm_start)
         if not (isinstance(self.solver, str) and self.solver == "lbfgs"):
             raise ValueError(f"{name}: solver={self.solver!r} is not supported; libmfs fits by L-BFGS ('lbfgs')")
         v = self.verbose
@@ -338,17 +378,45 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         scikit-learn's: integer weights fit as repeated rows, zero weights as
         absent ones (their labels still count in classes_). Used as float32,
         on every backend. Returns self."""
+        name = type(self).__name__
+        prev = (getattr(self, "coef_", None), getattr(self, "intercept_", None)) if self.warm_start else None
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
         w = float32_sample_weight(self, sample_weight, X)
-        inputs = None if w is None else {"sample_weight": w}
         yi = self._encode_y(y)
         if len(self.classes_) < 2:
             only = self.classes_[0]
             only = only.item() if isinstance(only, np.generic) else only
-            raise ValueError(f"{type(self).__name__}: this solver needs samples of at least 2 classes "
+            raise ValueError(f"{name}: this solver needs samples of at least 2 classes "
                              f"in the data, but the data contains only one class: {only!r}")
-        self._params(X)  # parameter errors before any work
-        self._fit_backend(X, yi, inputs=inputs)
+        params = self._params(X)  # parameter errors before any work
+        if self.penalty is None and self.C != 1.0:
+            warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters", UserWarning, stacklevel=2)
+        inputs = {}
+        cw = self.class_weight
+        if cw is not None:
+            # scikit-learn's: compute_class_weight on the labels (counting
+            # sample_weight for "balanced"), then sample_weight *= class_weight[y]
+            from sklearn.utils.class_weight import compute_class_weight
+            if not isinstance(cw, dict) and not (isinstance(cw, str) and cw == "balanced"):
+                raise ValueError(f"{name}: class_weight must be None, 'balanced' or a dict, got {cw!r}")
+            per_class = np.asarray(compute_class_weight(cw, classes=self.classes_, y=self.classes_[yi],
+                                                        sample_weight=w), dtype=np.float64)
+            if not np.all(np.isfinite(per_class) & (per_class >= 0)):
+                raise ValueError(f"{name}: class weights must be finite and >= 0, got {per_class}")
+            w = float32_sample_weight(self, (1.0 if w is None else w.astype(np.float64)) * per_class[yi], X)
+        if w is not None:
+            inputs["sample_weight"] = w
+        if prev is not None and prev[0] is not None:
+            kk = 1 if len(self.classes_) == 2 else len(self.classes_)
+            coef = np.asarray(prev[0], dtype=np.float32)
+            if coef.shape != (kk, X.shape[1]):
+                raise ValueError(f"{name}: warm_start: the previous fit's coef_ has shape {coef.shape}, this fit "
+                                 f"needs ({kk}, {X.shape[1]}) ({len(self.classes_)} classes, {X.shape[1]} "
+                                 "features); set warm_start=False to start from zeros")
+            inputs["coef_init"] = np.ascontiguousarray(coef)
+            if params["fit_intercept"] and prev[1] is not None:
+                inputs["intercept_init"] = np.ascontiguousarray(np.asarray(prev[1], dtype=np.float32).reshape(kk))
+        self._fit_backend(X, yi, inputs=inputs or None)
         if self.n_iter_[0] >= self.max_iter:  # max_iter=0 too: the coefficients are the starting zeros
             warnings.warn(f"{type(self).__name__}: reached max_iter={self.max_iter} iterations; "
                           "increase max_iter or scale the data", ConvergenceWarning, stacklevel=2)

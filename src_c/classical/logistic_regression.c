@@ -516,6 +516,7 @@ accept:
  * (f is then flat to float32 rounding, with max |g| still above tol: badly
  * scaled data; *stalled = 1, scipy's ABNORMAL_TERMINATION_IN_LNSRCH).
  * x (P) out, *n_iter out. */
+/* L-BFGS from x (P: zeros, or the warm start), minimizing in place. */
 static mfs_status lbfgs(problem *pr, double tol, int32_t max_iter, double *x, int32_t *n_iter, int *stalled) {
     const int64_t P = pr->P, M = LBFGS_M;
     double *buf = NULL;
@@ -525,7 +526,6 @@ static mfs_status lbfgs(problem *pr, double tol, int32_t max_iter, double *x, in
     int64_t head = 0, npairs = 0; /* ring of correction pairs; head = next slot */
     double f;
     mfs_status s;
-    memset(x, 0, (size_t)P * sizeof(double));
     *n_iter = 0;
     *stalled = 0;
     s = objective(pr, x, &f, g);
@@ -702,6 +702,50 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         if (emin == INT32_MAX || (emax - emin <= 10 && emax <= 10 && emin >= -10)) {
             mfs__free(cs);
             cs = NULL;
+        }
+    }
+    /* the starting point: zeros, or the optional inputs "coef_init" (kk, d)
+     * and "intercept_init" (kk,) (scikit-learn's warm_start), in the solver's
+     * variables W' = W cs */
+    memset(x, 0, (size_t)P * sizeof(double));
+    {
+        const mfs_tensor *ci = mfs__input_find(m, "coef_init"), *ii = mfs__input_find(m, "intercept_init");
+        if (ii && !ci) {
+            s = mfs__error(MFS_E_INVALID_ARG, "%s: intercept_init is given without coef_init", FIT);
+            goto done;
+        }
+        if (ci) {
+            if (ci->dtype != MFS_DTYPE_FLOAT32 || ci->ndim != 2 || ci->shape[0] != kk || ci->shape[1] != d) {
+                s = mfs__error(MFS_E_SHAPE, "%s: coef_init must be float32 of shape (%lld, %lld) (%lld coefficient rows "
+                               "for %lld classes, %lld features), got a %d-D array of shape (%lld, %lld)", FIT,
+                               (long long)kk, (long long)d, (long long)kk, (long long)K, (long long)d, (int)ci->ndim,
+                               (long long)(ci->ndim > 0 ? ci->shape[0] : 0), (long long)(ci->ndim > 1 ? ci->shape[1] : 0));
+                goto done;
+            }
+            const float *c0 = (const float *)ci->data;
+            if (!mfs__all_finite(c0, nw)) {
+                s = mfs__error(MFS_E_VALUE, "%s: coef_init contains NaN or infinity", FIT);
+                goto done;
+            }
+            for (int64_t j = 0; j < nw; j++) x[j] = cs ? (double)c0[j] * cs[j % d] : (double)c0[j];
+        }
+        if (ii) {
+            if (!prm->fit_intercept) {
+                s = mfs__error(MFS_E_INVALID_ARG, "%s: intercept_init is given but fit_intercept is 0", FIT);
+                goto done;
+            }
+            if (ii->dtype != MFS_DTYPE_FLOAT32 || ii->ndim != 1 || ii->shape[0] != kk) {
+                s = mfs__error(MFS_E_SHAPE, "%s: intercept_init must be float32 of shape (%lld,), got a %d-D array "
+                               "with %lld values", FIT, (long long)kk, (int)ii->ndim,
+                               (long long)(ii->ndim > 0 ? ii->shape[0] : 0));
+                goto done;
+            }
+            const float *b0 = (const float *)ii->data;
+            if (!mfs__all_finite(b0, kk)) {
+                s = mfs__error(MFS_E_VALUE, "%s: intercept_init contains NaN or infinity", FIT);
+                goto done;
+            }
+            for (int64_t k = 0; k < kk; k++) x[nw + k] = (double)b0[k];
         }
     }
     problem pr;

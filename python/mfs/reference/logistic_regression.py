@@ -105,7 +105,10 @@ def column_scales(X, sw, C):
     return np.ldexp(1.0, e.astype(np.int64))
 
 
-def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100, sample_weight=None):
+def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100, sample_weight=None, coef_init=None,
+        intercept_init=None):
+    """coef_init (kk, d) and intercept_init (kk,): the starting point (the C
+    fit's optional inputs of those names: warm_start); zeros without them."""
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     n, d = X.shape
@@ -118,6 +121,20 @@ def fit(X, y, C=1.0, tol=1e-4, fit_intercept=1, max_iter=100, sample_weight=None
     kk = 1 if K == 2 else K
     inv_c = 0.0 if np.isinf(C) else 1.0 / C
     v = np.zeros(kk * d + (kk if fit_intercept else 0))
+    if intercept_init is not None and (coef_init is None or not fit_intercept):
+        raise ValueError("logistic_regression reference: intercept_init needs coef_init and fit_intercept")
+    if coef_init is not None:
+        c0 = np.asarray(coef_init, dtype=np.float64)
+        if c0.shape != (kk, d):
+            raise ValueError(f"logistic_regression reference: coef_init has shape {c0.shape}, expected {(kk, d)}")
+        v[:kk * d] = c0.ravel()
+    if intercept_init is not None:
+        b0 = np.asarray(intercept_init, dtype=np.float64)
+        if b0.shape != (kk,):
+            raise ValueError(f"logistic_regression reference: intercept_init has shape {b0.shape}, expected {(kk,)}")
+        v[kk * d:] = b0
+    if not np.all(np.isfinite(v)):
+        raise ValueError("logistic_regression reference: coef_init or intercept_init contains NaN or infinity")
     cs = column_scales(X, sw, C)
     D = np.ones_like(v)  # the change of variables v' = v / D: W' = W cs
     if cs is not None:
