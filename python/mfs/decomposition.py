@@ -44,8 +44,16 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
     iterated_power : int >= 0 or "auto", default="auto"
         Power iterations of the randomized solver ("auto": 7 when
         ``n_components < 0.1 * min(X.shape)``, else 4).
+    tol : float, default=0.0
+        Accepted for compatibility (>= 0) and ignored: scikit-learn's arpack
+        tolerance (arpack is not implemented).
     n_oversamples : int, default=10
         Extra random vectors of the randomized solver.
+    power_iteration_normalizer : {"auto", "QR", "LU", "none"}, default="auto"
+        Accepted for compatibility: the randomized solver always
+        re-orthonormalizes by QR after each power iteration (the most stable
+        of scikit-learn's three; all span the same subspace in exact
+        arithmetic).
     random_state : int, RandomState instance or None, default=None
         Seed of the randomized solver (None: drawn from numpy's global state).
     backend : {"c", "cuda", "python"}, default="c"
@@ -86,14 +94,17 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
                    "singular_values": "singular_values_", "mean": "mean_",
                    "noise_variance": "noise_variance_", "n_samples": "n_samples_"}
 
-    def __init__(self, n_components=None, *, copy=True, whiten=False, svd_solver="auto",
-                 iterated_power="auto", n_oversamples=10, random_state=None, backend="c"):
+    def __init__(self, n_components=None, *, copy=True, whiten=False, svd_solver="auto", tol=0.0,
+                 iterated_power="auto", n_oversamples=10, power_iteration_normalizer="auto", random_state=None,
+                 backend="c"):
         self.n_components = n_components
         self.copy = copy
         self.whiten = whiten
         self.svd_solver = svd_solver
+        self.tol = tol
         self.iterated_power = iterated_power
         self.n_oversamples = n_oversamples
+        self.power_iteration_normalizer = power_iteration_normalizer
         self.random_state = random_state
         self.backend = backend
 
@@ -145,6 +156,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
         ov = self.n_oversamples
         if isinstance(ov, (bool, np.bool_)) or not isinstance(ov, numbers.Integral) or ov < 0:
             raise ValueError(f"PCA: n_oversamples must be an int >= 0, got {ov!r}")
+        tol = self.tol
+        if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, numbers.Real) or not float(tol) >= 0.0:
+            raise ValueError(f"PCA: tol must be a number >= 0, got {tol!r}")
+        pin = self.power_iteration_normalizer
+        if not (isinstance(pin, str) and pin in ("auto", "QR", "LU", "none")):
+            raise ValueError(f"PCA: power_iteration_normalizer must be one of 'auto', 'QR', 'LU', 'none', got {pin!r}")
         return {"n_components": k, "whiten": int(bool(self.whiten)), "variance_fraction": frac,
                 "svd_solver": _SOLVERS[self.svd_solver], "iterated_power": int(it),
                 "n_oversamples": int(ov), "random_state": self._seed}

@@ -61,6 +61,12 @@ class _LinearBase(MultiOutputMixin, RegressorMixin, MfsEstimator):
             _check_n_jobs(name, self.n_jobs)
         if hasattr(self, "random_state"):
             _check_random_state(name, self.random_state)
+        # scikit-learn's iterative solvers' settings (lsqr on sparse X, sag, ...):
+        # every libmfs solver is direct
+        _check_real(name, "tol", self.tol, 0.0, strict=False)
+        mi = getattr(self, "max_iter", None)
+        if mi is not None and (isinstance(mi, (bool, np.bool_)) or not isinstance(mi, numbers.Integral) or mi < 1):
+            raise ValueError(f"{name}: max_iter must be None or an int >= 1, got {mi!r}")
         return {"alpha": float(self._alpha()),
                 "fit_intercept": _check_bool(type(self).__name__, "fit_intercept", self.fit_intercept),
                 "solver": _SOLVERS[solver]}
@@ -127,6 +133,9 @@ class LinearRegression(_LinearBase):
     n_jobs : int or None, default=None
         Accepted for compatibility and ignored: libmfs uses
         ``mfs.set_num_threads`` threads.
+    tol : float, default=1e-6
+        Accepted for compatibility (>= 0) and ignored: scikit-learn passes it
+        to lsqr on sparse X only; libmfs's solvers are direct.
     positive : False, default=False
         Non-negative least squares is not implemented; True is an error.
     solver : {"auto", "cholesky", "qr"}, default="auto"
@@ -153,10 +162,11 @@ class LinearRegression(_LinearBase):
     (2.0, 1.0)
     """
 
-    def __init__(self, *, fit_intercept=True, copy_X=True, n_jobs=None, positive=False, solver="auto",
+    def __init__(self, *, fit_intercept=True, copy_X=True, tol=1e-6, n_jobs=None, positive=False, solver="auto",
                  backend="c"):
         self.fit_intercept = fit_intercept
         self.copy_X = copy_X
+        self.tol = tol
         self.n_jobs = n_jobs
         self.positive = positive
         self.solver = solver
@@ -173,6 +183,11 @@ class Ridge(_LinearBase):
         Penalty strength, >= 0 (the intercept is not penalized).
     fit_intercept : bool, default=True
     copy_X, positive : as LinearRegression.
+    max_iter : int or None, default=None
+    tol : float, default=1e-4
+        Accepted for compatibility and ignored: scikit-learn's iterative
+        solvers' settings (sparse_cg, lsqr, sag, saga, lbfgs); libmfs's
+        solvers are direct.
     solver : {"auto", "cholesky", "qr"}, default="auto"
     random_state : int, RandomState or None, default=None
         Accepted for compatibility and ignored (scikit-learn uses it in its
@@ -182,6 +197,9 @@ class Ridge(_LinearBase):
     Attributes
     ----------
     coef_, intercept_, rank_, n_features_in_ : as LinearRegression.
+    n_iter_ : None
+        As scikit-learn's Ridge with a direct solver (it counts sag / lsqr
+        iterations only).
 
     Examples
     --------
@@ -192,15 +210,21 @@ class Ridge(_LinearBase):
     1.3333
     """
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, positive=False, solver="auto",
-                 random_state=None, backend="c"):
+    def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=None, tol=1e-4, positive=False,
+                 solver="auto", random_state=None, backend="c"):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.copy_X = copy_X
+        self.max_iter = max_iter
+        self.tol = tol
         self.positive = positive
         self.solver = solver
         self.random_state = random_state
         self.backend = backend
+
+    def _set_attributes(self):
+        super()._set_attributes()
+        self.n_iter_ = None  # as scikit-learn's Ridge with its direct solvers (only sag / lsqr count)
 
     def _alpha(self):
         a = self.alpha

@@ -208,6 +208,11 @@ class _NetworkEstimator(MfsEstimator):
         if self.solver == "lbfgs":
             raise ValueError(f"{o}: solver 'lbfgs' is not available in libmfs (a full-batch quasi-Newton "
                              "method); use 'adam', 'adamw' or 'sgd'")
+        if hasattr(self, "max_fun"):  # scikit-learn's lbfgs budget: checked, unused without lbfgs
+            _int(o, "max_fun", self.max_fun, 1)
+        if hasattr(self, "loss") and self.loss != "squared_error":
+            raise ValueError(f"{o}: loss={self.loss!r} is not supported; libmfs fits the squared error "
+                             "('squared_error'; scikit-learn's 'poisson' is not implemented)")
         bs = self.batch_size
         if isinstance(bs, str) and bs == "auto":
             bs = -1
@@ -542,6 +547,9 @@ _DOC_PARAMS = """
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
     n_iter_no_change : int or np.inf, default=10
         np.inf: never stop for lack of improvement (as scikit-learn).
+    max_fun : int, default=15000
+        Accepted for compatibility (>= 1): scikit-learn's lbfgs budget of
+        loss evaluations, unused by the solvers libmfs has.
     dropout : float, default=0.0
         Probability of zeroing each hidden unit during training (inverted
         dropout, masks from the core generator).
@@ -589,7 +597,8 @@ class MLPClassifier(ClassifierMixin, MfsClassifier, _BaseMLP):
                  batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5,
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, dropout=0.0, backend="c"):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0,
+                 backend="c"):
         store_params(self, locals())
 
     def _task_code(self):
@@ -711,7 +720,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     squared loss) trained with Adam or SGD from scratch in C (or CUDA, or numpy).
 
     Parameters
-    ----------""" + _DOC_PARAMS + """
+    ----------
+    loss : {"squared_error"}, default="squared_error"
+        scikit-learn's default loss; its "poisson" is not implemented (an error).
+        A keyword here (scikit-learn 1.9 takes it first, positionally).""" + _DOC_PARAMS + """
     Examples
     --------
     >>> import numpy as np, mfs
@@ -726,7 +738,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5,
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, dropout=0.0, backend="c"):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0,
+                 loss="squared_error", backend="c"):
         store_params(self, locals())
 
     def _task_code(self):

@@ -219,6 +219,7 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
     shrinking : bool, default=True
         libsvm's shrinking heuristic.
     probability : bool, default=False
+        ("deprecated", scikit-learn 1.9's default, is False.)
         Fit Platt sigmoids on 5-fold cross-validated decision values (as libsvm;
         folds drawn from libmfs's RNG, so the probabilities are close to, not
         equal to, scikit-learn's) and enable predict_proba.
@@ -269,7 +270,7 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
         if not isinstance(self.decision_function_shape, str) or self.decision_function_shape not in ("ovr", "ovo"):
             raise ValueError(f"{name}: decision_function_shape must be 'ovr' or 'ovo', "
                              f"got {self.decision_function_shape!r}")
-        p["probability"] = _bool(name, "probability", self.probability)
+        p["probability"] = _bool(name, "probability", self._probability())
         p["decision_function_shape"] = 1 if self.decision_function_shape == "ovr" else 0
         p["break_ties"] = _bool(name, "break_ties", self.break_ties)
         if p["break_ties"] and p["decision_function_shape"] == 0:
@@ -319,7 +320,7 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
         if len(self.classes_) == 2:  # scikit-learn: positive values mean classes_[1]
             self.intercept_ = -self._intercept_
             self.dual_coef_ = -self._dual_coef_
-        if self.probability:
+        if self._probability():
             self.probA_ = self._state["prob_a"]
             self.probB_ = self._state["prob_b"]
         else:
@@ -338,8 +339,13 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
         break_ties the argmax of decision_function."""
         return self._decode(self._apply("predict", X))
 
+    def _probability(self):
+        """probability as a bool: scikit-learn 1.9's default "deprecated" is
+        False (it deprecates probability=True for CalibratedClassifierCV)."""
+        return False if isinstance(self.probability, str) and self.probability == "deprecated" else self.probability
+
     def _check_proba(self):
-        if not self.probability:
+        if not self._probability():
             raise AttributeError("predict_proba is not available when probability=False")
         return True
 
