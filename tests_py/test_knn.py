@@ -247,3 +247,10 @@ def test_cuda_matches_c(metric, rng):
     np.testing.assert_array_equal(gi, ci)
     np.testing.assert_array_equal(gd, cd)
     np.testing.assert_array_equal(g.predict(Q), c.predict(Q))
+
+
+def test_outputs_2d_flag_as_sklearn():
+    X, y = load_iris(return_X_y=True)
+    ours = mfs.KNeighborsClassifier().fit(X, y)
+    peer = skn.KNeighborsClassifier().fit(X, y)
+    assert ours.outputs_2d_ is False and ours.outputs_2d_ == peer.outputs_2d_

@@ -277,6 +277,7 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase, MfsClassifier):
         self._params(None)  # parameter errors before data errors
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
         y = self._encode_y(y)
+        self.outputs_2d_ = False  # scikit-learn's flag: one output (a column y is raveled, with its warning)
         return self._fit_native_or_ref(X, y)
 
     def predict(self, X):
