@@ -14,6 +14,43 @@ from .reference import pca as _ref
 _SOLVERS = {"auto": 0, "full": 1, "covariance_eigh": 2, "randomized": 3}
 
 
+def _log_likelihood_of_rank(spectrum, rank, n):
+    """Minka's (2000, eq. 30 with the Laplace approximation) log evidence of
+    a rank-`rank` PCA model for the eigenvalues `spectrum` (decreasing,
+    float64) of n samples' covariance: the uniform prior on the rank-`rank`
+    subspaces (a product of Gamma functions), the likelihood of the kept
+    eigenvalues and of the noise variance v (the mean of the others), and the
+    Hessian's determinant over pairs (i kept, j after i). -inf when the rank
+    keeps an eigenvalue that is numerically 0."""
+    from math import lgamma, log, pi
+    d = len(spectrum)
+    tiny = 1e-15
+    if spectrum[rank - 1] < tiny:
+        return -np.inf
+    log_prior = -rank * log(2.0) + sum(lgamma((d - i + 1) / 2.0) - log(pi) * (d - i + 1) / 2.0
+                                       for i in range(1, rank + 1))
+    log_kept = -np.sum(np.log(spectrum[:rank])) * n / 2.0
+    v = max(tiny, float(np.sum(spectrum[rank:])) / (d - rank))
+    log_noise = -log(v) * n * (d - rank) / 2.0
+    m = d * rank - rank * (rank + 1.0) / 2.0
+    log_volume = log(2.0 * pi) * (m + rank) / 2.0
+    lam = spectrum.copy()
+    lam[rank:] = v  # the model's eigenvalues: the kept ones, then v
+    log_det = 0.0
+    for i in range(rank):
+        j = np.arange(i + 1, d)
+        log_det += float(np.sum(np.log((spectrum[i] - spectrum[j]) * (1.0 / lam[j] - 1.0 / lam[i])) + log(n)))
+    return log_prior + log_kept + log_noise + log_volume - log_det / 2.0 - rank * log(n) / 2.0
+
+
+def infer_dimension(spectrum, n):
+    """The rank in [1, len(spectrum) - 1] of largest Minka evidence (the
+    first of equal ones), as scikit-learn's n_components='mle'."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ll = [-np.inf] + [_log_likelihood_of_rank(spectrum, r, n) for r in range(1, len(spectrum))]
+    return int(np.argmax(ll))
+
+
 @register
 class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
     """Principal component analysis, computed from scratch in C (or CUDA, or numpy).
@@ -24,11 +61,13 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
 
     Parameters
     ----------
-    n_components : int, float or None, default=None
+    n_components : int, float, "mle" or None, default=None
         Components to keep. None: all, ``min(n_samples, n_features)``. An int
         in ``[1, min(n_samples, n_features)]``. A float in (0, 1): the smallest
         number of components whose explained variance ratio sums past it.
-        ``'mle'`` is not supported.
+        "mle": Minka's maximum-likelihood choice of the dimension (NIPS 2000),
+        from the spectrum of a full fit (needs n_samples >= n_features and an
+        exact solver); the model is then fitted with that many components.
     copy : bool, default=True
         Accepted for compatibility: X is never modified.
     whiten : bool, default=False
@@ -114,6 +153,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
         k = self.n_components
         if k is None:
             return -1, 0.0
+        if isinstance(k, str) and k == "mle":  # the inferred count, or all of them for the spectrum
+            mk = getattr(self, "_mle_k", None)
+            return (-1, 0.0) if mk is None else (int(mk), 0.0)
         if isinstance(k, str):
             raise ValueError(f"PCA: n_components={k!r} is not supported; pass an int >= 1, "
                              "a float in (0, 1) or None")
@@ -145,6 +187,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
             raise ValueError(f"PCA: svd_solver must be one of {sorted(_SOLVERS)}, got {self.svd_solver!r}"
                              + (" (arpack is not implemented; use randomized)"
                                 if self.svd_solver == "arpack" else ""))
+        if isinstance(self.n_components, str) and self.n_components == "mle" and self.svd_solver == "randomized":
+            raise ValueError("PCA: n_components='mle' needs the full spectrum: svd_solver 'full', "
+                             "'covariance_eigh' or 'auto', not 'randomized'")
         if frac > 0 and self.svd_solver == "randomized":
             raise ValueError(f"PCA: n_components={self.n_components!r} (a fraction) needs svd_solver "
                              "'full', 'covariance_eigh' or 'auto', not 'randomized'")
@@ -181,6 +226,18 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MfsEstimator):
         self._check_backend()
         X = self._validate_X(X, reset=True)
         self._set_seed()
+        self._mle_k = None
+        if isinstance(self.n_components, str) and self.n_components == "mle":
+            n, d = X.shape
+            if n < d:
+                raise ValueError(f"PCA: n_components='mle' is only supported if n_samples >= n_features, "
+                                 f"got {n} < {d}")
+            if d < 2:
+                raise ValueError("PCA: n_components='mle' chooses between 1 and n_features - 1 components: "
+                                 f"it needs at least 2 features, X has {d}")
+            self._fit_backend(X)  # every component: the spectrum
+            k = infer_dimension(np.asarray(self.explained_variance_, dtype=np.float64), n)
+            self._mle_k = k
         self._fit_backend(X)
         return self
 
