@@ -523,3 +523,103 @@ TEST(DecisionTree, MemoryIsCounted) {
     EXPECT_LT(st.host_current, st.host_peak);           // the scratch was freed
     mfs_model_free(m);
 }
+
+// ---- minimal cost-complexity pruning: the optional input "ccp_alpha" ----------------
+
+namespace {
+mfs_model *fit_ccp(const mfs_decision_tree_params &p, const Data &D, double alpha) {
+    mfs_model *m = nullptr;
+    EXPECT_EQ(mfs_decision_tree_create(&p, MFS_DEVICE_CPU, &m), MFS_OK) << mfs_last_error();
+    mfs_array a = {&alpha, MFS_DTYPE_FLOAT64, 0, {0}};
+    EXPECT_EQ(mfs_model_set_array(m, "ccp_alpha", &a), MFS_OK) << mfs_last_error();
+    mfs_array X = xview(D), y = yview(D, p.criterion == MFS_TREE_CRITERION_SQUARED_ERROR);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    return m;
+}
+}  // namespace
+
+TEST(DecisionTreePruning, HandCheckedWeakestLink) {
+    // x 0..3, labels 0 0 0 1: the root (gini 1 - (9 + 1) / 16 = 0.375) splits at
+    // 2.5 into two pure leaves, so its alpha is (0.375 * 4/4 - 0) / (2 - 1) = 0.375:
+    // pruned at ccp_alpha >= 0.375 (scikit-learn prunes while alpha <= ccp_alpha)
+    Data D{4, 1, {0.f, 1.f, 2.f, 3.f}, {0, 0, 0, 1}, {}};
+    mfs_model *kept = fit_ccp(params(), D, 0.3749999);
+    EXPECT_EQ(get<int32_t>(kept, "children_left"), (std::vector<int32_t>{1, -1, -1}));
+    mfs_model *cut = fit_ccp(params(), D, 0.375);
+    EXPECT_EQ(get<int32_t>(cut, "children_left"), (std::vector<int32_t>{-1}));
+    EXPECT_EQ(get<int32_t>(cut, "feature"), (std::vector<int32_t>{-2}));
+    EXPECT_EQ(get<double>(cut, "threshold"), (std::vector<double>{-2.0}));
+    EXPECT_EQ(get<double>(cut, "value"), (std::vector<double>{0.75, 0.25}));
+    EXPECT_EQ(get<int64_t>(cut, "info"), (std::vector<int64_t>{0, 1, 2, 1, 1}));  // depth 0, 1 leaf
+    EXPECT_EQ(get<double>(cut, "feature_importances"), (std::vector<double>{0.0}));
+    EXPECT_EQ(labels(cut, D), (std::vector<int32_t>{0, 0, 0, 0}));
+    mfs_model_free(kept);
+    mfs_model_free(cut);
+}
+
+TEST(DecisionTreePruning, SubtreesShrinkWithAlphaAndStayValid) {
+    for (int crit : {MFS_TREE_CRITERION_GINI, MFS_TREE_CRITERION_SQUARED_ERROR}) {
+        Data D = make(500, 4, 3, 77);
+        mfs_decision_tree_params p = params(crit);
+        for (int64_t mln : {(int64_t)-1, (int64_t)40}) {  // depth-first and best-first growth
+            p.max_leaf_nodes = mln;
+            int64_t prev = INT64_MAX;
+            for (double a : {0.0, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e3}) {
+                mfs_model *m = fit_ccp(p, D, a);
+                auto L = get<int32_t>(m, "children_left"), R = get<int32_t>(m, "children_right");
+                const int64_t N = (int64_t)L.size();
+                EXPECT_LE(N, prev) << a;
+                prev = N;
+                int64_t leaves = 0;
+                for (int64_t q = 0; q < N; q++) {
+                    if (L[q] == -1) {
+                        EXPECT_EQ(R[q], -1);
+                        leaves++;
+                        continue;
+                    }
+                    // pruned (alpha > 0) trees are laid out in preorder, best-first ones too
+                    if (a > 0) EXPECT_EQ(L[q], q + 1) << "preorder: the left child right after its parent";
+                    EXPECT_GT(R[q], L[q]);
+                    EXPECT_LT(R[q], N);
+                }
+                auto info = get<int64_t>(m, "info");
+                EXPECT_EQ(info[1], leaves);
+                EXPECT_EQ(2 * leaves - 1, N);
+                if (a >= 1e3) EXPECT_EQ(N, 1);
+                // predict runs on the pruned arrays
+                if (crit == MFS_TREE_CRITERION_GINI) labels(m, D);
+                else targets(m, D);
+                mfs_model_free(m);
+            }
+        }
+    }
+}
+
+TEST(DecisionTreePruning, BadAlphaIsAClearError) {
+    Data D = make(50, 2, 2, 78);
+    mfs_decision_tree_params p = params();
+    mfs_model *m = nullptr;
+    ASSERT_EQ(mfs_decision_tree_create(&p, MFS_DEVICE_CPU, &m), MFS_OK);
+    mfs_array X = xview(D), y = yview(D, false);
+    double neg = -0.5, nan_ = NAN;
+    mfs_array a = {&neg, MFS_DTYPE_FLOAT64, 0, {0}};
+    ASSERT_EQ(mfs_model_set_array(m, "ccp_alpha", &a), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_VALUE);
+    EXPECT_NE(std::string(mfs_last_error()).find("ccp_alpha is -0.5"), std::string::npos) << mfs_last_error();
+    a.data = &nan_;
+    ASSERT_EQ(mfs_model_set_array(m, "ccp_alpha", &a), MFS_OK);  // float64 NaN reaches the fit
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_VALUE);
+    double two[2] = {0.1, 0.2};
+    mfs_array b = {two, MFS_DTYPE_FLOAT64, 1, {2}};
+    ASSERT_EQ(mfs_model_set_array(m, "ccp_alpha", &b), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_SHAPE);
+    int32_t i = 1;
+    mfs_array c = {&i, MFS_DTYPE_INT32, 0, {0}};
+    ASSERT_EQ(mfs_model_set_array(m, "ccp_alpha", &c), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_E_SHAPE);
+    float f = 0.0f;  // float32 is accepted; 0 prunes nothing
+    mfs_array e = {&f, MFS_DTYPE_FLOAT32, 1, {1}};
+    ASSERT_EQ(mfs_model_set_array(m, "ccp_alpha", &e), MFS_OK);
+    EXPECT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+    mfs_model_free(m);
+}

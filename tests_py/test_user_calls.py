@@ -356,7 +356,7 @@ def test_sklearn_compat_parameters_are_accepted(data, make, task):
     (lambda: mfs.LogisticRegression(random_state="x"), "clf", "random_state"),
     (lambda: mfs.LinearRegression(positive=True), "reg", "positive"),
     (lambda: mfs.KMeans(2, algorithm="full"), None, "algorithm"),
-    (lambda: mfs.DecisionTreeClassifier(ccp_alpha=0.1), "clf", "ccp_alpha"),
+    (lambda: mfs.DecisionTreeClassifier(ccp_alpha=-0.1), "clf", "ccp_alpha"),
     (lambda: mfs.DecisionTreeRegressor(monotonic_cst=[1, 0, 0]), "reg", "monotonic_cst"),
 ], ids=["LogReg.solver", "LogReg.penalty", "LogReg.random_state", "LinReg.positive", "KMeans.algorithm",
         "DTC.ccp_alpha", "DTR.monotonic_cst"])

@@ -77,7 +77,10 @@ MFS_API void mfs_decision_tree_params_default(mfs_decision_tree_params *params);
 /** Create an unfitted model (see mfs_model_create). fit takes y: int32 labels
  *  (n,) in 0..K-1 (GINI, ENTROPY) or float32 targets (n,) or (n, t)
  *  (SQUARED_ERROR), and optionally the input "sample_weight" (n,) float32 or
- *  float64, finite and >= 0 (mfs_model_set_array before fit).
+ *  float64, finite and >= 0 (mfs_model_set_array before fit), and the input
+ *  "ccp_alpha" (one float64 or float32 value, finite, >= 0): scikit-learn's
+ *  minimal cost-complexity pruning of the grown tree, the pruned tree
+ *  renumbered in preorder (docs/models/decision_tree.md).
  *  Fitted arrays (scikit-learn's tree_): "children_left", "children_right",
  *  "feature" (nodes,) int32 (-1 / -1 / -2 at leaves), "threshold" (nodes,)
  *  float64 (-2 at leaves; a sample goes left when x <= threshold), "value"

@@ -67,7 +67,8 @@ MFS_API void mfs_random_forest_params_default(mfs_random_forest_params *params);
  *  float64, finite and >= 0 (mfs_model_set_array before fit). With bootstrap
  *  the weights are the probabilities of the draws and each tree is grown on
  *  its draw counts (scikit-learn >= 1.9: a row of integer weight k draws as k
- *  copies would); without bootstrap they weight the rows of every tree.
+ *  copies would); without bootstrap they weight the rows of every tree. The
+ *  optional input "ccp_alpha" prunes every grown tree as mfs_decision_tree's.
  *  Fitted arrays: the T trees concatenated, each tree's nodes as
  *  mfs_decision_tree's arrays with TREE-LOCAL child indices: "children_left",
  *  "children_right", "feature" (N,) int32, "threshold" (N,) float64, "value"

@@ -153,8 +153,9 @@ class _ForestBase(MfsEstimator):
         if ms is not None and not self.bootstrap:
             raise ValueError(f"{name}: `max_sample` cannot be set if `bootstrap=False`. Either switch to "
                              "`bootstrap=True` or set `max_sample=None`.")
-        if not (_is_real(self.ccp_alpha) and self.ccp_alpha == 0.0):
-            raise bad("ccp_alpha", self.ccp_alpha, "0.0 (cost-complexity pruning is not implemented)")
+        ccp = self.ccp_alpha
+        if not _is_real(ccp) or not float(ccp) >= 0.0 or not np.isfinite(float(ccp)):
+            raise bad("ccp_alpha", ccp, "a float in the range [0.0, inf)")
         if self.monotonic_cst is not None:
             raise bad("monotonic_cst", self.monotonic_cst, "None (monotonic constraints are not implemented)")
         if self.n_jobs is not None and not _is_int(self.n_jobs):
@@ -205,11 +206,14 @@ class _ForestBase(MfsEstimator):
                   f"{X.shape[0]} x {X.shape[1]} ({backend})", file=sys.stderr)
         if backend == "python":
             self._native = None
-            self._state = self._reference.fit(X, y, sample_weight=sw, verbose=int(self.verbose), **params)
+            self._state = self._reference.fit(X, y, sample_weight=sw, verbose=int(self.verbose),
+                                              ccp_alpha=float(self.ccp_alpha), **params)
         else:
             model = _native.NativeModel.create(self._kind, params, backend)
             if sw is not None:
                 model.set_array("sample_weight", np.ascontiguousarray(sw, dtype=np.float64))
+            if float(self.ccp_alpha) > 0.0:
+                model.set_array("ccp_alpha", np.array(float(self.ccp_alpha), dtype=np.float64))
             model.fit(X, y)
             self._native = model
             self._state = self._small_state(model)
@@ -378,8 +382,9 @@ _PARAMS_DOC = """
         Bootstrap draws per tree: n_samples, a count, or
         max(1, floor(max_samples * W)) where W is the total sample weight
         (n_samples without weights), as scikit-learn >= 1.9.
-    ccp_alpha : 0.0
-        Accepted for compatibility; pruning is not implemented.
+    ccp_alpha : float, default=0.0
+        Each grown tree is cost-complexity pruned at ccp_alpha, as
+        DecisionTreeClassifier's (scikit-learn's); 0: no pruning.
     monotonic_cst : None
         Accepted for compatibility; must be None.
     split_algorithm : {{"auto", "exact", "hist"}}, default="auto"

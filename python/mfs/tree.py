@@ -161,8 +161,9 @@ class _DecisionTreeBase(MfsEstimator):
         mid = self.min_impurity_decrease
         if not _is_real(mid) or not mid >= 0.0 or not np.isfinite(float(mid)):
             raise bad("min_impurity_decrease", mid, "a float in the range [0.0, inf)")
-        if not (_is_real(self.ccp_alpha) and self.ccp_alpha == 0.0):
-            raise bad("ccp_alpha", self.ccp_alpha, "0.0 (cost-complexity pruning is not implemented)")
+        ccp = self.ccp_alpha
+        if not _is_real(ccp) or not float(ccp) >= 0.0 or not np.isfinite(float(ccp)):
+            raise bad("ccp_alpha", ccp, "a float in the range [0.0, inf)")
         if self.monotonic_cst is not None:
             raise bad("monotonic_cst", self.monotonic_cst, "None (monotonic constraints are not implemented)")
         classes = getattr(self, "classes_", None)
@@ -184,14 +185,17 @@ class _DecisionTreeBase(MfsEstimator):
             if np.any(~np.isfinite(w)) or np.any(w < 0):
                 raise ValueError(f"{type(self).__name__}: sample_weight must be finite and >= 0")
         w = self._class_sample_weight(y, w)
+        ccp = float(self.ccp_alpha)
         if backend == "python":
             self._native = None
             self._state = {k: np.asarray(v) for k, v in
-                           self._reference.fit(X, y, sample_weight=w, **params).items()}
+                           self._reference.fit(X, y, sample_weight=w, ccp_alpha=ccp, **params).items()}
         else:
             model = _native.NativeModel.create(self._kind, params, backend)
             if w is not None:
                 model.set_array("sample_weight", np.ascontiguousarray(w, dtype=np.float64))
+            if ccp > 0.0:  # float64: the alphas of cost_complexity_pruning_path must prune exactly there
+                model.set_array("ccp_alpha", np.array(ccp, dtype=np.float64))
             model.fit(X, y)
             self._native = model
             self._state = model.arrays()
@@ -248,6 +252,18 @@ class _DecisionTreeBase(MfsEstimator):
         indptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=len(leaves)))])
         return sp.csr_matrix((np.ones(len(r), dtype=np.int64), c[order], indptr),
                              shape=(len(leaves), t.node_count))
+
+    def cost_complexity_pruning_path(self, X, y, sample_weight=None):
+        """scikit-learn's minimal cost-complexity pruning path: a tree grown
+        with these parameters (ccp_alpha ignored) on X, y, then the effective
+        alphas at which its weakest links are pruned, and the total leaf
+        impurity of each pruned tree. Returns a Bunch(ccp_alphas, impurities);
+        fitting with ccp_alpha=ccp_alphas[i] gives the i-th tree."""
+        from sklearn.base import clone
+        from sklearn.utils import Bunch
+        grown = clone(self).set_params(ccp_alpha=0.0).fit(X, y, sample_weight=sample_weight)
+        alphas, impurities = self._reference.ccp_path(grown._state)
+        return Bunch(ccp_alphas=alphas, impurities=impurities)
 
     def get_depth(self):
         """Depth of the tree: the longest path from the root to a leaf (root alone: 0)."""
@@ -325,8 +341,11 @@ class DecisionTreeClassifier(ClassifierMixin, _DecisionTreeBase, MfsClassifier):
         Split only if the weighted impurity decrease is at least this.
     class_weight : dict, "balanced" or None, default=None
         Class weights, multiplied into sample_weight (as scikit-learn).
-    ccp_alpha : 0.0
-        Accepted for compatibility; pruning is not implemented.
+    ccp_alpha : float, default=0.0
+        Minimal cost-complexity pruning after the growth (scikit-learn's):
+        the weakest links (smallest increase of the leaves' weighted impurity
+        per leaf removed) are pruned while that increase is <= ccp_alpha; see
+        cost_complexity_pruning_path. 0: no pruning.
     monotonic_cst : None
         Accepted for compatibility; must be None.
     split_algorithm : {"auto", "exact", "hist"}, default="auto"

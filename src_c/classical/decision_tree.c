@@ -190,6 +190,8 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         MFS_TRY(mfs__check_targets(fn, ya, n, &T));
         if (T > INT32_MAX) return mfs__error(MFS_E_SHAPE, "%s: y has %lld targets", fn, (long long)T);
     }
+    double ccp_alpha;
+    MFS_TRY(mfs__tree_read_ccp_alpha(m, fn, &ccp_alpha));
     double *w = NULL;
     MFS_TRY(read_weights(m, fn, n, &w));
     double W = 0;
@@ -234,6 +236,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
         s = mfs__tree_build(fn, &c, &data, ya->data, w, &m->mem, &tree);
         mfs__tree_data_free(&data);
     }
+    if (s == MFS_OK && ccp_alpha > 0.0) s = mfs__tree_prune_ccp(fn, &tree, ccp_alpha);
     if (s == MFS_OK) s = store_tree(m, &tree, d, K, (int32_t)T, cls ? 1 : ya->ndim);
     mfs__tree_free(&tree);
     mfs__free(w);

@@ -388,6 +388,7 @@ typedef struct rf_fit {
     uint64_t *oob;         /* (T, words) out-of-bag bits, or NULL */
     int64_t words;
     mfs_mem_counter *mem;
+    double ccp_alpha;      /* > 0: each grown tree is cost-complexity pruned (scikit-learn's ccp_alpha) */
 } rf_fit;
 
 /* Grow tree t; weights is this thread's scratch (n). */
@@ -415,6 +416,7 @@ static mfs_status grow_one(const char *fn, const rf_fit *F, int64_t t, double *w
     mfs__tree grown;
     memset(&grown, 0, sizeof grown);
     mfs_status s = mfs__tree_build(fn, &cfg, F->data, F->y, w, F->mem, &grown);
+    if (s == MFS_OK && F->ccp_alpha > 0.0) s = mfs__tree_prune_ccp(fn, &grown, F->ccp_alpha);
     if (s != MFS_OK) {
         mfs__tree_free(&grown);
         return s;
@@ -631,6 +633,8 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     const int32_t split = mfs__tree_resolve_split(p->split_algorithm, n);
     mfs__tree_config cfg;
     MFS_TRY(make_config(fn, p, n, d, K, (int32_t)t, split, &cfg));
+    double ccp_alpha;
+    MFS_TRY(mfs__tree_read_ccp_alpha(m, fn, &ccp_alpha));
     double *sw = NULL, *cum = NULL;
     MFS_TRY(read_weights(m, fn, n, &sw));
     double W = (double)n;
@@ -678,7 +682,7 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
             goto done;
         }
     }
-    rf_fit F = {p, &cfg, &data, ya->data, sw, cum, n, nb, T, trees, V, oob, words, mem};
+    rf_fit F = {p, &cfg, &data, ya->data, sw, cum, n, nb, T, trees, V, oob, words, mem, ccp_alpha};
     if ((s = grow_all(fn, &F)) != MFS_OK) goto done;
     /* the per-data-set structure is no longer needed: free it before the copy */
     mfs__tree_data_free(&data);

@@ -1286,6 +1286,170 @@ done:
     return s;
 }
 
+/* ---- minimal cost-complexity pruning ------------------------------------------ */
+
+/* Breiman et al.'s weakest-link pruning (CART, 1984, ch. 3), scikit-learn's
+ * ccp_alpha. With R(t) = w_t imp_t / w_root the cost of node t as a leaf and
+ * R(T_t) the summed cost of the leaves below t, a branch at t "costs"
+ * alpha_t = (R(t) - R(T_t)) / (|leaves(T_t)| - 1) per leaf it adds. Repeatedly
+ * the internal node of smallest alpha_t (the lowest index among equal ones)
+ * becomes a leaf, while alpha_t <= ccp_alpha; R(T_t) and the leaf counts of
+ * its ancestors are updated as it goes (O(nodes) per step). The nodes left
+ * are renumbered in depth-first preorder (left child first), scikit-learn's
+ * order for the pruned tree; a pruned node keeps its value, impurity and
+ * counts, as a leaf. The sums run in scikit-learn's order (each leaf's cost
+ * added to its ancestors in index order), so the alphas compare alike. */
+mfs_status mfs__tree_prune_ccp(const char *fn, mfs__tree *t, double ccp_alpha) {
+    const int64_t N = t->n_nodes, V = t->n_values;
+    if (N <= 1 || !(ccp_alpha > 0.0)) return MFS_OK;
+    int64_t *parent = NULL, *n_leaves = NULL, *stack = NULL, *order = NULL, *newid = NULL;
+    double *r_node = NULL, *r_branch = NULL, *tmp = NULL;
+    uint8_t *leaf = NULL, *cand = NULL, *alive = NULL;
+    mfs_status s = mfs__alloc((void **)&parent, (size_t)N * 5 * sizeof(int64_t), fn, "the pruning state");
+    if (s == MFS_OK) s = mfs__alloc((void **)&r_node, (size_t)N * 2 * sizeof(double), fn, "the pruning state");
+    if (s == MFS_OK) s = mfs__alloc((void **)&leaf, (size_t)N * 3, fn, "the pruning state");
+    if (s == MFS_OK) s = mfs__alloc((void **)&tmp, (size_t)N * (size_t)(V > 1 ? V : 1) * sizeof(double), fn,
+                                    "the pruned tree");
+    if (s != MFS_OK) goto done;
+    n_leaves = parent + N;
+    stack = n_leaves + N;
+    order = stack + N;
+    newid = order + N;
+    r_branch = r_node + N;
+    cand = leaf + N;
+    alive = cand + N;
+    const double wroot = t->weighted_n_node_samples[0];
+    parent[0] = -1;
+    for (int64_t q = 0; q < N; q++) {
+        r_node[q] = t->weighted_n_node_samples[q] * t->impurity[q] / wroot;
+        r_branch[q] = 0.0;
+        n_leaves[q] = 0;
+        leaf[q] = t->children_left[q] == MFS__TREE_LEAF;
+        cand[q] = !leaf[q];
+        alive[q] = 1;
+        if (!leaf[q]) parent[t->children_left[q]] = parent[t->children_right[q]] = q;
+    }
+    for (int64_t q = 0; q < N; q++) {
+        if (!leaf[q]) continue;
+        r_branch[q] = r_node[q];
+        for (int64_t a = q; a != 0;) {
+            a = parent[a];
+            r_branch[a] += r_node[q];
+            n_leaves[a] += 1;
+        }
+    }
+    while (cand[0]) {
+        double best = DBL_MAX;
+        int64_t bq = -1;
+        for (int64_t q = 0; q < N; q++) {
+            if (!cand[q]) continue;
+            const double a = (r_node[q] - r_branch[q]) / (double)(n_leaves[q] - 1);
+            if (a < best) {
+                best = a;
+                bq = q;
+            }
+        }
+        if (bq < 0 || ccp_alpha < best) break;
+        /* the branch below bq leaves the tree; bq becomes a leaf */
+        int64_t top = 0;
+        stack[top++] = bq;
+        while (top > 0) {
+            const int64_t q = stack[--top];
+            if (!alive[q]) continue;
+            cand[q] = leaf[q] = alive[q] = 0;
+            if (t->children_left[q] != MFS__TREE_LEAF) {
+                stack[top++] = t->children_left[q];
+                stack[top++] = t->children_right[q];
+            }
+        }
+        leaf[bq] = alive[bq] = 1;
+        const int64_t dropped = n_leaves[bq] - 1;
+        const double rdiff = r_node[bq] - r_branch[bq];
+        n_leaves[bq] = 0;
+        r_branch[bq] = r_node[bq];
+        for (int64_t a = parent[bq]; a != -1; a = parent[a]) {
+            n_leaves[a] -= dropped;
+            r_branch[a] += rdiff;
+        }
+    }
+    /* the nodes left, in preorder: order[k] = old id of new node k */
+    int64_t M = 0, top = 0, max_depth = 0, leaves = 0;
+    stack[top++] = 0;
+    n_leaves[0] = 0; /* reused: the depth of each pushed node */
+    while (top > 0) {
+        const int64_t q = stack[--top];
+        const int64_t depth = n_leaves[q];
+        newid[q] = M;
+        order[M++] = q;
+        if (depth > max_depth) max_depth = depth;
+        if (leaf[q]) {
+            leaves++;
+            continue;
+        }
+        stack[top++] = t->children_right[q];
+        n_leaves[t->children_right[q]] = depth + 1;
+        stack[top++] = t->children_left[q];
+        n_leaves[t->children_left[q]] = depth + 1;
+    }
+    /* compact every array into the first M slots, in the new order (order is
+     * not increasing for best-first trees: through a scratch copy) */
+    {
+        int32_t *ti = (int32_t *)tmp;
+        for (int64_t k = 0; k < M; k++) {
+            const int64_t q = order[k];
+            ti[k] = leaf[q] ? MFS__TREE_LEAF : (int32_t)newid[t->children_left[q]];
+        }
+        memcpy(t->children_left, ti, (size_t)M * sizeof(int32_t));
+        for (int64_t k = 0; k < M; k++) {
+            const int64_t q = order[k];
+            ti[k] = leaf[q] ? MFS__TREE_LEAF : (int32_t)newid[t->children_right[q]];
+        }
+        memcpy(t->children_right, ti, (size_t)M * sizeof(int32_t));
+        for (int64_t k = 0; k < M; k++) ti[k] = leaf[order[k]] ? MFS__TREE_UNDEFINED : t->feature[order[k]];
+        memcpy(t->feature, ti, (size_t)M * sizeof(int32_t));
+        for (int64_t k = 0; k < M; k++)
+            tmp[k] = leaf[order[k]] ? (double)MFS__TREE_UNDEFINED : t->threshold[order[k]];
+        memcpy(t->threshold, tmp, (size_t)M * sizeof(double));
+        for (int64_t k = 0; k < M; k++) tmp[k] = t->impurity[order[k]];
+        memcpy(t->impurity, tmp, (size_t)M * sizeof(double));
+        for (int64_t k = 0; k < M; k++) tmp[k] = t->weighted_n_node_samples[order[k]];
+        memcpy(t->weighted_n_node_samples, tmp, (size_t)M * sizeof(double));
+        int64_t *tl = (int64_t *)tmp;
+        for (int64_t k = 0; k < M; k++) tl[k] = t->n_node_samples[order[k]];
+        memcpy(t->n_node_samples, tl, (size_t)M * sizeof(int64_t));
+        for (int64_t k = 0; k < M; k++)
+            memcpy(tmp + k * V, t->value + order[k] * V, (size_t)V * sizeof(double));
+        memcpy(t->value, tmp, (size_t)(M * V) * sizeof(double));
+    }
+    t->n_nodes = M;
+    t->n_leaves = leaves;
+    t->max_depth = (int32_t)max_depth;
+done:
+    mfs__free(parent);
+    mfs__free(r_node);
+    mfs__free(leaf);
+    mfs__free(tmp);
+    return s;
+}
+
+/* The optional input "ccp_alpha" (a float64 or float32 scalar or one
+ * value, finite, >= 0: scikit-learn's minimal cost-complexity pruning after
+ * the growth), or 0. */
+mfs_status mfs__tree_read_ccp_alpha(const mfs_model *m, const char *fn, double *alpha) {
+    *alpha = 0.0;
+    const mfs_tensor *t = mfs__input_find(m, "ccp_alpha");
+    if (!t) return MFS_OK;
+    const int64_t numel = t->ndim == 0 ? 1 : t->ndim == 1 ? t->shape[0] : -1;
+    if ((t->dtype != MFS_DTYPE_FLOAT64 && t->dtype != MFS_DTYPE_FLOAT32) || numel != 1)
+        return mfs__error(MFS_E_SHAPE, "%s: ccp_alpha must be one float32 or float64 value, got a %d-D array of "
+                          "dtype %d", fn, (int)t->ndim, (int)t->dtype);
+    const double a = t->dtype == MFS_DTYPE_FLOAT64 ? *(const double *)t->data : (double)*(const float *)t->data;
+    if (!(a >= 0.0) || !isfinite(a))
+        return mfs__error(MFS_E_VALUE, "%s: ccp_alpha is %g, it must be a finite number >= 0", fn, a);
+    *alpha = a;
+    return MFS_OK;
+}
+
 /* ---- importances, checks, inference ------------------------------------------ */
 
 void mfs__tree_importances(const int32_t *children_left, const int32_t *children_right, const int32_t *feature,

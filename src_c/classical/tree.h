@@ -109,6 +109,14 @@ mfs_status mfs__tree_build(const char *fn, const mfs__tree_config *cfg, const mf
 /* Total impurity decrease per feature (d), normalized to sum 1 (all zero for a
  * single-leaf tree), as scikit-learn's feature_importances_. Works on the flat
  * arrays of one tree (children, feature, impurity, weighted_n_node_samples). */
+/* Minimal cost-complexity pruning in place (scikit-learn's ccp_alpha > 0; 0
+ * leaves the tree as it is): the weakest links while their alpha <= ccp_alpha,
+ * the rest renumbered in preorder; n_leaves and max_depth updated. */
+mfs_status mfs__tree_prune_ccp(const char *fn, mfs__tree *tree, double ccp_alpha);
+/* The model's optional input "ccp_alpha" (one float32 / float64 value, finite,
+ * >= 0; MFS_E_SHAPE / MFS_E_VALUE otherwise), or 0 when absent. */
+mfs_status mfs__tree_read_ccp_alpha(const mfs_model *m, const char *fn, double *alpha);
+
 void mfs__tree_importances(const int32_t *children_left, const int32_t *children_right,
                            const int32_t *feature, const double *impurity,
                            const double *weighted_n_node_samples, int64_t n_nodes, int64_t d,

@@ -462,8 +462,100 @@ def build(X, y, sample_weight=None, stream=0, criterion=GINI, split_algorithm=0,
     return state
 
 
-def fit(X, y, sample_weight=None, **params):
-    state = build(X, y, sample_weight=sample_weight, **params)
+def _weakest_links(state, ccp_alpha):
+    """Minimal cost-complexity pruning (Breiman et al. 1984, ch. 3), written
+    independently of the C code: R(t) = w_t imp_t / w_root, and while the tree
+    has a split, the internal node of smallest (R(t) - R(T_t)) / (leaves - 1)
+    (the first of equal ones) becomes a leaf if that alpha is <= ccp_alpha.
+    Returns (is_leaf mask of the pruned tree, the path's alphas, the path's
+    total leaf costs), the path starting at (0, R(T))."""
+    L, R = state["children_left"], state["children_right"]
+    n = len(L)
+    r_node = state["weighted_n_node_samples"] * state["impurity"] / state["weighted_n_node_samples"][0]
+    parent = np.full(n, -1, dtype=np.int64)
+    inner = np.flatnonzero(L != -1)
+    parent[L[inner]] = inner
+    parent[R[inner]] = inner
+    is_leaf = L == -1
+    r_branch = np.zeros(n)
+    n_leaves = np.zeros(n, dtype=np.int64)
+    for q in np.flatnonzero(is_leaf):  # leaf costs up to the root, in index order
+        r_branch[q] = r_node[q]
+        a = q
+        while a != 0:
+            a = parent[a]
+            r_branch[a] += r_node[q]
+            n_leaves[a] += 1
+    cand = ~is_leaf
+    alive = np.ones(n, dtype=bool)
+    alphas, costs = [0.0], [r_branch[0]]
+    while cand[0]:
+        idx = np.flatnonzero(cand)
+        a_eff = (r_node[idx] - r_branch[idx]) / (n_leaves[idx] - 1)
+        k = int(np.argmin(a_eff))  # the first of the smallest
+        q, best = int(idx[k]), float(a_eff[k])
+        if ccp_alpha < best:
+            break
+        todo = [q]
+        while todo:
+            u = todo.pop()
+            if not alive[u]:
+                continue
+            alive[u] = cand[u] = is_leaf[u] = False
+            if L[u] != -1:
+                todo += [int(L[u]), int(R[u])]
+        alive[q] = is_leaf[q] = True
+        dropped, rdiff = n_leaves[q] - 1, r_node[q] - r_branch[q]
+        n_leaves[q], r_branch[q] = 0, r_node[q]
+        a = parent[q]
+        while a != -1:
+            n_leaves[a] -= dropped
+            r_branch[a] += rdiff
+            a = parent[a]
+        alphas.append(best)
+        costs.append(r_branch[0])
+    return is_leaf, np.array(alphas), np.array(costs)
+
+
+def ccp_path(state):
+    """scikit-learn's cost_complexity_pruning_path of a grown tree: the
+    effective alphas at which the weakest links go, and the total leaf
+    impurity (weighted by w_t / w_root) of each pruned tree."""
+    _, alphas, costs = _weakest_links(state, np.inf)
+    return alphas, costs
+
+
+def prune(state, ccp_alpha):
+    """The tree pruned at ccp_alpha, renumbered in preorder (left first)."""
+    if not ccp_alpha > 0:
+        return state
+    is_leaf, _, _ = _weakest_links(state, ccp_alpha)
+    L, R = state["children_left"], state["children_right"]
+    order, depth_of, stack = [], {}, [(0, 0)]
+    while stack:
+        q, depth = stack.pop()
+        order.append(q)
+        depth_of[q] = depth
+        if not is_leaf[q]:
+            stack += [(int(R[q]), depth + 1), (int(L[q]), depth + 1)]
+    order = np.array(order, dtype=np.int64)
+    new = np.full(len(L), -1, dtype=np.int64)
+    new[order] = np.arange(len(order))
+    leaf = is_leaf[order]
+    out = {k: np.array(v[order]) for k, v in state.items()
+           if k in ("threshold", "value", "impurity", "n_node_samples", "weighted_n_node_samples", "feature")}
+    out["children_left"] = np.where(leaf, -1, new[L[order]]).astype(np.int32)
+    out["children_right"] = np.where(leaf, -1, new[R[order]]).astype(np.int32)
+    out["feature"] = np.where(leaf, -2, out["feature"]).astype(np.int32)
+    out["threshold"] = np.where(leaf, -2.0, out["threshold"])
+    info = np.array(state["info"])
+    info[0], info[1] = max(depth_of.values()), int(np.sum(leaf))
+    out["info"] = info
+    return out
+
+
+def fit(X, y, sample_weight=None, ccp_alpha=0.0, **params):
+    state = prune(build(X, y, sample_weight=sample_weight, **params), ccp_alpha)
     d = np.asarray(X).shape[1]
     state["feature_importances"] = _importances(state["children_left"], state["children_right"], state["feature"],
                                                 state["impurity"], state["weighted_n_node_samples"], d)

@@ -127,7 +127,8 @@ def _sum(state, X):
 def fit(X, y, n_estimators=100, criterion=0, split_algorithm=0, max_depth=-1, max_features_mode=1,
         max_features=1.0, bootstrap=1, min_samples_split=2.0, min_samples_leaf=1.0,
         min_weight_fraction_leaf=0.0, min_impurity_decrease=0.0, max_leaf_nodes=-1, oob_score=0,
-        max_samples_mode=0, max_samples=1.0, random_state=0, n_classes=0, sample_weight=None, verbose=0):
+        max_samples_mode=0, max_samples=1.0, random_state=0, n_classes=0, sample_weight=None, verbose=0,
+        ccp_alpha=0.0):
     from . import decision_tree as _tree  # the reference CART (imported when a forest is grown)
     X = np.ascontiguousarray(X, dtype=np.float32)
     n, d = X.shape
@@ -162,7 +163,8 @@ def fit(X, y, n_estimators=100, criterion=0, split_algorithm=0, max_depth=-1, ma
             masks.append(counts == 0)
         else:
             w = sw
-        trees.append(_tree.build(X, y, sample_weight=w, stream=t, split_algorithm=split, bins=bins, **tree_params))
+        trees.append(_tree.prune(_tree.build(X, y, sample_weight=w, stream=t, split_algorithm=split, bins=bins,
+                                             **tree_params), ccp_alpha))
         if verbose:
             print(f"random_forest reference: tree {t + 1} of {n_estimators}, "
                   f"{len(trees[-1]['children_left'])} nodes", file=sys.stderr)
