@@ -444,3 +444,19 @@ def test_ccp_extremes_and_errors():
     for bad in (-0.1, np.nan, np.inf, "0.1"):
         with pytest.raises(ValueError, match="ccp_alpha"):
             DecisionTreeClassifier(ccp_alpha=bad).fit(X, y)
+
+
+@pytest.mark.parametrize("backend", ["c", "python"])
+@pytest.mark.parametrize("make", [lambda **k: DecisionTreeClassifier(**k),
+                                  lambda **k: mfs.RandomForestClassifier(n_estimators=4, random_state=0, **k)],
+                         ids=["tree", "forest"])
+def test_ccp_alpha_survives_model_files(make, backend, tmp_path):
+    """The C model holds only the pruned trees; ccp_alpha travels as metadata."""
+    X, y = load_iris(return_X_y=True)
+    m = make(ccp_alpha=0.01, backend=backend).fit(X, y)
+    m.save(tmp_path / "m.mfs")
+    loaded = mfs.load(tmp_path / "m.mfs")
+    assert loaded.ccp_alpha == 0.01
+    np.testing.assert_array_equal(loaded.predict(X), m.predict(X))
+    make(backend=backend).fit(X, y).save(tmp_path / "u.mfs")
+    assert mfs.load(tmp_path / "u.mfs").ccp_alpha == 0.0

@@ -20,7 +20,8 @@ BACKENDS = ("c", "cuda", "python")
 META_CLASSES = "meta.classes"              # classes_: the user's labels
 META_FEATURE_NAMES = "meta.feature_names"  # feature_names_in_ (pandas column names)
 META_CLASS_WEIGHT = "meta.class_weight"    # SVC's class_weight_ (the C model keeps only its effect)
-_META_NAMES = (META_CLASSES, META_FEATURE_NAMES, META_CLASS_WEIGHT)
+META_CCP_ALPHA = "meta.ccp_alpha"          # trees' and forests' ccp_alpha (the C model keeps only its effect)
+_META_NAMES = (META_CLASSES, META_FEATURE_NAMES, META_CLASS_WEIGHT, META_CCP_ALPHA)
 META_MAX_BYTES = 64 << 20                  # MFS_META_MAX_BYTES in src_c/core/internal.h
 
 

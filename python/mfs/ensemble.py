@@ -19,7 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _native
 from ._base import MfsClassifier, MfsEstimator, proba_rows, register, store_params
 from .reference import random_forest as _ref
-from .tree import _check_class_weight
+from .tree import _CcpAlphaInFiles, _check_class_weight
 
 _CLF_CRITERIA = {"gini": 0, "entropy": 1, "log_loss": 1}
 _REG_CRITERIA = {"squared_error": 2}
@@ -66,7 +66,7 @@ class _ForestTree:
         return self.tree_.n_leaves
 
 
-class _ForestBase(MfsEstimator):
+class _ForestBase(_CcpAlphaInFiles, MfsEstimator):
     _kind = "random_forest"
     _reference = _ref
     _attributes = {"feature_importances": "feature_importances_"}

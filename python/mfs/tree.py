@@ -86,7 +86,31 @@ class Tree:
         return f"<mfs.tree.Tree with {self.node_count} nodes, depth {self.max_depth}>"
 
 
-class _DecisionTreeBase(MfsEstimator):
+class _CcpAlphaInFiles:
+    """ccp_alpha travels in model files as metadata: the C model holds only
+    its effect (the pruned trees), and a loaded estimator reports it."""
+
+    def _meta_arrays(self):
+        from ._base import META_CCP_ALPHA, encode_meta
+        meta = super()._meta_arrays()
+        a = getattr(self, "ccp_alpha", 0.0)
+        if _is_real(a) and float(a) > 0.0:
+            meta[META_CCP_ALPHA] = encode_meta(np.array([float(a)]), "ccp_alpha")
+        return meta
+
+    def _restore_meta(self, model):
+        from ._base import META_CCP_ALPHA, decode_meta
+        names = super()._restore_meta(model)
+        if META_CCP_ALPHA in names:
+            a = decode_meta(model.get(META_CCP_ALPHA), META_CCP_ALPHA)
+            if a.dtype != np.float64 or a.shape != (1,) or not np.isfinite(a[0]) or a[0] < 0:
+                raise _native.ModelFormatError(f"mfs.load: {META_CCP_ALPHA} must hold one finite float64 >= 0, "
+                                               f"got {a!r}")
+            self.ccp_alpha = float(a[0])
+        return names
+
+
+class _DecisionTreeBase(_CcpAlphaInFiles, MfsEstimator):
     _kind = "decision_tree"
     _reference = _ref
     _attributes = {"feature_importances": "feature_importances_"}
