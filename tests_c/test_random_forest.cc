@@ -338,7 +338,9 @@ TEST(RandomForest, BadParams) {
         {"random_state", [](mfs_random_forest_params *p) { p->random_state = -1; }},
         {"n_classes", [](mfs_random_forest_params *p) { p->n_classes = -1; }},
         {"n_classes", [](mfs_random_forest_params *p) { p->criterion = 2; p->n_classes = 3; }},
-        {"reserved_", [](mfs_random_forest_params *p) { p->reserved_ = 1; }},
+        {"class_weight_subsample", [](mfs_random_forest_params *p) { p->class_weight_subsample = 2; }},
+        {"class_weight_subsample", [](mfs_random_forest_params *p) { p->class_weight_subsample = 1; p->bootstrap = 0; }},
+        {"class_weight_subsample", [](mfs_random_forest_params *p) { p->class_weight_subsample = 1; p->criterion = 2; }},
     };
     for (const Case &c : cases) {
         mfs_random_forest_params p;

@@ -51,7 +51,12 @@ typedef struct mfs_random_forest_params {
     int64_t random_state;       /**< Philox key: tree t draws its bootstrap from stream
                                      2^32 + t and its features from stream t */
     int32_t n_classes;          /**< K >= 1, or 0: max(y) + 1 (classification only) */
-    int32_t reserved_;          /**< 0 (padding, keeps the layout explicit) */
+    int32_t class_weight_subsample; /**< 1: scikit-learn's class_weight="balanced_subsample":
+                                     each tree's draw counts are multiplied by
+                                     n_draws / (classes drawn * draws of the row's class),
+                                     classes counted in that tree's bootstrap (needs a
+                                     classifier and bootstrap); 0: no such weights (the
+                                     slot was reserved_, 0, in older files) */
 } mfs_random_forest_params;
 
 /** Defaults (scikit-learn's RandomForestClassifier): 100 trees, GINI, AUTO,

@@ -50,10 +50,13 @@ class _ForestTree:
     class _Arrays:
         pass
 
-    def __init__(self, arrays, start, stop, depth, leaves):
+    def __init__(self, arrays, start, stop, depth, leaves, classifier=True):
         t = self._Arrays()
         for name in _NODE_ARRAYS:
             setattr(t, name, arrays[name][start:stop])
+        # scikit-learn's shape: (node_count, n_outputs, max_n_classes)
+        v = t.value
+        t.value = v.reshape(len(v), 1, -1) if classifier else v.reshape(len(v), -1, 1)
         t.node_count = int(stop - start)
         t.max_depth = int(depth)
         t.n_leaves = int(leaves)
@@ -174,7 +177,11 @@ class _ForestBase(_CcpAlphaInFiles, MfsEstimator):
                 # predict/apply (X None) do not draw: only fit consumes the generator
                 "random_state": self._seed() if X is not None else 0,
                 "n_classes": len(self.classes_) if (X is not None and hasattr(self, "classes_")
-                                                    and self._criteria is _CLF_CRITERIA) else 0}
+                                                    and self._criteria is _CLF_CRITERIA) else 0,
+                # "balanced_subsample" with bootstrap: per tree, in C (without: "balanced" weights)
+                "class_weight_subsample": int(isinstance(getattr(self, "class_weight", None), str)
+                                              and self.class_weight == "balanced_subsample"
+                                              and bool(self.bootstrap))}
 
     # ---- fitting -----------------------------------------------------------
     def _fit(self, X, y, sample_weight):
@@ -275,7 +282,8 @@ class _ForestBase(_CcpAlphaInFiles, MfsEstimator):
         arrays = self._node_arrays()
         off = self._state["tree_offsets"]
         info = self._state["tree_info"]
-        return [_ForestTree(arrays, off[t], off[t + 1], info[t, 0], info[t, 1]) for t in range(len(off) - 1)]
+        clf = self._criteria is _CLF_CRITERIA
+        return [_ForestTree(arrays, off[t], off[t + 1], info[t, 0], info[t, 1], clf) for t in range(len(off) - 1)]
 
     @property
     def tree_node_counts_(self):
@@ -401,9 +409,11 @@ class RandomForestClassifier(ClassifierMixin, _ForestBase, MfsClassifier):
     """A forest of CART classification trees on bootstrap samples, from
     scratch in C (or CUDA inference, or numpy).
     {params}
-    class_weight : dict, "balanced" or None, default=None
-        Multiplied into the sample weights, as scikit-learn
-        ("balanced_subsample" is not supported).
+    class_weight : dict, "balanced", "balanced_subsample" or None, default=None
+        Multiplied into the sample weights, as scikit-learn;
+        "balanced_subsample" weighs each tree's draws by the class counts of
+        that tree's bootstrap (n_draws / (classes drawn * draws of the class);
+        without bootstrap it is "balanced").
 
     Attributes
     ----------
@@ -449,16 +459,16 @@ class RandomForestClassifier(ClassifierMixin, _ForestBase, MfsClassifier):
         return self._fit(X, yi, sample_weight)
 
     def _check_class_weight(self):
-        cw = _check_class_weight(type(self).__name__, self.class_weight, extra=("balanced_subsample",))
-        if isinstance(cw, str) and cw == "balanced_subsample":
-            raise ValueError("RandomForestClassifier: class_weight='balanced_subsample' is not supported; "
-                             "use 'balanced', a dict or None")
-        return cw
+        return _check_class_weight(type(self).__name__, self.class_weight, extra=("balanced_subsample",))
 
     def _class_sample_weight(self, y, sample_weight):
         cw = self._check_class_weight()
         if cw is None:
             return sample_weight
+        if cw == "balanced_subsample":
+            if self.bootstrap:  # each tree weighs its own draws (the C fit / the reference)
+                return sample_weight
+            cw = "balanced"  # scikit-learn's: without bootstrap, the classes of all of y
         from sklearn.utils.class_weight import compute_sample_weight
         # on the user's labels, as scikit-learn (dict keys are labels, not indices)
         w = compute_sample_weight(cw, self.classes_[y])

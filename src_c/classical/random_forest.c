@@ -165,8 +165,12 @@ static mfs_status check_params(const void *params) {
     if (!is_classifier(p) && p->n_classes != 0)
         return mfs__error(MFS_E_INVALID_ARG, "%s: n_classes is %d with criterion squared_error (regression); it must be 0",
                           fn, (int)p->n_classes);
-    if (p->reserved_ != 0)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: reserved_ is %d, it must be 0", fn, (int)p->reserved_);
+    if (p->class_weight_subsample != 0 && p->class_weight_subsample != 1)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: class_weight_subsample is %d, expected 0 or 1", fn,
+                          (int)p->class_weight_subsample);
+    if (p->class_weight_subsample && (!is_classifier(p) || !p->bootstrap))
+        return mfs__error(MFS_E_INVALID_ARG, "%s: class_weight_subsample needs a classifier (gini / entropy) with "
+                          "bootstrap; without bootstrap use the \"balanced\" class weights as sample_weight", fn);
     return MFS_OK;
 }
 
@@ -391,7 +395,7 @@ typedef struct rf_fit {
     double ccp_alpha;      /* > 0: each grown tree is cost-complexity pruned (scikit-learn's ccp_alpha) */
 } rf_fit;
 
-/* Grow tree t; weights is this thread's scratch (n). */
+/* Grow tree t; weights is this thread's scratch (n + V). */
 static mfs_status grow_one(const char *fn, const rf_fit *F, int64_t t, double *weights) {
     mfs__tree_config cfg = *F->cfg;
     cfg.stream = (uint64_t)t;
@@ -405,6 +409,23 @@ static mfs_status grow_one(const char *fn, const rf_fit *F, int64_t t, double *w
                 if (weights[i] == 0.0) bits[i >> 6] |= (uint64_t)1 << (i & 63);
         }
         w = weights;
+        if (F->p->class_weight_subsample) {
+            /* scikit-learn's "balanced_subsample": compute_sample_weight("balanced")
+             * on this tree's draws: a row of class k weighs n_draws / (classes
+             * drawn * draws of class k), times its draw count */
+            const int32_t *y = (const int32_t *)F->y;
+            double *per = weights + F->n; /* the thread's scratch has V more values */
+            double drawn = 0;
+            int64_t present = 0;
+            for (int64_t k = 0; k < F->V; k++) per[k] = 0.0;
+            for (int64_t i = 0; i < F->n; i++) {
+                per[y[i]] += weights[i];
+                drawn += weights[i];
+            }
+            for (int64_t k = 0; k < F->V; k++) present += per[k] > 0.0;
+            for (int64_t k = 0; k < F->V; k++) per[k] = per[k] > 0.0 ? drawn / ((double)present * per[k]) : 0.0;
+            for (int64_t i = 0; i < F->n; i++) weights[i] *= per[y[i]];
+        }
     }
     if (w)
         for (int64_t i = 0; i < F->n; i++) total += w[i];
@@ -429,7 +450,8 @@ static mfs_status grow_all(const char *fn, const rf_fit *F) {
     int nt = mfs__num_threads();
     if (nt > T) nt = (int)T;
     double *scratch = NULL;
-    MFS_TRY(mfs__alloc((void **)&scratch, (size_t)nt * (size_t)F->n * sizeof(double), fn, "the bootstrap weights"));
+    const size_t stride = (size_t)F->n + (size_t)F->V; /* per thread: the weights, then per-class sums */
+    MFS_TRY(mfs__alloc((void **)&scratch, (size_t)nt * stride * sizeof(double), fn, "the bootstrap weights"));
     rf_failure fail = {MFS_OK, 0, {0}};
     if (nt == 1) {
         /* one tree at a time: it may use every thread itself (same tree for any count) */
@@ -446,7 +468,7 @@ static mfs_status grow_all(const char *fn, const rf_fit *F) {
 #pragma omp parallel num_threads(nt)
         {
             mfs_mem_counter *prev = mfs__scope_enter(F->mem); /* charge this thread's allocations to the model */
-            double *mine = scratch + (size_t)thread_id() * (size_t)F->n;
+            double *mine = scratch + (size_t)thread_id() * stride;
 #pragma omp for schedule(dynamic, 1)
             for (int64_t t = 0; t < T; t++) {
                 int stop;

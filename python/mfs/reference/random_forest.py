@@ -128,7 +128,7 @@ def fit(X, y, n_estimators=100, criterion=0, split_algorithm=0, max_depth=-1, ma
         max_features=1.0, bootstrap=1, min_samples_split=2.0, min_samples_leaf=1.0,
         min_weight_fraction_leaf=0.0, min_impurity_decrease=0.0, max_leaf_nodes=-1, oob_score=0,
         max_samples_mode=0, max_samples=1.0, random_state=0, n_classes=0, sample_weight=None, verbose=0,
-        ccp_alpha=0.0):
+        ccp_alpha=0.0, class_weight_subsample=0):
     from . import decision_tree as _tree  # the reference CART (imported when a forest is grown)
     X = np.ascontiguousarray(X, dtype=np.float32)
     n, d = X.shape
@@ -160,6 +160,12 @@ def fit(X, y, n_estimators=100, criterion=0, split_algorithm=0, max_depth=-1, ma
         if bootstrap:
             counts = bootstrap_counts(random_state, t, n, nb, cum)
             w = counts  # with weights, they chose the draws; the tree sees the counts
+            if class_weight_subsample:  # "balanced" over this tree's draws
+                per = np.bincount(y, weights=counts, minlength=V)
+                k_drawn = np.count_nonzero(per)
+                with np.errstate(divide="ignore"):
+                    cw = np.where(per > 0, counts.sum() / (k_drawn * per), 0.0)
+                w = counts * cw[y]
             masks.append(counts == 0)
         else:
             w = sw
