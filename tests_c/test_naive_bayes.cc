@@ -79,8 +79,8 @@ std::vector<float> log_proba(const mfs_model *m, const Data &D) {
     return o;
 }
 
-// The textbook joint log-likelihood in double, normalized: the witness.
-std::vector<double> naive_log_proba(int variant, const Data &D, double alpha, double binarize) {
+// The textbook joint log-likelihood in double, normalized (or not): the witness.
+std::vector<double> naive_log_proba(int variant, const Data &D, double alpha, double binarize, bool normalize = true) {
     const int64_t n = D.n, d = D.d, K = D.K;
     std::vector<double> cnt(K), sum(K * d), out(n * K);
     for (int64_t i = 0; i < n; i++) {
@@ -138,6 +138,7 @@ std::vector<double> naive_log_proba(int variant, const Data &D, double alpha, do
                 out[i * K + k] = s;
             }
     }
+    if (!normalize) return out;
     for (int64_t i = 0; i < n; i++) {
         double mx = -INFINITY, s = 0;
         for (int64_t k = 0; k < K; k++) mx = std::max(mx, out[i * K + k]);
@@ -532,6 +533,43 @@ TEST(NaiveBayes, BadSampleWeight) {
         EXPECT_EQ(get(m, "class_count"), before);
         EXPECT_EQ(fit_weighted(m, D, &zero, true), MFS_OK) << mfs_last_error();
         EXPECT_EQ(get(m, "class_count"), before);
+        mfs_model_free(m);
+    }
+}
+
+TEST(NaiveBayes, DecisionFunctionIsTheJointLogLikelihood) {
+    // scikit-learn's predict_joint_log_proba: log P(c) + log P(x | c) itself. The
+    // discrete GEMM works with weights centered over the classes, so the dropped
+    // class-independent term is added back; the values go out as float32.
+    for (int variant : {0, 1, 2}) {
+        Data D = make(300, 30, 4, variant != 0, 40 + variant);
+        mfs_model *m = create(variant, D.K, 1.0);
+        mfs_array X = xview(D, 0, D.n), y = yview(D, 0, D.n);
+        ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+        auto ref = naive_log_proba(variant, D, 1.0, 1.0, false);
+        double mx = 0;
+        for (double v : ref) mx = std::max(mx, std::fabs(v));
+        std::vector<float> j(D.n * D.K);
+        mfs_array J = {j.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.K}};
+        ASSERT_EQ(mfs_decision_function(m, &X, &J), MFS_OK) << mfs_last_error();
+        auto lp = log_proba(m, D);
+        for (int64_t i = 0; i < D.n; i++) {
+            double jm = -INFINITY, s = 0;
+            for (int64_t k = 0; k < D.K; k++) jm = std::max(jm, (double)j[i * D.K + k]);
+            for (int64_t k = 0; k < D.K; k++) s += std::exp(j[i * D.K + k] - jm);
+            for (int64_t k = 0; k < D.K; k++) {
+                // float32 output of a double sum over float32 GEMM chunks: 1e-6 of the largest |value|
+                EXPECT_NEAR(j[i * D.K + k], ref[i * D.K + k], 1e-6 * mx) << variant << " " << i;
+                EXPECT_NEAR(lp[i * D.K + k], j[i * D.K + k] - jm - std::log(s), 1e-6 * mx + 1e-5);
+            }
+        }
+        int32_t nd;
+        int64_t shape[2];
+        mfs_dtype dt;
+        ASSERT_EQ(mfs_output_shape(m, MFS_METHOD_DECISION_FUNCTION, &X, &dt, &nd, shape), MFS_OK);
+        EXPECT_EQ(shape[0], D.n);
+        EXPECT_EQ(nd, 2);
+        EXPECT_EQ(shape[1], D.K);
         mfs_model_free(m);
     }
 }

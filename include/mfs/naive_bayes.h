@@ -50,7 +50,10 @@ MFS_API void mfs_naive_bayes_params_default(mfs_naive_bayes_params *params);
  *  "class_count" (K,), "class_prior" (K,), "epsilon" (); multinomial/Bernoulli
  *  "feature_count" (K, d), "class_count" (K,), "feature_log_prob" (K, d),
  *  "class_log_prior" (K,). predict gives (m,) int32 class indices;
- *  predict_proba / predict_log_proba (m, K) float32, computed in log space. */
+ *  predict_proba / predict_log_proba (m, K) float32, computed in log space;
+ *  decision_function (m, K) float32: the joint log-likelihood log P(x, c)
+ *  before normalization (scikit-learn's predict_joint_log_proba; on the CPU
+ *  for a CUDA model too). */
 MFS_API mfs_status mfs_naive_bayes_create(const mfs_naive_bayes_params *params,
                                           mfs_device device, mfs_model **out);
 

@@ -139,7 +139,20 @@ class _BaseNB(ClassifierMixin, MfsClassifier):
         if method == "predict_log_proba":
             return self._native._apply(_native.lib.MFS_METHOD_PREDICT_LOG_PROBA,
                                        _native.lib.mfs_predict_log_proba, X)
+        if method == "decision_function":
+            return self._native._apply(_native.lib.MFS_METHOD_DECISION_FUNCTION,
+                                       _native.lib.mfs_decision_function, X)
         return getattr(self._native, method)(X)
+
+    def predict_joint_log_proba(self, X):
+        """The joint log-likelihood log P(x, c) = log P(c) + log P(x | c) of
+        each row and class, before normalization (n_samples, n_classes),
+        float64 (computed in double, returned through float32), as
+        scikit-learn's predict_joint_log_proba."""
+        self._check_backend()
+        check_is_fitted(self, "_state")
+        X = self._validate_X(X, reset=False)
+        return self._run("decision_function", X).astype(np.float64)
 
     def predict(self, X):
         """The most probable class of each row of X."""

@@ -435,7 +435,8 @@ typedef struct nb_plan {
     /* Gaussian only */
     int64_t ng, nd;    /* features through the GEMM / through the exact path */
     int64_t *gidx, *didx;
-    double *c;         /* (ng) centers of the GEMM features */
+    double *c;         /* Gaussian: (ng) centers of the GEMM features; discrete: (d) the
+                          per-feature mean over classes taken out of W */
     double *theta_d;   /* (K, nd) */
     double *prec_d;    /* (K, nd) 1 / var */
     /* the rounding guard of the GEMM part: |A| |W2|^T + bias2 bounds the sum of
@@ -499,6 +500,7 @@ static mfs_status plan_make(const mfs_model *m, const char *fn, nb_plan *pl) {
             for (int64_t k = 0; k < K; k++) mean += v[k * d + j];
             mean /= (double)K;
             if (!isfinite(mean)) mean = 0; /* alpha = 0 and a zero count: keep -inf as is */
+            pl->c[j] = mean; /* the dropped term's weight, for the joint log-likelihood itself */
             for (int64_t k = 0; k < K; k++) pl->W[k * d + j] = (float)(v[k * d + j] - mean);
         }
         return MFS_OK;
@@ -682,7 +684,7 @@ static mfs_status jll_block(const nb_plan *pl, const float *X, int64_t B, float 
     return MFS_OK;
 }
 
-enum { OUT_LABELS = 0, OUT_PROBA = 1, OUT_LOG_PROBA = 2 };
+enum { OUT_LABELS = 0, OUT_PROBA = 1, OUT_LOG_PROBA = 2, OUT_JLL = 3 };
 
 /* One row of jll (K) -> label, probabilities or log-probabilities, in log space. */
 static void finish_row(const double *j, int64_t K, int what, void *out, int64_t r) {
@@ -691,6 +693,10 @@ static void finish_row(const double *j, int64_t K, int what, void *out, int64_t 
         if (j[k] > j[best]) best = k;
     if (what == OUT_LABELS) {
         ((int32_t *)out)[r] = (int32_t)best;
+        return;
+    }
+    if (what == OUT_JLL) { /* scikit-learn's predict_joint_log_proba: log P(x, c), unnormalized */
+        for (int64_t k = 0; k < K; k++) ((float *)out)[r * K + k] = (float)j[k];
         return;
     }
     const double mx = j[best];
@@ -726,7 +732,7 @@ static mfs_status apply(const mfs_model *m, const char *fn, const mfs_array *Xa,
     const int64_t n = Xa->shape[0], K = pl.K, kw = pl.kw;
     const float *X = (const float *)Xa->data;
     mfs_status s = MFS_OK;
-    if (m->device == MFS_DEVICE_CUDA) {
+    if (m->device == MFS_DEVICE_CUDA && what != OUT_JLL) { /* the joint log-likelihood: on the CPU */
         s = predict_cuda(m, &pl, X, n, what, out);
         plan_free(&pl);
         return s;
@@ -755,6 +761,18 @@ static mfs_status apply(const mfs_model *m, const char *fn, const mfs_array *Xa,
             failed = 1;
             continue;
         }
+        if (what == OUT_JLL && pl.variant != MFS_NAIVE_BAYES_VARIANT_GAUSSIAN) {
+            /* the class-independent term the centered weights dropped, sum_j a_j mean_k W_kj */
+            for (int64_t r = 0; r < B; r++) {
+                const float *x = X + (r0 + r) * pl.d;
+                double t = 0;
+                for (int64_t j = 0; j < pl.d; j++) {
+                    const double a = pl.binarize ? (double)(x[j] > pl.thr) : (double)x[j];
+                    t += a * pl.c[j];
+                }
+                for (int64_t k = 0; k < K; k++) jll[r * K + k] += t;
+            }
+        }
         for (int64_t r = 0; r < B; r++) finish_row(jll + r * K, K, what, out, r0 + r);
     }
     mfs__free(scratch);
@@ -772,6 +790,9 @@ static mfs_status predict_proba(const mfs_model *m, const mfs_array *X, mfs_arra
 static mfs_status predict_log_proba(const mfs_model *m, const mfs_array *X, mfs_array *out) {
     return apply(m, "mfs_predict_log_proba", X, OUT_LOG_PROBA, out->data);
 }
+static mfs_status decision_function(const mfs_model *m, const mfs_array *X, mfs_array *out) {
+    return apply(m, "mfs_decision_function", X, OUT_JLL, out->data);
+}
 
 static mfs_status output_shape(const mfs_model *m, mfs_method method, int64_t rows, mfs_dtype *dtype,
                                int32_t *ndim, int64_t *shape) {
@@ -781,13 +802,15 @@ static mfs_status output_shape(const mfs_model *m, mfs_method method, int64_t ro
         *ndim = 1;
         return MFS_OK;
     }
-    if (method == MFS_METHOD_PREDICT_PROBA || method == MFS_METHOD_PREDICT_LOG_PROBA) {
+    if (method == MFS_METHOD_PREDICT_PROBA || method == MFS_METHOD_PREDICT_LOG_PROBA ||
+        method == MFS_METHOD_DECISION_FUNCTION) {
         *dtype = MFS_DTYPE_FLOAT32;
         *ndim = 2;
         shape[1] = n_classes_of(m);
         return MFS_OK;
     }
-    return mfs__error(MFS_E_UNSUPPORTED, "mfs_output_shape: naive_bayes has predict, predict_proba and predict_log_proba only");
+    return mfs__error(MFS_E_UNSUPPORTED, "mfs_output_shape: naive_bayes has predict, predict_proba, predict_log_proba "
+                      "and decision_function (the joint log-likelihood) only");
 }
 
 /* A loaded file: every array a fitted model needs, float64, with shapes that
@@ -834,4 +857,5 @@ const mfs_model_vtable mfs__naive_bayes_vtable = {
     .check_state = check_state,
     .partial_fit = partial_fit,
     .predict_log_proba = predict_log_proba,
+    .decision_function = decision_function,
 };

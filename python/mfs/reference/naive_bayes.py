@@ -129,6 +129,11 @@ def _jll(state, X, variant=GAUSSIAN, binarize=0.0, **_):
     return X @ (flp - neg).T + state["class_log_prior"] + neg.sum(axis=1)
 
 
+def decision_function(state, X, **params):
+    """The joint log-likelihood log P(x, c) (scikit-learn's predict_joint_log_proba)."""
+    return _jll(state, X, **params).astype(np.float32)
+
+
 def predict_log_proba(state, X, **params):
     j = _jll(state, X, **params)
     return (j - _logsumexp(j)).astype(np.float32)
