@@ -34,10 +34,11 @@ float ref_dist(const float *a, const float *b, int64_t d, int metric) {
         double t = (double)a[j] - b[j];
         if (metric == MFS_KNN_METRIC_EUCLIDEAN) s += t * t;
         else if (metric == MFS_KNN_METRIC_MANHATTAN) s += std::fabs(t);
+        else if (metric == MFS_KNN_METRIC_CHEBYSHEV) s = std::max(s, std::fabs(t));
         else { s += (double)a[j] * b[j]; aa += (double)a[j] * a[j]; bb += (double)b[j] * b[j]; }
     }
     if (metric == MFS_KNN_METRIC_EUCLIDEAN) return (float)std::sqrt(s);
-    if (metric == MFS_KNN_METRIC_MANHATTAN) return (float)s;
+    if (metric == MFS_KNN_METRIC_MANHATTAN || metric == MFS_KNN_METRIC_CHEBYSHEV) return (float)s;
     double v = (aa > 0 && bb > 0) ? 1.0 - s / (std::sqrt(aa) * std::sqrt(bb)) : 1.0;
     return (float)std::min(2.0, std::max(0.0, v));
 }
@@ -114,7 +115,7 @@ void expect_same(const Nb &got, const Nb &want, const char *what) {
 TEST(Knn, BruteMatchesNaiveEveryMetric) {
     const int64_t n = 2 * kTB + 77, m = kQB * 2 + 13, d = 23;
     auto X = normal(n * d, 1), Q = normal(m * d, 2);
-    for (int metric : {0, 1, 2})
+    for (int metric : {0, 1, 2, 3})
         for (int64_t k : {1, 7, 40}) {
             mfs_model *mod = fit(params(metric, MFS_KNN_ALGORITHM_BRUTE), X, n, d);
             expect_same(query(mod, &Q, m, d, k), naive(X, n, Q, m, d, k, metric),
@@ -128,7 +129,7 @@ TEST(Knn, BruteMatchesNaiveEveryMetric) {
 TEST(Knn, KdTreeEqualsBruteAndNaive) {
     const int64_t n = 3001, m = 300;
     for (int64_t d : {1, 3, 8})
-        for (int metric : {0, 1}) {
+        for (int metric : {0, 1, 3}) {
             auto X = normal(n * d, 3 + (unsigned)d), Q = normal(m * d, 4);
             const Nb want1 = naive(X, n, Q, m, d, 1, metric), want10 = naive(X, n, Q, m, d, 10, metric);
             for (int leaf : {1, 2, 30, 5000}) {
@@ -172,7 +173,7 @@ TEST(Knn, TiesGoToTheLowerIndex) {
     std::vector<float> G(n2 * d2), GQ(m2 * d2);
     for (auto &v : G) v = (float)U(g);
     for (auto &v : GQ) v = (float)U(g);
-    for (int metric : {0, 1})
+    for (int metric : {0, 1, 3})
         for (int alg : {MFS_KNN_ALGORITHM_BRUTE, MFS_KNN_ALGORITHM_KD_TREE}) {
             mfs_model *m = fit(params(metric, alg), G, n2, d2);
             expect_same(query(m, &GQ, m2, d2, 12), naive(G, n2, GQ, m2, d2, 12, metric), "integer grid");
@@ -316,6 +317,7 @@ TEST(Knn, BadParams) {
     bad([](mfs_knn_params &p) { p.weights = 2; }, "weights is 2");
     bad([](mfs_knn_params &p) { p.algorithm = 3; }, "algorithm is 3");
     bad([](mfs_knn_params &p) { p.metric = -1; }, "metric is -1");
+    bad([](mfs_knn_params &p) { p.metric = 4; }, "metric is 4");
     bad([](mfs_knn_params &p) { p.leaf_size = 0; }, "leaf_size is 0");
     bad([](mfs_knn_params &p) { p.task = 2; }, "task is 2");
     bad([](mfs_knn_params &p) { p.algorithm = 2; p.metric = 2; }, "cosine");

@@ -219,7 +219,7 @@ def test_bad_neighbors_and_shapes(backend):
 
 
 @pytest.mark.parametrize("kw", [{"weights": "gaussian"}, {"weights": lambda d: d}, {"algorithm": "ball_tree"},
-                                {"metric": "chebyshev"}, {"metric": "minkowski", "p": 3}, {"leaf_size": 0},
+                                {"metric": "braycurtis"}, {"metric": "minkowski", "p": 3}, {"leaf_size": 0},
                                 {"algorithm": "kd_tree", "metric": "cosine"}, {"metric_params": {"w": 1}}])
 def test_bad_params(kw):
     with pytest.raises((ValueError, TypeError)):
@@ -254,3 +254,47 @@ def test_outputs_2d_flag_as_sklearn():
     ours = mfs.KNeighborsClassifier().fit(X, y)
     peer = skn.KNeighborsClassifier().fit(X, y)
     assert ours.outputs_2d_ is False and ours.outputs_2d_ == peer.outputs_2d_
+
+
+# ---- metric="chebyshev" (minkowski p = inf) ------------------------------------------
+
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree", "auto"])
+@pytest.mark.parametrize("spelling", [{"metric": "chebyshev"}, {"metric": "infinity"},
+                                      {"metric": "minkowski", "p": np.inf}])
+def test_chebyshev_matches_sklearn(algorithm, spelling, backend, rng):
+    """max |x - y|: on continuous data (no ties) the same neighbors and
+    distances as scikit-learn; C, kd-tree and the reference agree exactly."""
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    Q = rng.normal(size=(40, 5)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    ours = mfs.KNeighborsClassifier(7, algorithm=algorithm, backend=backend, **spelling).fit(X, y)
+    peer = skn.KNeighborsClassifier(7, metric="chebyshev", algorithm="brute").fit(X, y)
+    d, i = ours.kneighbors(Q)
+    dp, ip = peer.kneighbors(Q)
+    np.testing.assert_array_equal(i, ip)
+    np.testing.assert_allclose(d, dp, rtol=1e-6)  # float32 data: the max difference is exact, then rounded
+    assert ours.effective_metric_ == "chebyshev"
+    ref = mfs.KNeighborsClassifier(7, metric="chebyshev", backend="python").fit(X, y)
+    np.testing.assert_array_equal(ref.kneighbors(Q)[1], i)
+    np.testing.assert_array_equal(ours.predict(Q), peer.predict(Q))
+
+
+def test_chebyshev_ties_by_index_on_every_path():
+    X, y = load_iris(return_X_y=True)  # one decimal: many equal max-differences
+    res = [mfs.KNeighborsClassifier(9, metric="chebyshev", algorithm=a, backend=b).fit(X, y).kneighbors(X[::7])
+           for a in ("brute", "kd_tree") for b in ("c", "python")]
+    for d, i in res[1:]:
+        np.testing.assert_array_equal(i, res[0][1])
+        np.testing.assert_array_equal(d, res[0][0])
+    peer = skn.KNeighborsClassifier(9, metric="chebyshev", algorithm="brute").fit(X, y)
+    # the same distances up to iris's float32 rounding (values < 8: 1e-6 absolute)
+    np.testing.assert_allclose(res[0][0], peer.kneighbors(X[::7])[0], rtol=0, atol=2e-6)
+
+
+def test_chebyshev_regressor_and_bad_p():
+    X, y = load_diabetes(return_X_y=True)
+    ours = mfs.KNeighborsRegressor(5, metric="chebyshev", weights="distance").fit(X, y)
+    peer = skn.KNeighborsRegressor(5, metric="chebyshev", weights="distance").fit(X, y)
+    np.testing.assert_allclose(ours.predict(X[:50]), peer.predict(X[:50]), rtol=1e-5)
+    with pytest.raises(ValueError, match="p=inf"):
+        mfs.KNeighborsClassifier(p=3).fit(X[:20], (y[:20] > 100).astype(int))

@@ -26,11 +26,11 @@ typedef enum mfs_knn_weights {
 
 /** Neighbor search algorithm (scikit-learn's `algorithm`). */
 typedef enum mfs_knn_algorithm {
-    /** kd_tree for n_features <= 15 and metric euclidean or manhattan, else brute */
+    /** kd_tree for n_features <= 15 and metric euclidean, manhattan or chebyshev, else brute */
     MFS_KNN_ALGORITHM_AUTO = 0,
     /** blocked GEMM distances (query blocks x training blocks) + top-k selection */
     MFS_KNN_ALGORITHM_BRUTE = 1,
-    /** a k-d tree built at fit (euclidean and manhattan only) */
+    /** a k-d tree built at fit (euclidean, manhattan and chebyshev only) */
     MFS_KNN_ALGORITHM_KD_TREE = 2
 } mfs_knn_algorithm;
 
@@ -40,7 +40,9 @@ typedef enum mfs_knn_metric {
     MFS_KNN_METRIC_EUCLIDEAN = 0, /**< sqrt(sum (x - y)^2) */
     MFS_KNN_METRIC_MANHATTAN = 1, /**< sum |x - y| */
     /** 1 - x.y / (|x| |y|); a zero vector has distance 1 to everything */
-    MFS_KNN_METRIC_COSINE = 2
+    MFS_KNN_METRIC_COSINE = 2,
+    /** max |x - y| (minkowski p = inf); CPU only (brute and kd_tree) */
+    MFS_KNN_METRIC_CHEBYSHEV = 3
 } mfs_knn_metric;
 
 /** Parameters, named as scikit-learn's KNeighborsClassifier / Regressor. */

@@ -15,8 +15,9 @@ from .reference import knn as _ref
 
 _WEIGHTS = {"uniform": 0, "distance": 1}
 _ALGORITHMS = {"auto": 0, "brute": 1, "kd_tree": 2}
-_METRICS = {"euclidean": 0, "l2": 0, "manhattan": 1, "cityblock": 1, "l1": 1, "cosine": 2}
-_METRIC_NAMES = {0: "euclidean", 1: "manhattan", 2: "cosine"}
+_METRICS = {"euclidean": 0, "l2": 0, "manhattan": 1, "cityblock": 1, "l1": 1, "cosine": 2,
+            "chebyshev": 3, "infinity": 3}
+_METRIC_NAMES = {0: "euclidean", 1: "manhattan", 2: "cosine", 3: "chebyshev"}
 
 
 class _KNeighborsBase(MfsEstimator):
@@ -35,10 +36,10 @@ class _KNeighborsBase(MfsEstimator):
             raise ValueError(f"{type(self).__name__}: metric_params are not supported (None or {{}}), "
                              f"got {self.metric_params!r}")
         if metric == "minkowski":
-            if isinstance(p, bool) or not isinstance(p, numbers.Real) or p not in (1, 2):
+            if isinstance(p, bool) or not isinstance(p, numbers.Real) or p not in (1, 2, np.inf):
                 raise ValueError(f"{type(self).__name__}: p is {p!r}; libmfs has minkowski p=1 "
-                                 "(manhattan) and p=2 (euclidean)")
-            return 0 if p == 2 else 1
+                                 "(manhattan), p=2 (euclidean) and p=inf (chebyshev)")
+            return 0 if p == 2 else 1 if p == 1 else 3
         if metric not in _METRICS:
             raise ValueError(f"{type(self).__name__}: metric must be 'minkowski', one of "
                              f"{sorted(_METRICS)}, got {metric!r}")
@@ -222,10 +223,11 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase, MfsClassifier):
         Every algorithm gives the same neighbors.
     leaf_size : int, default=30
         Points per k-d tree leaf (between leaf_size and 2 * leaf_size).
-    p : {1, 2}, default=2
-        Power of the minkowski metric: 1 manhattan, 2 euclidean.
+    p : {1, 2, np.inf}, default=2
+        Power of the minkowski metric: 1 manhattan, 2 euclidean, inf chebyshev.
     metric : str, default="minkowski"
-        "minkowski", "euclidean"/"l2", "manhattan"/"cityblock"/"l1", "cosine".
+        "minkowski", "euclidean"/"l2", "manhattan"/"cityblock"/"l1", "cosine",
+        "chebyshev"/"infinity" (max |x - y|; CPU only).
     metric_params : None
         Accepted for compatibility; must be None.
     n_jobs : None

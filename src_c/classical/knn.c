@@ -70,8 +70,9 @@ static mfs_status check_params(const void *params) {
         return mfs__error(MFS_E_INVALID_ARG, "%s: weights is %d, expected 0 (uniform) or 1 (distance)", fn, (int)p->weights);
     if (p->algorithm < MFS_KNN_ALGORITHM_AUTO || p->algorithm > MFS_KNN_ALGORITHM_KD_TREE)
         return mfs__error(MFS_E_INVALID_ARG, "%s: algorithm is %d, expected 0 (auto), 1 (brute) or 2 (kd_tree)", fn, (int)p->algorithm);
-    if (p->metric < MFS_KNN_METRIC_EUCLIDEAN || p->metric > MFS_KNN_METRIC_COSINE)
-        return mfs__error(MFS_E_INVALID_ARG, "%s: metric is %d, expected 0 (euclidean), 1 (manhattan) or 2 (cosine)", fn, (int)p->metric);
+    if (p->metric < MFS_KNN_METRIC_EUCLIDEAN || p->metric > MFS_KNN_METRIC_CHEBYSHEV)
+        return mfs__error(MFS_E_INVALID_ARG, "%s: metric is %d, expected 0 (euclidean), 1 (manhattan), 2 (cosine) "
+                          "or 3 (chebyshev)", fn, (int)p->metric);
     if (p->algorithm == MFS_KNN_ALGORITHM_KD_TREE && p->metric == MFS_KNN_METRIC_COSINE)
         return mfs__error(MFS_E_INVALID_ARG, "%s: metric cosine is not a valid metric for kd_tree (not a true distance); use brute or auto", fn);
     if (p->leaf_size < 1)
@@ -95,6 +96,14 @@ static int use_tree(const mfs_knn_params *p, int64_t d) {
 
 /* The distance as returned, exactly per pair: double accumulation, then float. */
 static float pair_dist(const float *a, const float *b, int64_t d, int metric) {
+    if (metric == MFS_KNN_METRIC_CHEBYSHEV) { /* exact in float: the largest |difference| */
+        double s = 0;
+        for (int64_t j = 0; j < d; j++) {
+            const double g = fabs((double)a[j] - (double)b[j]);
+            s = g > s ? g : s;
+        }
+        return (float)s;
+    }
     if (metric == MFS_KNN_METRIC_MANHATTAN) {
         double s = 0;
         for (int64_t j = 0; j < d; j++) s += fabs((double)a[j] - (double)b[j]);
@@ -297,6 +306,21 @@ static void l1_tile(const float *Q, int64_t qn, const float *T, int64_t tn, int6
         }
 }
 
+/* C (qn, tn) = max_j |Q[r, j] - T[i, j]|, in double then rounded as pair_dist
+ * rounds it (chebyshev has no GEMM form either). */
+static void linf_tile(const float *Q, int64_t qn, const float *T, int64_t tn, int64_t d, float *C) {
+    for (int64_t r = 0; r < qn; r++)
+        for (int64_t i = 0; i < tn; i++) {
+            const float *q = Q + r * d, *t = T + i * d;
+            double acc = 0;
+            for (int64_t j = 0; j < d; j++) {
+                const double g = fabs((double)q[j] - (double)t[j]);
+                acc = g > acc ? g : acc;
+            }
+            C[r * tn + i] = (float)acc;
+        }
+}
+
 static void center_rows(const float *A, int64_t rows, int64_t d, const float *mean, float *out) {
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < d; j++) out[i * d + j] = A[i * d + j] - mean[j];
@@ -354,6 +378,8 @@ static mfs_status brute_candidates(const char *fn, const knn_ctx *c, const brute
                 if (center) { center_rows(Tb, tn, d, bp->mean, Tc); Tb = Tc; }
                 if (c->metric == MFS_KNN_METRIC_MANHATTAN) {
                     l1_tile(Qb, qn, Tb, tn, d, C);
+                } else if (c->metric == MFS_KNN_METRIC_CHEBYSHEV) {
+                    linf_tile(Qb, qn, Tb, tn, d, C);
                 } else {
                     /* nested in this parallel region: the GEMM runs on this thread */
                     st = mfs__sgemm(0, 1, qn, tn, d, alpha, Qb, d, Tb, d, 0.0f, C, tn);
@@ -457,9 +483,11 @@ static float box_dist(const knn_ctx *c, int64_t node, const float *q) {
     for (int64_t j = 0; j < d; j++) {
         double g = (double)lo[j] - q[j], g2 = (double)q[j] - hi[j];
         g = g > g2 ? g : g2;
-        if (g > 0) s += c->metric == MFS_KNN_METRIC_MANHATTAN ? g : g * g;
+        if (g <= 0) continue;
+        if (c->metric == MFS_KNN_METRIC_CHEBYSHEV) s = g > s ? g : s;
+        else s += c->metric == MFS_KNN_METRIC_MANHATTAN ? g : g * g;
     }
-    return c->metric == MFS_KNN_METRIC_MANHATTAN ? (float)s : (float)sqrt(s);
+    return c->metric == MFS_KNN_METRIC_EUCLIDEAN ? (float)sqrt(s) : (float)s;
 }
 
 static void tree_query(const knn_ctx *c, const float *q, int64_t k, float *kv, int64_t *ki) {
@@ -507,7 +535,7 @@ static mfs_status search(const char *fn, const knn_ctx *c, const brute_prep *bp,
     const int64_t kc = n_candidates(k, c->n);
     MFS_TRY(mfs__alloc((void **)&cand, (size_t)(m * kc) * sizeof(int64_t), fn, "the neighbor candidates"));
     mfs_status s;
-    if (c->device == MFS_DEVICE_CUDA)
+    if (c->device == MFS_DEVICE_CUDA && c->metric != MFS_KNN_METRIC_CHEBYSHEV) /* chebyshev: the CPU's */
         s = mfs__knn_candidates_cuda(c->X, c->n, Q, m, c->d, c->metric, bp->mean, kc, cand, mfs__scope_counter());
     else
         s = brute_candidates(fn, c, bp, Q, m, kc, cand);
@@ -550,6 +578,9 @@ static mfs_status fit(mfs_model *m, const mfs_array *Xa, const mfs_array *ya) {
     const int64_t n = Xa->shape[0], d = Xa->shape[1];
     int64_t shape[2] = {n, d};
     float *X;
+    if (m->device == MFS_DEVICE_CUDA && p->metric == MFS_KNN_METRIC_CHEBYSHEV)
+        return mfs__error(MFS_E_UNSUPPORTED, "%s: metric chebyshev is CPU only (the CUDA kernels compute euclidean, "
+                          "manhattan and cosine distances); use the CPU device", FIT);
     if (p->task == MFS_KNN_TASK_CLASSIFICATION) {
         MFS_TRY(mfs__check_labels(FIT, ya, n, INT32_MAX));
         const int32_t *y = (const int32_t *)ya->data;

@@ -3,7 +3,7 @@ distances (float64 differences, no ||x||^2 - 2 x.y + ||y||^2), rounded to
 float32 as the C library returns them, then a stable sort, so ties in distance
 go to the lower training index. Queries run in chunks that keep the (chunk,
 n, d) difference block near 80 MB. Same parameters as the C model
-(mfs_knn_params): metric 0 euclidean, 1 manhattan, 2 cosine; weights 0
+(mfs_knn_params): metric 0 euclidean, 1 manhattan, 2 cosine, 3 chebyshev; weights 0
 uniform, 1 distance; task 0 classification, 1 regression."""
 import numpy as np
 
@@ -36,6 +36,7 @@ def _distances(Q, T, metric):
     for i in range(0, len(Q), rows):
         diff = Q[i:i + rows, None, :] - T[None, :, :]
         out[i:i + rows] = (np.abs(diff).sum(axis=2) if metric == 1
+                           else np.abs(diff).max(axis=2) if metric == 3
                            else np.sqrt((diff * diff).sum(axis=2)))
     return out
 
