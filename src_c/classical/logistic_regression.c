@@ -510,13 +510,12 @@ accept:
 #undef ACCEPTABLE
 }
 
-/* Minimize from x = 0. Stops when max |g| <= tol, when the relative decrease of
- * f is <= 64 eps (scipy's ftol as scikit-learn sets it), after max_iter
- * iterations, or when no step along the steepest descent direction decreases f
- * (f is then flat to float32 rounding, with max |g| still above tol: badly
- * scaled data; *stalled = 1, scipy's ABNORMAL_TERMINATION_IN_LNSRCH).
- * x (P) out, *n_iter out. */
-/* L-BFGS from x (P: zeros, or the warm start), minimizing in place. */
+/* Minimize from x (P: zeros, or the warm start), in place. Stops when max |g|
+ * <= tol, when the relative decrease of f is <= 64 eps (scipy's ftol as
+ * scikit-learn sets it), after max_iter iterations, or when no step along the
+ * steepest descent direction decreases f (f is then flat to float32 rounding,
+ * with max |g| still above tol: badly scaled data; *stalled = 1, scipy's
+ * ABNORMAL_TERMINATION_IN_LNSRCH). x (P) in and out, *n_iter out. */
 static mfs_status lbfgs(problem *pr, double tol, int32_t max_iter, double *x, int32_t *n_iter, int *stalled) {
     const int64_t P = pr->P, M = LBFGS_M;
     double *buf = NULL;
