@@ -564,7 +564,7 @@ TEST(NaiveBayes, DecisionFunctionIsTheJointLogLikelihood) {
             }
         }
         int32_t nd;
-        int64_t shape[2];
+        int64_t shape[MFS_MAX_DIMS];  // mfs_output_shape fills MFS_MAX_DIMS entries
         mfs_dtype dt;
         ASSERT_EQ(mfs_output_shape(m, MFS_METHOD_DECISION_FUNCTION, &X, &dt, &nd, shape), MFS_OK);
         EXPECT_EQ(shape[0], D.n);
