@@ -15,7 +15,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, MfsEstimator, proba_rows, register, store_params
+from ._base import (META_CCP_ALPHA, MfsClassifier, MfsEstimator, decode_meta, encode_meta, proba_rows,
+                    register, store_params)
 from .reference import decision_tree as _ref
 
 _CLF_CRITERIA = {"gini": 0, "entropy": 1, "log_loss": 1}
@@ -91,7 +92,6 @@ class _CcpAlphaInFiles:
     its effect (the pruned trees), and a loaded estimator reports it."""
 
     def _meta_arrays(self):
-        from ._base import META_CCP_ALPHA, encode_meta
         meta = super()._meta_arrays()
         a = getattr(self, "ccp_alpha", 0.0)
         if _is_real(a) and float(a) > 0.0:
@@ -99,7 +99,6 @@ class _CcpAlphaInFiles:
         return meta
 
     def _restore_meta(self, model):
-        from ._base import META_CCP_ALPHA, decode_meta
         names = super()._restore_meta(model)
         if META_CCP_ALPHA in names:
             a = decode_meta(model.get(META_CCP_ALPHA), META_CCP_ALPHA)
