@@ -352,6 +352,22 @@ def float32_sample_weight(est, sample_weight, X, positive_sum=True):
     return w
 
 
+def class_weights(est, yi, sample_weight=None):
+    """One weight per class of est.classes_ from est.class_weight, as
+    scikit-learn's compute_class_weight on the user's labels (yi: indices into
+    classes_): a dict may name labels not in y (ignored when every class has a
+    weight), classes it does not name weigh 1; "balanced" counts sample_weight
+    when given. None gives ones; anything else is a ValueError."""
+    from sklearn.utils.class_weight import compute_class_weight
+    cw = est.class_weight
+    if cw is not None and not isinstance(cw, dict) and not (isinstance(cw, str) and cw == "balanced"):
+        raise ValueError(f"{type(est).__name__}: class_weight must be None, 'balanced' or a dict, got {cw!r}")
+    if cw is None:
+        return np.ones(len(est.classes_))
+    return np.asarray(compute_class_weight(cw, classes=est.classes_, y=est.classes_[yi],
+                                           sample_weight=sample_weight), dtype=np.float64)
+
+
 def proba_rows(P):
     """Class probabilities computed in float32, rows renormalized in float64:
     float64 output sums to 1 to float64 precision, as scikit-learn's (float32

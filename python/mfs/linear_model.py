@@ -240,7 +240,7 @@ class Ridge(_LinearBase):
 from sklearn.base import ClassifierMixin  # noqa: E402
 
 from . import _native  # noqa: E402
-from ._base import MfsClassifier, float32_sample_weight, proba_rows  # noqa: E402
+from ._base import MfsClassifier, class_weights, float32_sample_weight, proba_rows  # noqa: E402
 from .reference import logistic_regression as _ref_logistic  # noqa: E402
 
 
@@ -416,15 +416,10 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         if self.penalty is None and self.C != 1.0:
             warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters", UserWarning, stacklevel=2)
         inputs = {}
-        cw = self.class_weight
-        if cw is not None:
-            # scikit-learn's: compute_class_weight on the labels (counting
-            # sample_weight for "balanced"), then sample_weight *= class_weight[y]
-            from sklearn.utils.class_weight import compute_class_weight
-            if not isinstance(cw, dict) and not (isinstance(cw, str) and cw == "balanced"):
-                raise ValueError(f"{name}: class_weight must be None, 'balanced' or a dict, got {cw!r}")
-            per_class = np.asarray(compute_class_weight(cw, classes=self.classes_, y=self.classes_[yi],
-                                                        sample_weight=w), dtype=np.float64)
+        if self.class_weight is not None:
+            # scikit-learn's: the class weights (counting sample_weight for
+            # "balanced"), then sample_weight *= class_weight[y]
+            per_class = class_weights(self, yi, w)
             if not np.all(np.isfinite(per_class) & (per_class >= 0)):
                 raise ValueError(f"{name}: class weights must be finite and >= 0, got {per_class}")
             w = float32_sample_weight(self, (1.0 if w is None else w.astype(np.float64)) * per_class[yi], X)

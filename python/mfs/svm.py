@@ -14,8 +14,8 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _native
-from ._base import (META_CLASS_WEIGHT, MfsClassifier, MfsEstimator, decode_meta, encode_meta, proba_rows, register,
-                    store_params)
+from ._base import (META_CLASS_WEIGHT, MfsClassifier, MfsEstimator, class_weights, decode_meta, encode_meta,
+                    proba_rows, register, store_params)
 from .reference import linear_svm as _ref_linear
 from .reference import svm as _ref
 
@@ -278,21 +278,6 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
         p["random_state"] = getattr(self, "_seed_", 0)
         return p
 
-    def _class_weight(self, yi, sample_weight=None):
-        """class_weight_ (one weight per class of classes_), as scikit-learn's
-        compute_class_weight on the user's labels: a dict may name labels that
-        are not in y (ignored when every class has a weight), classes it does
-        not name weigh 1; "balanced" counts sample_weight when given (as
-        scikit-learn's LinearSVC; its SVC counts rows)."""
-        from sklearn.utils.class_weight import compute_class_weight
-        cw = self.class_weight
-        if cw is not None and not isinstance(cw, dict) and not (isinstance(cw, str) and cw == "balanced"):
-            raise ValueError(f"{type(self).__name__}: class_weight must be None, 'balanced' or a dict, got {cw!r}")
-        if cw is None:
-            return np.ones(len(self.classes_))
-        return np.asarray(compute_class_weight(cw, classes=self.classes_, y=self.classes_[yi],
-                                               sample_weight=sample_weight), dtype=np.float64)
-
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features) and labels y of at least two
         classes. sample_weight (n_samples,) >= 0, not all zero, rescales each
@@ -308,7 +293,7 @@ class SVC(ClassifierMixin, MfsClassifier, _BaseSVM):
         if len(self.classes_) < 2:
             raise ValueError(f"{type(self).__name__}: the number of classes has to be greater than one; "
                              f"got {len(self.classes_)} class")
-        self.class_weight_ = self._class_weight(yi)
+        self.class_weight_ = class_weights(self, yi)
         if np.any(self.class_weight_ <= 0):
             raise ValueError(f"{type(self).__name__}: class weights must be > 0, got {self.class_weight_}")
         self._seed_ = _seed(self.random_state)
@@ -607,7 +592,7 @@ class LinearSVC(ClassifierMixin, MfsClassifier):
             only = only.item() if isinstance(only, np.generic) else only
             raise ValueError(f"{type(self).__name__}: this solver needs samples of at least 2 classes in the data, "
                              f"but the data contains only one class: {only!r}")
-        cw = SVC._class_weight(self, yi, sw)
+        cw = class_weights(self, yi, sw)  # "balanced" counts sample_weight, as LinearSVC's
         self._seed_ = _seed(self.random_state)
         inputs = {"class_weight": cw}
         if sw is not None:
