@@ -112,7 +112,7 @@ TEST(Sgemm, SizesTransposesThreads) {
 // slices) and with repeated and out-of-order indices.
 TEST(Sgemm, RowsByIndexEqualTheGatheredCopy) {
     const int64_t shapes[][3] = {{1, 1, 1}, {7, 33, 5}, {128, 256, 784}, {128, 10, 256}, {784, 256, 128},
-                                 {13, 300, 17}, {40, 40, 3000}, {100, 8, 100}};
+                                 {13, 300, 17}, {40, 40, 3000}, {100, 8, 100}, {300, 1, 100}, {50, 3, 70}};
     std::mt19937 g(3);
     for (auto &s : shapes)
         for (int ta = 0; ta < 2; ta++)
@@ -179,6 +179,35 @@ TEST(Sgemm, SkinnyShapes) {
     check_gemm(1, 1, 9, 5, 7001, 1.0f, 0.0f, 2, 0, /*nan_c=*/true);
     check_gemm(1, 0, 2500, 16, 33, 1.0f, 2.0f, 2, 1);  // narrow kernel, M split, beta
     check_gemm(0, 0, 2500, 3, 33, 1.0f, 0.0f, 1);
+}
+
+// Up to GEMV_MAX_N (4) columns of C with A not transposed (a linear model's
+// predict) take the dot-product path: every K tail of the 64- and 16-wide
+// loops, both layouts of B, alpha, beta, strides and a NaN C under beta 0.
+TEST(Sgemm, FewColumnsDotProducts) {
+    for (int64_t N = 1; N <= 5; N++)  // 5: just past the path, the packed GEMM
+        for (int64_t K : {1, 15, 16, 17, 63, 64, 65, 100, 1000})
+            for (int tb = 0; tb < 2; tb++) {
+                check_gemm(0, tb, 301, N, K, 1.0f, 0.0f, 2);
+                check_gemm(0, tb, 7, N, K, -0.5f, 1.5f, 1, /*pad=*/2);
+            }
+    for (int tb = 0; tb < 2; tb++)
+        for (int threads : {1, 2}) check_gemm(0, tb, 2000, 2, 90, 1.0f, 0.0f, threads, 1, /*nan_c=*/true);
+}
+
+// On that path a row's result is one dot product in a fixed order: the same
+// bits whatever the number of rows beside it and the thread count.
+TEST(Sgemm, FewColumnsRowResultIndependentOfBatch) {
+    const int64_t M = 5000, K = 100, N = 2;
+    auto A = randn_f((size_t)(M * K), 11), B = randn_f((size_t)(N * K), 12);
+    std::vector<float> all((size_t)(M * N)), one((size_t)N);
+    ASSERT_EQ(mfs_set_num_threads(2), MFS_OK);
+    ASSERT_EQ(mfs_sgemm(0, 1, M, N, K, 1.0f, A.data(), K, B.data(), K, 0.0f, all.data(), N), MFS_OK);
+    ASSERT_EQ(mfs_set_num_threads(1), MFS_OK);
+    for (int64_t i : {(int64_t)0, (int64_t)1, (int64_t)2499, M - 1}) {
+        ASSERT_EQ(mfs_sgemm(0, 1, 1, N, K, 1.0f, A.data() + i * K, K, B.data(), K, 0.0f, one.data(), N), MFS_OK);
+        for (int64_t j = 0; j < N; j++) ASSERT_EQ(one[(size_t)j], all[(size_t)(i * N + j)]) << "row " << i;
+    }
 }
 
 TEST(Sgemm, ConcurrentCallersFromTwoThreads) {

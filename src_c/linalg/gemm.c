@@ -37,6 +37,7 @@
 #endif
 #define NC MFS_GEMM_NC
 #define TILE_MAX 384 /* largest MR * NR of the kernels below */
+#define GEMV_MAX_N 4 /* up to this many columns of C, and A not transposed: dot products (gemv_rows) */
 
 typedef void (*kernel_fn)(int64_t kc, const float *restrict a, const float *restrict b,
                           float *restrict c, int64_t ldc, float alpha, float beta);
@@ -467,6 +468,8 @@ static void gemm_serial(const kernel_t *kern, const gemm_args *g, int64_t mc_max
     }
 }
 
+static mfs_status gemv_rows(const gemm_args *g, int nt);
+
 mfs_status mfs__sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                       float alpha, const float *A, int64_t lda, const float *B,
                       int64_t ldb, float beta, float *C, int64_t ldc) {
@@ -496,6 +499,7 @@ mfs_status mfs__sgemm_rows(int trans_a, int trans_b, int64_t M, int64_t N, int64
      * barrier-free private splits (SPLIT_N / SPLIT_MP below), which pay off
      * from about 5e5 (a network's output layer, 128 x 10 x 256). */
     if (flops < 5e5) nt = 1;
+    if (N <= GEMV_MAX_N && !trans_a) return gemv_rows(&g, nt);
 
     /* Block sizes for this problem: never larger than it needs; K is cut into
      * equal kc blocks (no sliver at the end). */
@@ -660,6 +664,65 @@ mfs_status mfs__sgemm_rows(int trans_a, int trans_b, int64_t M, int64_t N, int64
         }
     }
     mfs__free(buf);
+    return MFS_OK;
+}
+
+/* ---- matrix-vector products ----------------------------------------------
+ * C (M, N) = alpha op(B)^T-dots + beta C for N <= GEMV_MAX_N and A not
+ * transposed: a linear model's predict (N = 1 output). The packed GEMM would
+ * copy A with a transpose and run a 16-wide kernel on one useful column, so
+ * it computed mostly padding; here each row of A is read once, straight from
+ * memory, and dotted with the N columns of op(B). Each C entry is one dot
+ * product in a fixed order: the result does not depend on M, the row's
+ * position or the thread count. */
+static float dot_k(const float *restrict a, const float *restrict b, int64_t K) {
+#if defined(__AVX512F__)
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 64 <= K; k += 64) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k + 16), _mm512_loadu_ps(b + k + 16), s1);
+        s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k + 32), _mm512_loadu_ps(b + k + 32), s2);
+        s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k + 48), _mm512_loadu_ps(b + k + 48), s3);
+    }
+    for (; k + 16 <= K; k += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), s0);
+    if (k < K) {
+        const __mmask16 m = (__mmask16)((1u << (K - k)) - 1u);
+        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + k), _mm512_maskz_loadu_ps(m, b + k), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+#else
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t k = 0; k < K; k++) s += a[k] * b[k];
+    return s;
+#endif
+}
+
+static mfs_status gemv_rows(const gemm_args *g, int nt) {
+    const int64_t M = g->M, N = g->N, K = g->K;
+    /* the N columns of op(B), each contiguous: rows of B when transposed,
+     * else a small copy */
+    const float *cols = g->B;
+    int64_t ldcol = g->ldb;
+    float *tmp = NULL;
+    if (!g->tb) {
+        MFS_TRY(mfs__alloc((void **)&tmp, (size_t)(N * K) * sizeof(float), "mfs_sgemm", "a column of B"));
+        for (int64_t j = 0; j < N; j++)
+            for (int64_t k = 0; k < K; k++) tmp[j * K + k] = g->B[k * g->ldb + j];
+        cols = tmp;
+        ldcol = K;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt) if (M * K >= 65536)
+    for (int64_t i = 0; i < M; i++) {
+        const float *a = g->A + (g->ar ? g->ar[i] : i) * g->lda;
+        float *c = g->C + i * g->ldc;
+        for (int64_t j = 0; j < N; j++) {
+            const float v = g->alpha * dot_k(a, cols + j * ldcol, K);
+            c[j] = g->beta == 0.0f ? v : v + g->beta * c[j];
+        }
+    }
+    mfs__free(tmp);
     return MFS_OK;
 }
 
