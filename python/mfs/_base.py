@@ -378,7 +378,16 @@ def proba_rows(P):
     if P.dtype.kind != "f" or P.ndim != 2 or not P.size:
         return P
     P64 = P.astype(np.float64)  # a copy: C's output buffer is not reused
-    s = P64.sum(axis=1, keepdims=True)
+    if P64.shape[1] <= 8:
+        # column by column: numpy's row sums over a short axis cost more than
+        # the rest of a binary predict_proba; for rows this short numpy adds
+        # in the same left-to-right order, so the sums are the same bits
+        s = P64[:, 0].copy()
+        for k in range(1, P64.shape[1]):
+            s += P64[:, k]
+        s = s[:, None]
+    else:
+        s = P64.sum(axis=1, keepdims=True)
     np.divide(P64, s, out=P64, where=s > 0)
     return P64 if P.dtype == np.float64 else P64.astype(P.dtype)
 
