@@ -400,6 +400,26 @@ def test_float64_predict_proba_rows_sum_to_one_for_log_loss(make):
             np.testing.assert_allclose(est.predict_log_proba(X), np.log(P), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("K", [1, 2, 3, 7, 8, 9, 40])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_proba_rows_is_the_float64_renormalization(K, dtype):
+    # the fast paths of proba_rows (column-by-column sums below 8 classes, a
+    # plain division) give exactly the bits of the straightforward float64
+    # renormalization, and leave all-zero and NaN rows as they are
+    from mfs._base import proba_rows
+    r = np.random.default_rng(K)
+    P = (r.random((500, K)) ** 3).astype(dtype)
+    P[3] = 0.0
+    P[9, 0] = np.nan
+    P64 = P.astype(np.float64)
+    s = P64.sum(axis=1, keepdims=True)
+    want = np.divide(P64, s, out=P64.copy(), where=s > 0).astype(dtype)
+    got = proba_rows(P)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, want)  # exact: same operations in the same order
+    assert not got[3].any() and np.isnan(got[9, 0])
+
+
 @pytest.mark.parametrize("make", [mfs.LinearRegression, lambda: mfs.KMeans(n_clusters=2, n_init=1),
                                   lambda: mfs.MLPRegressor(max_iter=2), mfs.DecisionTreeRegressor])
 def test_a_finite_float64_beyond_float32s_range_is_named_as_such(data, make):

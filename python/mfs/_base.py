@@ -378,7 +378,7 @@ def proba_rows(P):
     if P.dtype.kind != "f" or P.ndim != 2 or not P.size:
         return P
     P64 = P.astype(np.float64)  # a copy: C's output buffer is not reused
-    if P64.shape[1] <= 8:
+    if P64.shape[1] < 8:
         # column by column: numpy's row sums over a short axis cost more than
         # the rest of a binary predict_proba; for rows this short numpy adds
         # in the same left-to-right order, so the sums are the same bits
@@ -388,7 +388,10 @@ def proba_rows(P):
         s = s[:, None]
     else:
         s = P64.sum(axis=1, keepdims=True)
-    np.divide(P64, s, out=P64, where=s > 0)
+    # rows whose sum is not positive (all zeros, NaN) are left as they are:
+    # dividing by 1 does that, and a plain division is 3x faster than
+    # numpy's masked `where=` loop
+    P64 /= np.where(s > 0, s, 1.0)
     return P64 if P.dtype == np.float64 else P64.astype(P.dtype)
 
 
