@@ -63,6 +63,61 @@ TEST(Core, MemoryAccounting) {
     EXPECT_EQ(mfs__malloc(SIZE_MAX - 8), nullptr);
 }
 
+// mfs__row_blocks_checked: every row visited once, in blocks, on each
+// thread count; a non-finite value anywhere gives the whole-X check's message
+// naming the first one; a failing block's status and message reach the caller.
+namespace {
+struct Seen {
+    std::vector<int> rows;
+    int64_t fail_at = -1;
+};
+mfs_status mark_rows(void *c, int64_t r0, int64_t r1, int thread) {
+    auto *s = (Seen *)c;
+    if (thread < 0 || thread >= mfs_get_num_threads()) return mfs__error(MFS_E_VALUE, "bad thread %d", thread);
+    if (r0 == s->fail_at) return mfs__error(MFS_E_NOMEM, "block at row %lld failed", (long long)r0);
+    for (int64_t r = r0; r < r1; r++) {
+#pragma omp atomic
+        s->rows[(size_t)r]++;
+    }
+    return MFS_OK;
+}
+}  // namespace
+
+TEST(Core, RowBlocksChecked) {
+    const int64_t n = 1000, d = 7;
+    std::vector<float> X((size_t)(n * d), 1.0f);
+    const int32_t before = mfs_get_num_threads();
+    for (int threads : {1, 2, 3})
+        for (int64_t block : {1, 16, 333, 1000, 5000}) {
+            ASSERT_EQ(mfs_set_num_threads(threads), MFS_OK);
+            Seen s;
+            s.rows.assign((size_t)n, 0);
+            ASSERT_EQ(mfs__row_blocks_checked("f", "X", X.data(), n, d, block, mark_rows, &s), MFS_OK) << err();
+            for (int64_t r = 0; r < n; r++) ASSERT_EQ(s.rows[(size_t)r], 1) << "row " << r << " block " << block;
+            // two bad values in different blocks: the first one is named
+            X[(size_t)(900 * d + 1)] = INFINITY;
+            X[(size_t)(700 * d + 3)] = NAN;
+            s.rows.assign((size_t)n, 0);
+            EXPECT_EQ(mfs__row_blocks_checked("f", "X", X.data(), n, d, block, mark_rows, &s), MFS_E_VALUE);
+            EXPECT_EQ(err(), "f: X contains NaN at row 700, column 3");
+            X[(size_t)(700 * d + 3)] = 1.0f;
+            EXPECT_EQ(mfs__row_blocks_checked("f", "X", X.data(), n, d, block, mark_rows, &s), MFS_E_VALUE);
+            EXPECT_NE(err().find("infinity at row 900, column 1"), std::string::npos) << err();
+            X[(size_t)(900 * d + 1)] = 1.0f;
+            X[(size_t)(n * d - 1)] = NAN;  // the very last entry
+            EXPECT_EQ(mfs__row_blocks_checked("f", "X", X.data(), n, d, block, mark_rows, &s), MFS_E_VALUE);
+            EXPECT_EQ(err(), "f: X contains NaN at row 999, column 6");
+            X[(size_t)(n * d - 1)] = 1.0f;
+            // a block's own failure, from whichever thread ran it
+            s.fail_at = block < n ? block : 0;
+            EXPECT_EQ(mfs__row_blocks_checked("f", "X", X.data(), n, d, block, mark_rows, &s), MFS_E_NOMEM);
+            EXPECT_EQ(err(), "block at row " + std::to_string(s.fail_at) + " failed");
+        }
+    Seen s;
+    EXPECT_EQ(mfs__row_blocks_checked("f", "X", X.data(), 0, d, 16, mark_rows, &s), MFS_OK);  // no rows: no call
+    ASSERT_EQ(mfs_set_num_threads(before), MFS_OK);
+}
+
 TEST(Core, ValidationMessages) {
     float data[6] = {1, 2, 3, 4, 5, 6};
     mfs_array X = {data, MFS_DTYPE_FLOAT32, 2, {3, 2}};

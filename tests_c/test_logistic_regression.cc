@@ -257,6 +257,50 @@ TEST(LogisticRegression, MethodsAgree) {
     mfs_model_free(m);
 }
 
+// The CPU methods read X in blocks of rows, each checked just before it is
+// used: over several blocks a row's outputs are the bits of that row
+// predicted alone (both paths: row kernels and GEMM), and a NaN or infinity
+// anywhere is the usual message naming the first one, for every method.
+TEST(LogisticRegression, MethodsInCheckedBlocks) {
+    const int32_t before = mfs_get_num_threads();
+    for (int64_t K : {2, 5})
+        for (int gemm : {0, 1}) {
+            GemmPath path(gemm ? 1 : 1 << 30);
+            Data D = make(5000, 50, K, 2.0, 70 + (unsigned)K);  // 1968-row blocks: 3 of them
+            mfs_model *m = fit(D, 1.0);
+            for (int threads : {1, 2}) {
+                ASSERT_EQ(mfs_set_num_threads(threads), MFS_OK);
+                auto proba = apply<float>(m, D, MFS_METHOD_PREDICT_PROBA, mfs_predict_proba);
+                for (int64_t i : {(int64_t)0, (int64_t)1967, (int64_t)1968, (int64_t)4999}) {
+                    Data one{1, D.d, K, std::vector<float>(D.X.begin() + i * D.d, D.X.begin() + (i + 1) * D.d), {0}};
+                    auto p1 = apply<float>(m, one, MFS_METHOD_PREDICT_PROBA, mfs_predict_proba);
+                    for (int64_t k = 0; k < K; k++) ASSERT_EQ(p1[(size_t)k], proba[(size_t)(i * K + k)]) << i;
+                }
+                Data bad = D;
+                bad.X[(size_t)(4000 * D.d + 2)] = NAN;
+                bad.X[(size_t)(4100 * D.d)] = INFINITY;
+                const mfs_method methods[] = {MFS_METHOD_PREDICT, MFS_METHOD_PREDICT_PROBA, MFS_METHOD_PREDICT_LOG_PROBA,
+                                              MFS_METHOD_DECISION_FUNCTION};
+                mfs_status (*fns[])(const mfs_model *, const mfs_array *, mfs_array *) = {
+                    mfs_predict, mfs_predict_proba, mfs_predict_log_proba, mfs_decision_function};
+                const char *names[] = {"mfs_predict", "mfs_predict_proba", "mfs_predict_log_proba", "mfs_decision_function"};
+                for (int f = 0; f < 4; f++) {
+                    mfs_array X = {bad.X.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.d}};
+                    mfs_dtype dt;
+                    int32_t nd;
+                    int64_t shape[4] = {0};
+                    ASSERT_EQ(mfs_output_shape(m, methods[f], &X, &dt, &nd, shape), MFS_OK);
+                    std::vector<double> o((size_t)(D.n * K));  // room for any of the outputs
+                    mfs_array out = {o.data(), dt, nd, {shape[0], shape[1]}};
+                    EXPECT_EQ(fns[f](m, &X, &out), MFS_E_VALUE) << names[f];
+                    EXPECT_EQ(std::string(mfs_last_error()), std::string(names[f]) + ": X contains NaN at row 4000, column 2");
+                }
+            }
+            mfs_model_free(m);
+        }
+    ASSERT_EQ(mfs_set_num_threads(before), MFS_OK);
+}
+
 TEST(LogisticRegression, SameBitsForEveryThreadCount) {
     Data D = make(20000, 20, 3, 2.0, 50);
     int32_t saved = mfs_get_num_threads();

@@ -408,16 +408,19 @@ def test_proba_rows_is_the_float64_renormalization(K, dtype):
     # renormalization, and leave all-zero and NaN rows as they are
     from mfs._base import proba_rows
     r = np.random.default_rng(K)
-    P = (r.random((500, K)) ** 3).astype(dtype)
+    P = (r.random((10_001, K)) ** 3).astype(dtype)  # several of its row chunks, a short last one
     P[3] = 0.0
     P[9, 0] = np.nan
+    P[-1] = 0.0
+    before = P.copy()
     P64 = P.astype(np.float64)
     s = P64.sum(axis=1, keepdims=True)
     want = np.divide(P64, s, out=P64.copy(), where=s > 0).astype(dtype)
     got = proba_rows(P)
-    assert got.dtype == dtype
+    assert got.dtype == dtype and got is not P
     np.testing.assert_array_equal(got, want)  # exact: same operations in the same order
-    assert not got[3].any() and np.isnan(got[9, 0])
+    assert not got[3].any() and not got[-1].any() and np.isnan(got[9, 0])
+    np.testing.assert_array_equal(P, before)  # the input is left as it was
 
 
 @pytest.mark.parametrize("make", [mfs.LinearRegression, lambda: mfs.KMeans(n_clusters=2, n_init=1),

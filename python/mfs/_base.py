@@ -373,26 +373,34 @@ def proba_rows(P):
     float64 output sums to 1 to float64 precision, as scikit-learn's (float32
     sums are off by up to ~1e-7, which sklearn.metrics.log_loss warns about
     for float64 input); float32 output is the float32 rounding of the same
-    float64 values, so the two agree to half a float32 ulp."""
+    float64 values, so the two agree to half a float32 ulp. Rows whose sum is
+    not positive (all zeros, NaN) are left as they are. A new array."""
     P = np.asarray(P)
     if P.dtype.kind != "f" or P.ndim != 2 or not P.size:
         return P
-    P64 = P.astype(np.float64)  # a copy: C's output buffer is not reused
-    if P64.shape[1] < 8:
-        # column by column: numpy's row sums over a short axis cost more than
-        # the rest of a binary predict_proba; for rows this short numpy adds
-        # in the same left-to-right order, so the sums are the same bits
-        s = P64[:, 0].copy()
-        for k in range(1, P64.shape[1]):
-            s += P64[:, k]
-        s = s[:, None]
-    else:
-        s = P64.sum(axis=1, keepdims=True)
-    # rows whose sum is not positive (all zeros, NaN) are left as they are:
-    # dividing by 1 does that, and a plain division is 3x faster than
-    # numpy's masked `where=` loop
-    P64 /= np.where(s > 0, s, 1.0)
-    return P64 if P.dtype == np.float64 else P64.astype(P.dtype)
+    out = np.empty(P.shape, dtype=P.dtype)
+    K = P.shape[1]
+    # Chunks of rows with float64 temporaries of 64 KiB: the allocator
+    # reuses them, where whole-array temporaries were fresh memory on every
+    # call (page faults: 2 of a binary predict_proba's 3.6 ms on 100,000 rows)
+    step = max(1, 8192 // K)
+    for i in range(0, P.shape[0], step):
+        P64 = P[i:i + step].astype(np.float64)
+        if K < 8:
+            # column by column: numpy's row sums over a short axis are slow;
+            # below 8 numpy adds left to right too, so the sums are the same
+            # bits (from 8 on it sums pairwise)
+            s = P64[:, 0].copy()
+            for k in range(1, K):
+                s += P64[:, k]
+            s = s[:, None]
+        else:
+            s = P64.sum(axis=1, keepdims=True)
+        # dividing by 1 leaves the rows without a positive sum; a plain
+        # division is 3x faster than numpy's masked `where=` loop
+        P64 /= np.where(s > 0, s, 1.0)
+        out[i:i + step] = P64  # float32 output: the same rounding as astype
+    return out
 
 
 def store_params(est, params):

@@ -304,16 +304,36 @@ static int64_t n_targets(const mfs_model *m) {
     return c->ndim == 1 ? 1 : c->shape[0];
 }
 
+typedef struct {
+    const float *X, *W, *b;
+    float *o;
+    int64_t d, t;
+} predict_ctx;
+
+/* rows [r0, r1): o = b + X W^T (a dot product per row and target for a few
+ * targets, sgemm's path for them) */
+static mfs_status predict_block(void *c, int64_t r0, int64_t r1, int thread) {
+    const predict_ctx *p = (const predict_ctx *)c;
+    (void)thread;
+    for (int64_t i = r0; i < r1; i++)
+        for (int64_t j = 0; j < p->t; j++) p->o[i * p->t + j] = p->b[j];
+    return mfs__sgemm(0, 1, r1 - r0, p->t, p->d, 1.0f, p->X + r0 * p->d, p->d, p->W, p->d, 1.0f,
+                      p->o + r0 * p->t, p->t);
+}
+
 static mfs_status predict(const mfs_model *m, const mfs_array *Xa, mfs_array *out) {
     const mfs_tensor *coef = mfs__array_find(m, "coef"), *icpt = mfs__array_find(m, "intercept");
     int64_t n = Xa->shape[0], d = Xa->shape[1], t = n_targets(m);
     const float *X = (const float *)Xa->data;
     float *o = (float *)out->data, *b = (float *)icpt->data;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < t; j++) o[i * t + j] = b[j];
-    if (m->device == MFS_DEVICE_CUDA)
+    if (m->device == MFS_DEVICE_CUDA) { /* X was checked before the call (device_checks_finite is 0) */
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < t; j++) o[i * t + j] = b[j];
         return mfs_sgemm_cuda(0, 1, n, t, d, 1.0f, X, d, (const float *)coef->data, d, 1.0f, o, t);
-    return mfs__sgemm(0, 1, n, t, d, 1.0f, X, d, (const float *)coef->data, d, 1.0f, o, t);
+    }
+    /* the CPU checks X block by block as it reads it: one pass over X, not two */
+    predict_ctx c = {X, (const float *)coef->data, b, o, d, t};
+    return mfs__row_blocks_checked("mfs_predict", "X", X, n, d, mfs__check_block_rows(d), predict_block, &c);
 }
 
 static mfs_status output_shape(const mfs_model *m, mfs_method method, int64_t rows,
@@ -351,4 +371,5 @@ const mfs_model_vtable mfs__linear_regression_vtable = {
     .predict = predict,
     .output_shape = output_shape,
     .check_state = check_state,
+    .host_checks_finite = 1, /* predict checks X per block of rows */
 };

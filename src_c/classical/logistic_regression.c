@@ -800,6 +800,22 @@ done:
 
 static int64_t coef_rows(const mfs_model *m) { return mfs__array_find(m, "coef")->shape[0]; }
 
+typedef struct {
+    const float *X, *W, *b;
+    int64_t d, kk, B;
+    int what;
+    void *out;
+    float *Zs; /* (B, kk) decision values per thread */
+} apply_ctx;
+
+static mfs_status apply_block(void *c, int64_t r0, int64_t r1, int thread) {
+    const apply_ctx *p = (const apply_ctx *)c;
+    float *Z = p->Zs + (size_t)(p->B * p->kk) * (size_t)thread;
+    MFS_TRY(logits(p->X + r0 * p->d, r1 - r0, p->d, p->W, p->b, p->kk, Z));
+    for (int64_t r = 0; r < r1 - r0; r++) row_output(Z + r * p->kk, p->kk, p->what, p->out, r0 + r);
+    return MFS_OK;
+}
+
 static mfs_status apply_rows(const mfs_model *m, const mfs_array *Xa, mfs_array *out, int what, const char *fn) {
     const mfs_tensor *ct = mfs__array_find(m, "coef"), *it = mfs__array_find(m, "intercept");
     const float *W = (const float *)ct->data, *b = (const float *)it->data, *X = (const float *)Xa->data;
@@ -819,33 +835,16 @@ static mfs_status apply_rows(const mfs_model *m, const mfs_array *Xa, mfs_array 
         mfs__free(Z);
         return s;
     }
-    const int64_t B = block_rows(d) < n ? block_rows(d) : n, nblk = (n + B - 1) / B;
+    /* the CPU checks X block by block as it reads it (host_checks_finite):
+     * one pass over X, not two */
+    const int64_t B = block_rows(d) < n ? block_rows(d) : n;
     int nt = mfs__num_threads();
     if (nt < 1) nt = 1;
-    float *Zs = NULL;
-    MFS_TRY(mfs__alloc((void **)&Zs, (size_t)(B * kk) * (size_t)nt * sizeof(float), fn, "the decision values"));
-    int failed = 0;
-#pragma omp parallel num_threads(nt) if (nblk > 1)
-    {
-        int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
-        float *Z = Zs + (size_t)(B * kk) * (size_t)t;
-#pragma omp for schedule(static)
-        for (int64_t blk = 0; blk < nblk; blk++) {
-            const int64_t i0 = blk * B, nb = (n - i0) < B ? (n - i0) : B;
-            if (logits(X + i0 * d, nb, d, W, b, kk, Z) != MFS_OK) {
-#pragma omp atomic write
-                failed = 1;
-                continue;
-            }
-            for (int64_t r = 0; r < nb; r++) row_output(Z + r * kk, kk, what, out->data, i0 + r);
-        }
-    }
-    mfs__free(Zs);
-    if (failed) return mfs__error(MFS_E_NOMEM, "%s: out of memory for the GEMM's packing buffers", fn);
-    return MFS_OK;
+    apply_ctx c = {X, W, b, d, kk, B, what, out->data, NULL};
+    MFS_TRY(mfs__alloc((void **)&c.Zs, (size_t)(B * kk) * (size_t)nt * sizeof(float), fn, "the decision values"));
+    mfs_status s = mfs__row_blocks_checked(fn, "X", X, n, d, B, apply_block, &c);
+    mfs__free(c.Zs);
+    return s;
 }
 
 static mfs_status predict(const mfs_model *m, const mfs_array *X, mfs_array *out) {
@@ -919,4 +918,5 @@ const mfs_model_vtable mfs__logistic_regression_vtable = {
     .check_state = check_state,
     .decision_function = decision_function,
     .predict_log_proba = predict_log_proba,
+    .host_checks_finite = 1, /* every predict-type method checks X per block of rows */
 };

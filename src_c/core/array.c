@@ -1,7 +1,11 @@
 /* Validation of the arrays that cross the API: dtype, shape, overflow, NaN/Inf. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "internal.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 size_t mfs__dtype_size(mfs_dtype dtype) {
     switch (dtype) {
@@ -80,6 +84,48 @@ mfs_status mfs__nonfinite_error(const char *fn, const char *name, const float *x
     return mfs__error(MFS_E_VALUE, "%s: %s contains %s at row %lld, column %lld%s", fn, name,
                       isnan(x[index]) ? "NaN" : "infinity", (long long)(index / cols), (long long)(index % cols),
                       isnan(x[index]) ? "" : " (or a value beyond float32's range, |x| > 3.4e38)");
+}
+
+mfs_status mfs__row_blocks_checked(const char *fn, const char *name, const float *X, int64_t n, int64_t d,
+                                   int64_t block_rows, mfs__row_block_fn f, void *ctx) {
+    if (n <= 0 || d <= 0) return MFS_OK;
+    if (block_rows < 1) block_rows = 1;
+    const int64_t nblk = (n + block_rows - 1) / block_rows;
+    int64_t first_bad = nblk; /* the lowest block holding a non-finite value */
+    mfs_status fail = MFS_OK;
+    char msg[512] = "";
+#pragma omp parallel for schedule(static) num_threads(mfs__num_threads()) if (nblk > 1)
+    for (int64_t b = 0; b < nblk; b++) {
+        const int64_t r0 = b * block_rows, r1 = n - r0 < block_rows ? n : r0 + block_rows;
+        if (!finite_run(X + r0 * d, (r1 - r0) * d)) {
+#pragma omp critical(mfs_row_blocks)
+            if (b < first_bad) first_bad = b;
+            continue;
+        }
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        mfs_status s = f(ctx, r0, r1, t);
+        if (s != MFS_OK) {
+            /* the message is in this thread's slot: carry it to the caller's */
+#pragma omp critical(mfs_row_blocks)
+            if (fail == MFS_OK) {
+                fail = s;
+                snprintf(msg, sizeof msg, "%s", mfs_last_error());
+            }
+        }
+    }
+    if (first_bad < nblk) /* the first non-finite value of X is in that block */
+        for (int64_t i = first_bad * block_rows * d; i < n * d; i++)
+            if (!isfinite(X[i])) return mfs__nonfinite_error(fn, name, X, i, d);
+    if (fail != MFS_OK) return mfs__error(fail, "%s", msg);
+    return MFS_OK;
+}
+
+int64_t mfs__check_block_rows(int64_t d) {
+    int64_t b = ((int64_t)256 * 1024) / ((d > 0 ? d : 1) * (int64_t)sizeof(float));
+    return b < 16 ? 16 : b > 4096 ? 4096 : b;
 }
 
 static mfs_status check_finite(const char *fn, const char *name, const float *x, int64_t n, int64_t cols) {

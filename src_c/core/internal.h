@@ -81,6 +81,21 @@ mfs_status mfs__check_output(const char *fn, const mfs_array *out, mfs_dtype dty
                              int32_t ndim, const int64_t *shape);
 /* 1 if every element of a float32 buffer is finite. */
 int mfs__all_finite(const float *x, int64_t n);
+/* A predict over a row-major X (n, d) in blocks of rows, over the threads
+ * (static schedule): each block is checked for NaN and infinity just before
+ * f(ctx, r0, r1, thread) reads rows [r0, r1), so X crosses memory once
+ * instead of twice (a separate check, then the model's pass); for a model
+ * whose vtable sets host_checks_finite. A non-finite value gives
+ * mfs__check_matrix's error naming the first one in X; a failing f, its
+ * status and message. f runs inside the parallel region when there is more
+ * than one block: the products it calls then run on its thread alone. On an
+ * error the output's contents are unspecified. */
+typedef mfs_status (*mfs__row_block_fn)(void *ctx, int64_t r0, int64_t r1, int thread);
+mfs_status mfs__row_blocks_checked(const char *fn, const char *name, const float *X, int64_t n, int64_t d,
+                                   int64_t block_rows, mfs__row_block_fn f, void *ctx);
+/* Rows per block for mfs__row_blocks_checked: about 256 KiB of X (a block
+ * stays in L2 between the check and the model's read), 16 to 4096 rows. */
+int64_t mfs__check_block_rows(int64_t d);
 
 /* ---- named arrays (the fitted state of every model) ---------------------- */
 typedef struct mfs_tensor {
