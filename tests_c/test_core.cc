@@ -55,6 +55,22 @@ TEST(Core, MemoryAccounting) {
     ASSERT_EQ(mfs_memory_stats_get(nullptr, &c), MFS_OK);
     EXPECT_EQ(c.host_current, a.host_current);
     EXPECT_GE(c.host_peak, a.host_current + (1 << 20));
+    // Blocks from 4 MiB on are advised for huge pages (its 2 MiB-aligned
+    // interior): still aligned, counted to the byte, every byte usable.
+    for (size_t bytes : {(size_t)(4 << 20), (size_t)(9 << 20) + 13}) {
+        ASSERT_EQ(mfs_memory_stats_get(nullptr, &a), MFS_OK);
+        auto *q = (unsigned char *)mfs__malloc(bytes);
+        ASSERT_NE(q, nullptr);
+        EXPECT_EQ((uintptr_t)q % 64, 0u);
+        ASSERT_EQ(mfs_memory_stats_get(nullptr, &b), MFS_OK);
+        EXPECT_EQ(b.host_current - a.host_current, (int64_t)bytes);
+        std::memset(q, 0xA5, bytes);
+        EXPECT_EQ(q[0], 0xA5);
+        EXPECT_EQ(q[bytes - 1], 0xA5);
+        mfs__free(q);
+        ASSERT_EQ(mfs_memory_stats_get(nullptr, &c), MFS_OK);
+        EXPECT_EQ(c.host_current, a.host_current);
+    }
     EXPECT_EQ(mfs_memory_reset_peak(nullptr), MFS_OK);
     ASSERT_EQ(mfs_memory_stats_get(nullptr, &c), MFS_OK);
     EXPECT_EQ(c.host_peak, c.host_current);

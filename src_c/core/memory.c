@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 enum { MFS_ALIGN = 64 };
 
@@ -36,6 +39,26 @@ int mfs__mul_overflows(size_t a, size_t b, size_t *out) {
     return 0;
 }
 
+/* Large blocks ask Linux for transparent huge pages (where the system's THP
+ * mode is "madvise", the common default, nothing else gets them): a fresh
+ * 40 MiB block then takes 20 page faults instead of 10,240. Allocating and
+ * filling it (k-NN's copy of its training X) took 3.8 ms instead of 15.5 on
+ * the development VM. The same threshold and call as numpy's allocator; only
+ * the 2 MiB-aligned interior of the block is advised, and a refusal (no THP,
+ * an old kernel) changes nothing but the speed. */
+enum { HUGE_MIN = 4 << 20, HUGE_PAGE = 2 << 20 };
+static void advise_huge(void *p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes < HUGE_MIN) return;
+    uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE_PAGE - 1);
+    if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 void *mfs__malloc(size_t bytes) {
     if (bytes > SIZE_MAX - MFS_ALIGN - sizeof(block_header)) return NULL;
     size_t total = bytes + MFS_ALIGN + sizeof(block_header);
@@ -48,6 +71,7 @@ void *mfs__malloc(size_t bytes) {
     h->raw = raw;
     charge(&mfs_global_mem, (int64_t)bytes, 0);
     if (h->counter) charge(h->counter, (int64_t)bytes, 0);
+    advise_huge((void *)p, bytes);
     return (void *)p;
 }
 
