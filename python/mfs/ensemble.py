@@ -453,7 +453,8 @@ class RandomForestClassifier(ClassifierMixin, _ForestBase, MfsClassifier):
         self._check_backend()
         self._params(None)  # parameter errors before data errors
         self._check_class_weight()
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1,
+                             ensure_all_finite=self.backend == "python")
         yi = self._encode_y(y)
         self.n_classes_ = len(self.classes_)
         return self._fit(X, yi, sample_weight)
@@ -533,7 +534,7 @@ class RandomForestRegressor(MultiOutputMixin, RegressorMixin, _ForestBase):
         self._check_backend()
         self._params(None)
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", y_numeric=True, multi_output=True,
-                             ensure_min_samples=1)
+                             ensure_min_samples=1, ensure_all_finite=self.backend == "python")
         y = np.ascontiguousarray(y, dtype=np.float32)
         if y.ndim == 2 and y.shape[1] == 0:
             raise ValueError("RandomForestRegressor: y has 0 targets")

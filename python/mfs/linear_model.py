@@ -75,7 +75,8 @@ class _LinearBase(MultiOutputMixin, RegressorMixin, MfsEstimator):
         """Fit the linear model on X (n_samples, n_features) and y (n_samples,) or
         (n_samples, n_targets), optionally weighting samples. Returns self."""
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", y_numeric=True,
-                             multi_output=True, ensure_min_samples=1)
+                             multi_output=True, ensure_min_samples=1,
+                             ensure_all_finite=self.backend == "python")
         y = np.ascontiguousarray(y, dtype=np.float32)
         if y.ndim == 2 and y.shape[1] == 0:
             raise ValueError(f"{type(self).__name__}: y has 0 targets")
@@ -404,7 +405,8 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
         on every backend. Returns self."""
         name = type(self).__name__
         prev = (getattr(self, "coef_", None), getattr(self, "intercept_", None)) if self.warm_start else None
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1,
+                             ensure_all_finite=self.backend == "python")
         w = float32_sample_weight(self, sample_weight, X)
         yi = self._encode_y(y)
         if len(self.classes_) < 2:

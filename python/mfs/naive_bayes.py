@@ -77,7 +77,8 @@ class _BaseNB(ClassifierMixin, MfsClassifier):
         (scikit-learn's semantics). Returns self."""
         self._check_backend()
         self._params(None)  # validate parameters before any work
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1,
+                             ensure_all_finite=self.backend == "python")
         w = self._sample_weight(sample_weight, X)
         yi = self._encode_y(y)
         return self._update(X, yi, first=True, sample_weight=w)
@@ -96,7 +97,8 @@ class _BaseNB(ClassifierMixin, MfsClassifier):
                 raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, "
                                  f"was: {self.classes_!r}")
         self._params(None)
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first)
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1, reset=first,
+                             ensure_all_finite=self.backend == "python")
         w = self._sample_weight(sample_weight, X)
         yi = self._encode_y(y, classes=want if first else self.classes_)
         return self._update(X, yi, first=first, sample_weight=w)

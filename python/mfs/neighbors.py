@@ -277,7 +277,8 @@ class KNeighborsClassifier(ClassifierMixin, _KNeighborsBase, MfsClassifier):
         """Store (a copy of) X (n_samples, n_features) and the labels y (any
         type, strings too). Returns self."""
         self._params(None)  # parameter errors before data errors
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1)
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_min_samples=1,
+                             ensure_all_finite=self.backend == "python")
         y = self._encode_y(y)
         self.outputs_2d_ = False  # scikit-learn's flag: one output (a column y is raveled, with its warning)
         return self._fit_native_or_ref(X, y)
@@ -333,7 +334,8 @@ class KNeighborsRegressor(MultiOutputMixin, RegressorMixin, _KNeighborsBase):
         (n_samples,) or (n_samples, n_targets). Returns self."""
         self._params(None)
         X, y = validate_data(self, X, y, dtype=np.float32, order="C", y_numeric=True,
-                             multi_output=True, ensure_min_samples=1)
+                             multi_output=True, ensure_min_samples=1,
+                             ensure_all_finite=self.backend == "python")
         y = np.ascontiguousarray(y, dtype=np.float32)
         if y.ndim == 2 and y.shape[1] == 0:
             raise ValueError(f"{type(self).__name__}: y has 0 targets")
