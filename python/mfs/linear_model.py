@@ -449,29 +449,6 @@ class LogisticRegression(ClassifierMixin, MfsClassifier):
                           ConvergenceWarning, stacklevel=2)
         return self
 
-    def _encode_y(self, y, classes=None):
-        """As MfsClassifier's, but integer labels are mapped through a lookup
-        table in chunks: np.unique(return_inverse=True) holds several n-long
-        int64 temporaries (4 MiB at n = 1e5, more than the whole C fit)."""
-        y = np.asarray(y)
-        if classes is not None or y.ndim != 1 or y.dtype.kind not in "iu" or y.size == 0:
-            return super()._encode_y(y, classes)
-        from sklearn.utils.multiclass import check_classification_targets
-        check_classification_targets(y)
-        lo, hi = int(y.min()), int(y.max())
-        if hi - lo >= 1 << 20:
-            return super()._encode_y(y, classes)
-        step = 1 << 14
-        present = np.zeros(hi - lo + 1, dtype=bool)
-        for s in range(0, len(y), step):
-            present[y[s:s + step] - lo] = True
-        self.classes_ = (np.flatnonzero(present) + lo).astype(y.dtype)
-        lut = (np.cumsum(present) - 1).astype(np.int32)
-        idx = np.empty(len(y), dtype=np.int32)
-        for s in range(0, len(y), step):
-            idx[s:s + step] = lut[y[s:s + step] - lo]
-        return idx
-
     def _run(self, method, X):
         native = getattr(self, "_native", None)
         if native is not None and method in ("decision_function", "predict_log_proba"):
