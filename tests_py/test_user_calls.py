@@ -400,6 +400,27 @@ def test_float64_predict_proba_rows_sum_to_one_for_log_loss(make):
             np.testing.assert_allclose(est.predict_log_proba(X), np.log(P), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("y", [
+    np.random.default_rng(0).integers(-5, 7, 40_000),             # negative labels, several lookup chunks
+    np.random.default_rng(1).integers(0, 3, 1000).astype(np.uint8),
+    np.array([3, 3, 3]),                                          # one class
+    np.array([0, 1_000_000, 0, 1_000_000], dtype=np.int64),       # a wide range: the table spans it
+    np.array([0, 1 << 21]),                                       # wider still: np.unique's path
+    np.array([5, 5, 2, 9], dtype=np.int16),
+    np.array(["b", "a", "b"]),                                    # strings: np.unique's path
+], ids=["neg", "uint8", "one", "wide", "wider", "int16", "str"])
+def test_encoded_labels_are_np_unique(y):
+    # the classifiers' integer-label lookup table gives exactly np.unique's
+    # classes_ (values and dtype) and inverse indices
+    est = mfs.GaussianNB()
+    got = est._encode_y(y)
+    classes, inverse = np.unique(y, return_inverse=True)
+    assert got.dtype == np.int32 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, inverse)
+    np.testing.assert_array_equal(est.classes_, classes)
+    assert est.classes_.dtype == classes.dtype
+
+
 @pytest.mark.parametrize("K", [1, 2, 3, 7, 8, 9, 40])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_proba_rows_is_the_float64_renormalization(K, dtype):
