@@ -421,6 +421,28 @@ def test_encoded_labels_are_np_unique(y):
     assert est.classes_.dtype == classes.dtype
 
 
+@pytest.mark.parametrize("K", [1, 2, 10, 40])
+def test_log_softmax_rows_is_scipys_renormalization(K):
+    # naive Bayes' float64 renormalization of the C log-probabilities: within
+    # float64 rounding of scipy's logsumexp formula (a few ulp of the row's
+    # values: 1e-13 absolute for values up to ~20), the same non-finite
+    # pattern, and exp=True gives exactly np.exp of the log-probabilities
+    from scipy.special import logsumexp
+    from mfs._base import log_softmax_rows
+    r = np.random.default_rng(K)
+    L = (r.standard_normal((10_001, K)) * 5).astype(np.float32)
+    L[5] = -np.inf
+    with np.errstate(all="ignore"):
+        want = L.astype(np.float64) - logsumexp(L.astype(np.float64), axis=1, keepdims=True)
+        got, P = log_softmax_rows(L), log_softmax_rows(L, exp=True)
+    assert got.dtype == np.float64 and got.shape == L.shape
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+    ok = np.isfinite(want)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=0, atol=1e-13)
+    np.testing.assert_array_equal(P, np.exp(got))
+    np.testing.assert_allclose(P[ok.all(axis=1)].sum(axis=1), 1.0, rtol=0, atol=1e-13)
+
+
 @pytest.mark.parametrize("K", [1, 2, 3, 7, 8, 9, 40])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_proba_rows_is_the_float64_renormalization(K, dtype):

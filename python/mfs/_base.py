@@ -419,6 +419,29 @@ def proba_rows(P):
     return out
 
 
+def log_softmax_rows(L, exp=False):
+    """Rows of float32 log-probabilities renormalized in float64 (each row
+    minus its log-sum-exp, scipy's formula: the row's largest entry, a
+    finite one, factored out), so that their exponentials sum to 1 to float64
+    precision; with exp=True those exponentials, the same bits as np.exp of
+    the log-probabilities. A new float64 array, built in chunks of rows whose
+    temporaries the allocator reuses (scipy's logsumexp on 100,000 x 10 took
+    13 ms, more than the C predict)."""
+    L = np.asarray(L)
+    if L.ndim != 2 or not L.size:
+        out = L.astype(np.float64)
+        return np.exp(out) if exp else out
+    out = np.empty(L.shape, dtype=np.float64)
+    step = max(1, 8192 // L.shape[1])
+    for i in range(0, L.shape[0], step):
+        a = L[i:i + step].astype(np.float64)
+        m = a.max(axis=1, keepdims=True)
+        m[~np.isfinite(m)] = 0.0
+        a -= np.log(np.exp(a - m).sum(axis=1, keepdims=True)) + m
+        out[i:i + step] = np.exp(a) if exp else a
+    return out
+
+
 def store_params(est, params):
     """Every __init__ argument as an attribute of the same name, unchanged
     (scikit-learn's rule: validation happens in fit). `params` is the

@@ -11,7 +11,7 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _native
-from ._base import MfsClassifier, register
+from ._base import MfsClassifier, log_softmax_rows, register
 from .reference import naive_bayes as _ref
 
 _GAUSSIAN, _MULTINOMIAL, _BERNOULLI = 0, 1, 2
@@ -164,21 +164,20 @@ class _BaseNB(ClassifierMixin, MfsClassifier):
         """Class probabilities (n_samples, n_classes), float64: exp of
         predict_log_proba, so that log(predict_proba) == predict_log_proba even
         where a probability is within float32 rounding of 1."""
-        return np.exp(self.predict_log_proba(X))
+        return self._log_proba(X, exp=True)
 
     def predict_log_proba(self, X):
         """Log of the class probabilities (log-softmax of the joint log-likelihood,
         computed in log space), float64."""
+        return self._log_proba(X, exp=False)
+
+    def _log_proba(self, X, exp):
         self._check_backend()
         check_is_fitted(self, "_state")
         X = self._validate_X(X, reset=False)
-        lp = self._run("predict_log_proba", X).astype(np.float64)
         # float32 log-softmax: renormalized in float64, so that predict_proba
         # (its exp) sums to 1 to float64 precision, as scikit-learn's
-        if lp.ndim == 2 and lp.size:
-            from scipy.special import logsumexp
-            lp -= logsumexp(lp, axis=1, keepdims=True)
-        return lp
+        return log_softmax_rows(self._run("predict_log_proba", X), exp=exp)
 
     # ---- model files -----------------------------------------------------------
     @classmethod
