@@ -399,7 +399,7 @@ def proba_rows(P):
     # Chunks of rows with float64 temporaries of 64 KiB: the allocator
     # reuses them, where whole-array temporaries were fresh memory on every
     # call (page faults: 2 of a binary predict_proba's 3.6 ms on 100,000 rows)
-    step = max(1, 8192 // K)
+    step = max(64, 8192 // K)  # 64 KiB of float64 a chunk, at least 64 rows
     for i in range(0, P.shape[0], step):
         P64 = P[i:i + step].astype(np.float64)
         if K < 8:
@@ -432,7 +432,7 @@ def log_softmax_rows(L, exp=False):
         out = L.astype(np.float64)
         return np.exp(out) if exp else out
     out = np.empty(L.shape, dtype=np.float64)
-    step = max(1, 8192 // L.shape[1])
+    step = max(64, 8192 // L.shape[1])
     for i in range(0, L.shape[0], step):
         a = L[i:i + step].astype(np.float64)
         m = a.max(axis=1, keepdims=True)
