@@ -407,8 +407,11 @@ def test_float64_predict_proba_rows_sum_to_one_for_log_loss(make):
     np.array([0, 1_000_000, 0, 1_000_000], dtype=np.int64),       # a wide range: the table spans it
     np.array([0, 1 << 21]),                                       # wider still: np.unique's path
     np.array([5, 5, 2, 9], dtype=np.int16),
+    np.array([-128, 127, 0, -128], dtype=np.int8),                # the full range of a narrow type
+    np.array([2**63 + 5, 2**63 + 7, 2**63 + 5], dtype=np.uint64),  # beyond int64: np.unique's path
+    np.array([-2**63, -2**63 + 3], dtype=np.int64),               # int64's lowest values
     np.array(["b", "a", "b"]),                                    # strings: np.unique's path
-], ids=["neg", "uint8", "one", "wide", "wider", "int16", "str"])
+], ids=["neg", "uint8", "one", "wide", "wider", "int16", "int8", "uint64", "int64min", "str"])
 def test_encoded_labels_are_np_unique(y):
     # the classifiers' integer-label lookup table gives exactly np.unique's
     # classes_ (values and dtype) and inverse indices

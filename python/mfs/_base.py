@@ -272,19 +272,21 @@ class MfsClassifier(MfsEstimator):
         check_classification_targets(y)
         if classes is None and y.ndim == 1 and y.dtype.kind in "iu" and y.size:
             lo, hi = int(y.min()), int(y.max())
-            if hi - lo < 1 << 20:
+            if hi - lo < 1 << 20 and hi < 1 << 63:
                 # integer labels through a lookup table, in chunks:
                 # np.unique(return_inverse=True) sorts y and holds several
-                # n-long int64 temporaries (3 ms and 4 MiB at n = 1e5)
+                # n-long int64 temporaries (3 ms and 4 MiB at n = 1e5);
+                # offsets in int64, so narrow types cannot wrap
                 step = 1 << 14
+                base = np.int64(lo)
                 present = np.zeros(hi - lo + 1, dtype=bool)
                 for s in range(0, len(y), step):
-                    present[y[s:s + step] - lo] = True
-                self.classes_ = (np.flatnonzero(present) + lo).astype(y.dtype)
+                    present[y[s:s + step].astype(np.int64) - base] = True
+                self.classes_ = (np.flatnonzero(present).astype(np.int64) + base).astype(y.dtype)
                 lut = (np.cumsum(present) - 1).astype(np.int32)
                 idx = np.empty(len(y), dtype=np.int32)
                 for s in range(0, len(y), step):
-                    idx[s:s + step] = lut[y[s:s + step] - lo]
+                    idx[s:s + step] = lut[y[s:s + step].astype(np.int64) - base]
                 return idx
         if classes is None:
             self.classes_, idx = np.unique(y, return_inverse=True)
