@@ -237,6 +237,47 @@ TEST(NaiveBayes, LogSpaceOn1000Features) {
     }
 }
 
+// The methods read X in blocks of 512 rows, each checked just before it is
+// used: over several blocks a row's log-probabilities are the bits of that
+// row predicted alone, and a NaN or infinity anywhere is the usual message
+// naming the first one, for every method and variant, on 1 and 2 threads.
+TEST(NaiveBayes, MethodsInCheckedBlocks) {
+    const int32_t before = mfs_get_num_threads();
+    for (int variant : {MFS_NAIVE_BAYES_VARIANT_GAUSSIAN, MFS_NAIVE_BAYES_VARIANT_MULTINOMIAL,
+                        MFS_NAIVE_BAYES_VARIANT_BERNOULLI}) {
+        Data D = make(1500, 20, 4, variant != MFS_NAIVE_BAYES_VARIANT_GAUSSIAN, 80 + (unsigned)variant);
+        mfs_model *m = create(variant, D.K, variant == MFS_NAIVE_BAYES_VARIANT_BERNOULLI ? 1.0 : 0.0);
+        mfs_array X = xview(D, 0, D.n), y = yview(D, 0, D.n);
+        ASSERT_EQ(mfs_fit(m, &X, &y), MFS_OK) << mfs_last_error();
+        for (int threads : {1, 2}) {
+            ASSERT_EQ(mfs_set_num_threads(threads), MFS_OK);
+            auto lp = log_proba(m, D);
+            for (int64_t i : {(int64_t)0, (int64_t)511, (int64_t)512, (int64_t)1499}) {
+                std::vector<float> one((size_t)D.K);
+                mfs_array Xi = xview(D, i, 1), o = {one.data(), MFS_DTYPE_FLOAT32, 2, {1, D.K}};
+                ASSERT_EQ(mfs_predict_log_proba(m, &Xi, &o), MFS_OK) << mfs_last_error();
+                for (int64_t k = 0; k < D.K; k++) ASSERT_EQ(one[(size_t)k], lp[(size_t)(i * D.K + k)]) << i;
+            }
+            Data bad = D;
+            bad.X[(size_t)(1100 * D.d + 5)] = NAN;
+            bad.X[(size_t)(1300 * D.d)] = -INFINITY;
+            mfs_array Xb = xview(bad, 0, D.n);
+            std::vector<double> buf((size_t)(D.n * D.K));  // room for any of the outputs
+            mfs_array labels = {buf.data(), MFS_DTYPE_INT32, 1, {D.n}};
+            mfs_array mat = {buf.data(), MFS_DTYPE_FLOAT32, 2, {D.n, D.K}};
+            struct { mfs_status (*f)(const mfs_model *, const mfs_array *, mfs_array *); mfs_array *out; const char *name; } calls[] = {
+                {mfs_predict, &labels, "mfs_predict"}, {mfs_predict_proba, &mat, "mfs_predict_proba"},
+                {mfs_predict_log_proba, &mat, "mfs_predict_log_proba"}, {mfs_decision_function, &mat, "mfs_decision_function"}};
+            for (auto &c : calls) {
+                EXPECT_EQ(c.f(m, &Xb, c.out), MFS_E_VALUE) << c.name;
+                EXPECT_EQ(std::string(mfs_last_error()), std::string(c.name) + ": X contains NaN at row 1100, column 5");
+            }
+        }
+        mfs_model_free(m);
+    }
+    ASSERT_EQ(mfs_set_num_threads(before), MFS_OK);
+}
+
 TEST(NaiveBayes, BadInput) {
     Data D = make(50, 4, 3, true, 3);
     mfs_model *m = create(1, 3);

@@ -726,6 +726,40 @@ static mfs_status predict_cuda(const mfs_model *m, const nb_plan *pl, const floa
     return MFS_OK;
 }
 
+typedef struct {
+    const nb_plan *pl;
+    const float *X;
+    int what;
+    void *out;
+    char *scratch; /* per thread: `per` bytes */
+    size_t per;
+} nb_ctx;
+
+/* rows [r0, r1) (at most NB_BLOCK) of X into the method's output */
+static mfs_status nb_block(void *c, int64_t r0, int64_t r1, int thread) {
+    const nb_ctx *p = (const nb_ctx *)c;
+    const nb_plan *pl = p->pl;
+    const int64_t K = pl->K, B = r1 - r0;
+    char *mine = p->scratch + p->per * (size_t)thread;
+    double *jll = (double *)mine, *err = jll + NB_BLOCK * K;
+    float *tmp = (float *)(err + NB_BLOCK * K), *A = tmp + NB_BLOCK * K;
+    MFS_TRY(jll_block(pl, p->X + r0 * pl->d, B, A, tmp, jll, err));
+    if (p->what == OUT_JLL && pl->variant != MFS_NAIVE_BAYES_VARIANT_GAUSSIAN) {
+        /* the class-independent term the centered weights dropped, sum_j a_j mean_k W_kj */
+        for (int64_t r = 0; r < B; r++) {
+            const float *x = p->X + (r0 + r) * pl->d;
+            double t = 0;
+            for (int64_t j = 0; j < pl->d; j++) {
+                const double a = pl->binarize ? (double)(x[j] > pl->thr) : (double)x[j];
+                t += a * pl->c[j];
+            }
+            for (int64_t k = 0; k < K; k++) jll[r * K + k] += t;
+        }
+    }
+    for (int64_t r = 0; r < B; r++) finish_row(jll + r * K, K, p->what, p->out, r0 + r);
+    return MFS_OK;
+}
+
 static mfs_status apply(const mfs_model *m, const char *fn, const mfs_array *Xa, int what, void *out) {
     nb_plan pl;
     MFS_TRY(plan_make(m, fn, &pl));
@@ -737,48 +771,19 @@ static mfs_status apply(const mfs_model *m, const char *fn, const mfs_array *Xa,
         plan_free(&pl);
         return s;
     }
-    const int64_t nb = (n + NB_BLOCK - 1) / NB_BLOCK;
+    /* blocks of NB_BLOCK rows over the threads, each checked for NaN and
+     * infinity just before it is read (host_checks_finite): X crosses
+     * memory once, not twice */
     int nt = mfs__num_threads();
-    if (nt > nb) nt = (int)nb;
-    if (n * (pl.d + K) < (1 << 14)) nt = 1;
+    if (nt < 1) nt = 1;
     /* per thread: jll and err (B, K) doubles, tmp (B, K) and A (B, 2 kw) floats */
     const size_t per = (size_t)(NB_BLOCK * (2 * kw + K)) * sizeof(float) + (size_t)(2 * NB_BLOCK * K) * sizeof(double);
-    char *scratch = NULL;
-    s = mfs__alloc((void **)&scratch, per * (size_t)nt, fn, "the prediction blocks");
-    if (s != MFS_OK) {
-        plan_free(&pl);
-        return s;
-    }
-    int failed = 0;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t b = 0; b < nb; b++) {
-        char *mine = scratch + per * (size_t)(nt > 1 ? thread_id() : 0);
-        double *jll = (double *)mine, *err = jll + NB_BLOCK * K;
-        float *tmp = (float *)(err + NB_BLOCK * K), *A = tmp + NB_BLOCK * K;
-        const int64_t r0 = b * NB_BLOCK, B = n - r0 < NB_BLOCK ? n - r0 : NB_BLOCK;
-        if (jll_block(&pl, X + r0 * pl.d, B, A, tmp, jll, err) != MFS_OK) {
-#pragma omp atomic write
-            failed = 1;
-            continue;
-        }
-        if (what == OUT_JLL && pl.variant != MFS_NAIVE_BAYES_VARIANT_GAUSSIAN) {
-            /* the class-independent term the centered weights dropped, sum_j a_j mean_k W_kj */
-            for (int64_t r = 0; r < B; r++) {
-                const float *x = X + (r0 + r) * pl.d;
-                double t = 0;
-                for (int64_t j = 0; j < pl.d; j++) {
-                    const double a = pl.binarize ? (double)(x[j] > pl.thr) : (double)x[j];
-                    t += a * pl.c[j];
-                }
-                for (int64_t k = 0; k < K; k++) jll[r * K + k] += t;
-            }
-        }
-        for (int64_t r = 0; r < B; r++) finish_row(jll + r * K, K, what, out, r0 + r);
-    }
-    mfs__free(scratch);
+    nb_ctx c = {&pl, X, what, out, NULL, per};
+    s = mfs__alloc((void **)&c.scratch, per * (size_t)nt, fn, "the prediction blocks");
+    if (s == MFS_OK) s = mfs__row_blocks_checked(fn, "X", X, n, pl.d, NB_BLOCK, nb_block, &c);
+    mfs__free(c.scratch);
     plan_free(&pl);
-    if (failed) return mfs__error(MFS_E_NOMEM, "%s: out of memory in the GEMM", fn);
-    return MFS_OK;
+    return s;
 }
 
 static mfs_status predict(const mfs_model *m, const mfs_array *X, mfs_array *out) {
@@ -858,4 +863,5 @@ const mfs_model_vtable mfs__naive_bayes_vtable = {
     .partial_fit = partial_fit,
     .predict_log_proba = predict_log_proba,
     .decision_function = decision_function,
+    .host_checks_finite = 1, /* every predict-type method checks X per block of rows */
 };
